@@ -1,0 +1,88 @@
+// Names and sizes of the configuration's enumerations.
+#include "config/config.hpp"
+
+namespace kaa::config {
+
+int register_count(ValueType type, int string_length) {
+    switch (type) {
+        case ValueType::kBool:
+        case ValueType::kInt16:
+        case ValueType::kUint16:
+            return 1;
+        case ValueType::kInt32:
+        case ValueType::kUint32:
+        case ValueType::kFloat32:
+            return 2;
+        case ValueType::kInt64:
+        case ValueType::kUint64:
+        case ValueType::kFloat64:
+            return 4;
+        case ValueType::kString:
+            return string_length;
+    }
+    return 1;
+}
+
+const char* to_string(RegisterFunction f) {
+    switch (f) {
+        case RegisterFunction::kCoil: return "coil";
+        case RegisterFunction::kDiscrete: return "discrete";
+        case RegisterFunction::kHolding: return "holding";
+        case RegisterFunction::kInput: return "input";
+    }
+    return "?";
+}
+
+const char* to_string(ValueType t) {
+    switch (t) {
+        case ValueType::kBool: return "bool";
+        case ValueType::kInt16: return "int16";
+        case ValueType::kUint16: return "uint16";
+        case ValueType::kInt32: return "int32";
+        case ValueType::kUint32: return "uint32";
+        case ValueType::kInt64: return "int64";
+        case ValueType::kUint64: return "uint64";
+        case ValueType::kFloat32: return "float32";
+        case ValueType::kFloat64: return "float64";
+        case ValueType::kString: return "string";
+    }
+    return "?";
+}
+
+const char* to_string(ByteOrder b) {
+    switch (b) {
+        case ByteOrder::kABCD: return "ABCD";
+        case ByteOrder::kCDAB: return "CDAB";
+        case ByteOrder::kBADC: return "BADC";
+        case ByteOrder::kDCBA: return "DCBA";
+    }
+    return "?";
+}
+
+const char* to_string(Parity p) {
+    switch (p) {
+        case Parity::kNone: return "none";
+        case Parity::kEven: return "even";
+        case Parity::kOdd: return "odd";
+    }
+    return "?";
+}
+
+const char* to_string(Delivery d) {
+    switch (d) {
+        case Delivery::kStatus: return "status";
+        case Delivery::kPuback: return "puback";
+        case Delivery::kNone: return "none";
+    }
+    return "?";
+}
+
+const char* to_string(Overflow o) {
+    switch (o) {
+        case Overflow::kDropOldest: return "drop-oldest";
+        case Overflow::kDropNewest: return "drop-newest";
+    }
+    return "?";
+}
+
+}  // namespace kaa::config

@@ -1,0 +1,160 @@
+#pragma once
+// The gateway's typed configuration: what config_loader produces from the YAML
+// file, after validation. Field meanings are those of shared/gateway.reference.yaml.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace kaa::config {
+
+using Millis = std::chrono::milliseconds;
+
+/// Where something was written in the config file, for messages that point back to it.
+struct Location {
+    std::string file;
+    int line = 0;    // 1-based
+    int column = 0;  // 1-based
+};
+
+/// When a publish counts as delivered (kaa.delivery).
+enum class Delivery { kStatus, kPuback, kNone };
+/// What to drop when the buffer is full (buffer.overflow).
+enum class Overflow { kDropOldest, kDropNewest };
+/// Serial parity.
+enum class Parity { kNone, kEven, kOdd };
+/// The Modbus table a register lives in; selects function code 1, 2, 3 or 4.
+enum class RegisterFunction { kCoil, kDiscrete, kHolding, kInput };
+/// How the raw bits of a register are interpreted.
+enum class ValueType {
+    kBool, kInt16, kUint16, kInt32, kUint32, kInt64, kUint64, kFloat32, kFloat64, kString
+};
+/// Word and byte order of multi-byte values (Telegraf's vocabulary).
+/// ABCD: big-endian words, big-endian bytes.   CDAB: little-endian words, big-endian bytes.
+/// BADC: big-endian words, swapped bytes.      DCBA: little-endian words, swapped bytes.
+enum class ByteOrder { kABCD, kCDAB, kBADC, kDCBA };
+
+/// kaa.tls: present means TLS on.
+struct TlsConfig {
+    std::string ca_file;
+    std::string cert_file;  // optional: X.509 client authentication
+    std::string key_file;
+};
+
+/// kaa.auth: MQTT basic credentials; the password is read from a file, never logged.
+struct AuthConfig {
+    std::string username;
+    std::string password_file;
+};
+
+/// kaa.reconnect: exponential backoff with full jitter.
+struct ReconnectConfig {
+    Millis min_delay{1000};
+    Millis max_delay{60000};
+};
+
+/// The kaa: section: how to reach the Kaa platform.
+struct KaaConfig {
+    std::string host = "127.0.0.1";
+    int port = 1883;
+    std::string app_version;
+    std::string client_id;  // default: "kaa-gw-<hostname>"
+    Millis keepalive{60000};
+    int qos = 1;
+    Delivery delivery = Delivery::kStatus;
+    Millis response_timeout{30000};
+    std::optional<TlsConfig> tls;
+    std::optional<AuthConfig> auth;
+    ReconnectConfig reconnect;
+};
+
+/// The buffer: section: where samples wait until Kaa confirms them.
+struct BufferConfig {
+    std::string path = "/var/lib/kaa-gateway/buffer.db";
+    uint64_t max_size_bytes = 256ull * 1024 * 1024;
+    Overflow overflow = Overflow::kDropOldest;
+    int batch = 500;
+};
+
+/// A serial RS-485 line.
+struct RtuLink {
+    std::string device;
+    int baud = 9600;
+    Parity parity = Parity::kNone;
+    int data_bits = 8;
+    int stop_bits = 1;
+};
+
+/// A Modbus TCP endpoint.
+struct TcpLink {
+    std::string host;
+    int port = 502;
+};
+
+/// One bus: one worker thread owns it; its requests never overlap.
+struct BusConfig {
+    std::string name;
+    std::variant<RtuLink, TcpLink> link;
+    Millis timeout{500};
+    int retries = 1;
+    Millis inter_request_delay{0};  // default 20ms on RTU, 0 on TCP
+    Location where;
+};
+
+/// One register (or coil/discrete input) of a meter and how to decode it.
+struct RegisterConfig {
+    std::string name;
+    uint16_t address = 0;  // 0-based
+    RegisterFunction function = RegisterFunction::kHolding;
+    ValueType type = ValueType::kUint16;
+    ByteOrder byte_order = ByteOrder::kABCD;
+    double scale = 1.0;
+    double offset = 0.0;
+    int length = 0;  // registers; only for type string (2 characters per register)
+    Location where;
+};
+
+/// One meter: a Modbus unit on a bus, mapped to one Kaa endpoint token.
+struct MeterConfig {
+    std::string name;
+    std::string token;
+    std::string bus;
+    int unit = 1;
+    Millis poll_interval{10000};
+    nlohmann::json metadata = nlohmann::json::object();  // static EPMP keys
+    std::vector<RegisterConfig> metadata_registers;
+    std::vector<RegisterConfig> registers;
+    int max_gap = 8;          // unused registers a merged read may span
+    int max_registers = 125;  // per read request (registers); bits are capped at 2000
+    Location where;
+};
+
+/// The whole validated configuration.
+struct GatewayConfig {
+    std::string source_path;
+    KaaConfig kaa;
+    BufferConfig buffer;
+    std::vector<BusConfig> buses;
+    std::vector<MeterConfig> meters;
+};
+
+/// Number of 16-bit registers a value of this type occupies (string: its length).
+int register_count(ValueType type, int string_length);
+/// True for coil and discrete inputs, which are read as bits.
+inline bool is_bit_function(RegisterFunction f) {
+    return f == RegisterFunction::kCoil || f == RegisterFunction::kDiscrete;
+}
+/// The names users write in YAML, for messages and --check output.
+const char* to_string(RegisterFunction f);
+const char* to_string(ValueType t);
+const char* to_string(ByteOrder b);
+const char* to_string(Parity p);
+const char* to_string(Delivery d);
+const char* to_string(Overflow o);
+
+}  // namespace kaa::config

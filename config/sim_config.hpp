@@ -1,0 +1,41 @@
+#pragma once
+// The simulator's typed configuration (kaa-gateway simulate --config sim.yaml).
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace kaa::config {
+
+/// One simulated register: where it is, how it is encoded, and how its value moves.
+struct SimRegisterConfig {
+    RegisterConfig reg;           // address, function, type, byte_order, length (name optional)
+    nlohmann::json value;         // initial value: bool, number or string
+    double step_per_second = 0;   // a counter: value rises by this much per second
+    double wander = 0;            // a gauge: value wanders up to +/- this around the initial value
+};
+
+/// One simulated meter (a Modbus unit id) and its registers.
+struct SimUnitConfig {
+    int unit = 1;
+    std::vector<SimRegisterConfig> registers;
+    Location where;
+};
+
+/// One simulated bus: a Modbus TCP listener or a serial device (e.g. one end of a socat pty pair).
+struct SimServerConfig {
+    std::string name;
+    std::variant<RtuLink, TcpLink> link;
+    std::vector<SimUnitConfig> units;
+    Location where;
+};
+
+/// The whole simulator configuration.
+struct SimConfig {
+    std::string source_path;
+    std::vector<SimServerConfig> servers;
+};
+
+}  // namespace kaa::config
