@@ -156,5 +156,7 @@ const char* to_string(ByteOrder b);
 const char* to_string(Parity p);
 const char* to_string(Delivery d);
 const char* to_string(Overflow o);
+/// A duration the way users write it: "500ms", "10s", "5min", "1h".
+std::string format_duration(Millis d);
 
 }  // namespace kaa::config

@@ -12,7 +12,7 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the demo and the tests
-  mosquitto mosquitto-clients socat python3 python3-pymodbus sqlite3
+  mosquitto mosquitto-clients socat python3 python3-pymodbus python3-paho-mqtt sqlite3
 )
 
 missing=()

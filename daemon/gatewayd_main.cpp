@@ -1,0 +1,64 @@
+// kaa-gatewayd: the daemon's entry point (command line, config, run).
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/config_loader.hpp"
+#include "daemon/check_report.hpp"
+#include "daemon/core/log.hpp"
+#include "daemon/gateway.hpp"
+#include "version.hpp"
+
+namespace {
+
+constexpr int kExitConfig = 78;  // EX_CONFIG: systemd must not restart into the same error
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"kaa-gatewayd: polls Modbus meters and publishes their readings to Kaa"};
+    std::string config_path = "/etc/kaa-gateway/gateway.yaml";
+    std::string log_level = "info";
+    bool check = false;
+    bool version = false;
+    app.add_option("-c,--config", config_path, "configuration file")->capture_default_str();
+    app.add_flag("--check", check, "validate the configuration, print the polling plan, exit");
+    app.add_option("--log-level", log_level, "debug, info, warning or error")
+        ->capture_default_str();
+    app.add_flag("--version", version, "print the version and exit");
+    CLI11_PARSE(app, argc, argv);
+
+    if (version) {
+        std::printf("kaa-gatewayd %s\n", KAA_GATEWAY_VERSION);
+        return 0;
+    }
+    if (!kaa::log::init(log_level)) {
+        spdlog::warn("unknown --log-level '{}'; using info", log_level);
+    }
+
+    auto loaded = kaa::config::load_gateway_config(config_path);
+    for (const auto& w : loaded.warnings) std::cerr << w.to_string() << " (warning)\n";
+    if (!loaded.errors.empty() || !loaded.config) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        std::cerr << config_path << ": " << loaded.errors.size()
+                  << (loaded.errors.size() == 1 ? " error" : " errors")
+                  << "; nothing was started\n";
+        return kExitConfig;
+    }
+    kaa::config::GatewayConfig& config = *loaded.config;
+
+    if (check) {
+        std::cout << "config " << config_path << " is valid: " << config.buses.size()
+                  << " buses, " << config.meters.size() << " meters\n"
+                  << kaa::describe_polling_plan(config);
+        return 0;
+    }
+
+    std::signal(SIGPIPE, SIG_IGN);
+    kaa::Gateway gateway(std::move(config));
+    kaa::route_signals_to(gateway);
+    return gateway.run();
+}

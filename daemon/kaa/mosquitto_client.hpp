@@ -1,0 +1,85 @@
+#pragma once
+// MosquittoClient: MqttClient over libmosquitto, with its own network thread that
+// connects, runs the MQTT loop, and reconnects with exponential backoff and jitter.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "daemon/core/backoff.hpp"
+#include "daemon/core/clock.hpp"
+#include "daemon/core/rate_limiter.hpp"
+#include "daemon/kaa/mqtt_client.hpp"
+
+struct mosquitto;
+struct mosquitto_message;
+
+namespace kaa::uplink {
+
+/// Everything needed to open the MQTT connection.
+struct MosquittoOptions {
+    std::string host;
+    int port = 1883;
+    std::string client_id;
+    int keepalive_s = 60;
+    bool tls = false;
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+    std::string username;
+    std::string password;  // never logged
+    std::chrono::milliseconds min_delay{1000};
+    std::chrono::milliseconds max_delay{60000};
+};
+
+/// One MQTT 3.1.1 connection with clean session. Each reconnect starts from a fresh
+/// libmosquitto state, so nothing is re-sent behind the uplink's back: the uplink alone
+/// decides what to send again.
+class MosquittoClient final : public MqttClient {
+public:
+    MosquittoClient(MosquittoOptions options, const Clock& clock);
+    ~MosquittoClient() override;
+
+    Status start(MqttListener* listener) override;
+    Result<int> publish(const std::string& topic, const std::string& payload, int qos) override;
+    Status subscribe(const std::string& filter, int qos) override;
+    void stop() override;
+
+private:
+    void run();
+    Status prepare();
+    bool connect_once();
+    void wait_before_retry();
+    void report_failure(const std::string& what);
+    void handle_connect(int rc);
+    void handle_disconnect(int rc);
+    void handle_message(const mosquitto_message* message);
+    void handle_publish(int mid);
+    std::string endpoint() const;
+
+    static void on_connect_cb(mosquitto*, void* self, int rc);
+    static void on_disconnect_cb(mosquitto*, void* self, int rc);
+    static void on_message_cb(mosquitto*, void* self, const mosquitto_message* message);
+    static void on_publish_cb(mosquitto*, void* self, int mid);
+
+    MosquittoOptions options_;
+    const Clock& clock_;
+    MqttListener* listener_ = nullptr;
+    mosquitto* mosq_ = nullptr;
+    std::mutex mosq_mutex_;  // guards mosq_ against re-initialisation while publishing
+    std::thread thread_;
+    std::mutex wait_mutex_;
+    std::condition_variable wait_cv_;
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> finished_{false};
+    bool socket_up_ = false;
+    std::atomic<bool> connected_{false};
+    Backoff backoff_;
+    RateLimiter log_limiter_;
+};
+
+}  // namespace kaa::uplink

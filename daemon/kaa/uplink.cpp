@@ -1,0 +1,315 @@
+// The delivery engine: metadata and sample batches out, confirmations in.
+#include "daemon/kaa/uplink.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace kaa::uplink {
+namespace {
+
+constexpr const char* kComponent = "kaa";
+constexpr uint32_t kMaxRequestId = 0x7fffffff;
+
+/// Reads {"statusCode": int, "reasonPhrase": "..."}; a malformed payload gives code 0.
+void parse_error_payload(const std::string& payload, int& code, std::string& reason) {
+    code = 0;
+    reason.clear();
+    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        reason = "unreadable error payload";
+        return;
+    }
+    if (auto it = j.find("statusCode"); it != j.end() && it->is_number_integer()) {
+        code = it->get<int>();
+    }
+    if (auto it = j.find("reasonPhrase"); it != j.end() && it->is_string()) {
+        reason = it->get<std::string>();
+    }
+}
+
+const char* what(Extension e) {
+    return e == Extension::kMetadata ? "metadata" : "samples";
+}
+
+}  // namespace
+
+Uplink::Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttClient& mqtt,
+               SampleStore& store, const Clock& clock)
+    : settings_(std::move(settings)),
+      endpoints_(std::move(endpoints)),
+      mqtt_(mqtt),
+      store_(store),
+      clock_(clock),
+      topics_(settings_.app_version),
+      metadata_(endpoints_.size()),
+      log_limiter_(clock, std::chrono::minutes(1)) {
+    for (size_t i = 0; i < endpoints_.size(); ++i) meter_by_token_[endpoints_[i].token] = i;
+    if (settings_.batch == 0) settings_.batch = 1;
+    if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
+}
+
+void Uplink::handle_connected() {
+    connected_ = true;
+    for (const auto& filter : topics_.reply_filters()) {
+        if (auto st = mqtt_.subscribe(filter, 1); !st) {
+            spdlog::warn("{}: {}", kComponent, st.error().message);
+        }
+    }
+    // Kaa marks every endpoint of the connection disconnected when it drops; send each
+    // meter's metadata again so the platform sees current keys after every connect.
+    for (auto& m : metadata_) m.dirty = !m.keys.empty();
+    pump();
+}
+
+void Uplink::handle_disconnected(const std::string& reason) {
+    const bool was_connected = connected_;
+    connected_ = false;
+    const size_t unconfirmed = in_flight_.size();
+    std::vector<uint32_t> rids;
+    for (const auto& [rid, req] : in_flight_) rids.push_back(rid);
+    for (uint32_t rid : rids) retry(rid, "");
+    if (was_connected) {
+        spdlog::warn("{}: connection lost ({}); {} unconfirmed requests will be sent again",
+                     kComponent, reason, unconfirmed);
+    }
+}
+
+uint32_t Uplink::allocate_request_id() {
+    // Unique among all outstanding requests, hence among each token's.
+    while (true) {
+        const uint32_t rid = next_request_id_;
+        next_request_id_ = next_request_id_ >= kMaxRequestId ? 1 : next_request_id_ + 1;
+        if (in_flight_.find(rid) == in_flight_.end()) return rid;
+    }
+}
+
+void Uplink::set_metadata(const MetadataUpdate& update) {
+    if (update.meter_index >= metadata_.size() || update.keys.empty()) return;
+    MetadataState& m = metadata_[update.meter_index];
+    nlohmann::json merged = m.keys;
+    merged.update(update.keys);
+    if (merged == m.keys && !m.dirty) return;
+    m.keys = std::move(merged);
+    m.dirty = true;
+}
+
+bool Uplink::publish_metadata(size_t meter) {
+    MetadataState& m = metadata_[meter];
+    const uint32_t rid = allocate_request_id();
+    const std::string topic = topics_.metadata_update(endpoint(meter).token, rid);
+    auto mid = mqtt_.publish(topic, m.keys.dump(), settings_.qos);
+    if (!mid) {
+        spdlog::debug("{}: metadata of meter {} not sent: {}", kComponent, endpoint(meter).meter,
+                      mid.error().message);
+        return false;
+    }
+    m.dirty = false;
+    m.in_flight = true;
+    Request req;
+    req.extension = Extension::kMetadata;
+    req.meter = meter;
+    req.message_id = mid.value();
+    req.deadline = clock_.now() + settings_.response_timeout;
+    in_flight_.emplace(rid, std::move(req));
+    rid_by_message_id_[mid.value()] = rid;
+    ++counters_.metadata_published;
+    spdlog::debug("{}: sent metadata of meter {} as request {}", kComponent,
+                  endpoint(meter).meter, rid);
+    return true;
+}
+
+bool Uplink::publish_batch(size_t meter) {
+    std::vector<StoredSample> batch = store_.take(meter, settings_.batch);
+    if (batch.empty()) return true;
+    std::string payload;
+    size_t size = 2;
+    for (const auto& s : batch) size += s.json.size() + 1;
+    payload.reserve(size);
+    payload.push_back('[');
+    Request req;
+    req.extension = Extension::kDataCollection;
+    req.meter = meter;
+    req.sample_ids.reserve(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (i > 0) payload.push_back(',');
+        payload += batch[i].json;
+        req.sample_ids.push_back(batch[i].id);
+    }
+    payload.push_back(']');
+
+    const uint32_t rid = allocate_request_id();
+    auto mid = mqtt_.publish(topics_.samples(endpoint(meter).token, rid), payload, settings_.qos);
+    if (!mid) {
+        store_.release(req.sample_ids);
+        spdlog::debug("{}: samples of meter {} not sent: {}", kComponent, endpoint(meter).meter,
+                      mid.error().message);
+        return false;
+    }
+    req.message_id = mid.value();
+    req.deadline = clock_.now() + settings_.response_timeout;
+    rid_by_message_id_[mid.value()] = rid;
+    in_flight_.emplace(rid, std::move(req));
+    ++batches_in_flight_;
+    ++counters_.batches_published;
+    return true;
+}
+
+void Uplink::pump() {
+    if (!connected_) return;
+    for (size_t m = 0; m < metadata_.size(); ++m) {
+        if (metadata_[m].dirty && !metadata_[m].in_flight && !publish_metadata(m)) return;
+    }
+    const size_t meters = endpoints_.size();
+    while (batches_in_flight_ < settings_.max_in_flight && meters > 0) {
+        size_t chosen = meters;
+        for (size_t step = 0; step < meters; ++step) {
+            const size_t m = (next_meter_ + step) % meters;
+            if (store_.has_pending(m)) {
+                chosen = m;
+                break;
+            }
+        }
+        if (chosen == meters) return;
+        next_meter_ = (chosen + 1) % meters;
+        if (!publish_batch(chosen)) return;
+    }
+}
+
+void Uplink::forget(uint32_t rid) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end()) return;
+    if (it->second.extension == Extension::kDataCollection) --batches_in_flight_;
+    rid_by_message_id_.erase(it->second.message_id);
+    in_flight_.erase(it);
+}
+
+void Uplink::confirm(uint32_t rid) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end()) return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        if (auto st = store_.remove(req.sample_ids); !st) {
+            spdlog::error("{}: cannot delete delivered samples: {}", kComponent,
+                          st.error().message);
+        }
+        counters_.samples_delivered += req.sample_ids.size();
+    } else {
+        metadata_[req.meter].in_flight = false;
+        ++counters_.metadata_confirmed;
+        spdlog::info("{}: metadata of meter {} (token {}) accepted", kComponent,
+                     endpoint(req.meter).meter, endpoint(req.meter).token);
+    }
+    forget(rid);
+}
+
+void Uplink::retry(uint32_t rid, const std::string& why) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end()) return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        store_.release(req.sample_ids);
+        ++counters_.batches_resent;
+    } else {
+        metadata_[req.meter].in_flight = false;
+        metadata_[req.meter].dirty = true;
+    }
+    if (!why.empty()) {
+        int suppressed = 0;
+        if (log_limiter_.allow("retry:" + endpoint(req.meter).meter, suppressed)) {
+            spdlog::warn("{}: {} of meter {} (request {}): {}; sending again{}", kComponent,
+                         what(req.extension), endpoint(req.meter).meter, rid, why,
+                         suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
+        }
+    }
+    forget(rid);
+}
+
+void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end()) return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        if (auto st = store_.remove(req.sample_ids); !st) {
+            spdlog::error("{}: cannot delete rejected samples: {}", kComponent,
+                          st.error().message);
+        }
+        counters_.samples_rejected += req.sample_ids.size();
+        spdlog::error("{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; dropped "
+                      "them, as sending again would fail the same way ({} dropped so far)",
+                      kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
+                      endpoint(req.meter).token, code, reason, counters_.samples_rejected);
+    } else {
+        metadata_[req.meter].in_flight = false;
+        spdlog::error("{}: Kaa rejected the metadata of meter {} (token {}) with {} '{}'",
+                      kComponent, endpoint(req.meter).meter, endpoint(req.meter).token, code,
+                      reason);
+    }
+    forget(rid);
+}
+
+void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::string& reason) {
+    const auto meter = meter_by_token_.find(reply.token);
+    const std::string name = meter == meter_by_token_.end() ? "?" : endpoints_[meter->second].meter;
+    int suppressed = 0;
+    if (log_limiter_.allow("error:" + reply.token + ":" + std::to_string(code), suppressed)) {
+        spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kComponent,
+                      code, reason, what(reply.extension), name, reply.token, reply.request_id,
+                      suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
+    }
+}
+
+void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+    const auto reply = topics_.parse_reply(topic);
+    if (!reply) {
+        spdlog::debug("{}: ignoring message on {}", kComponent, topic);
+        return;
+    }
+    auto it = in_flight_.find(reply->request_id);
+    const bool ours = it != in_flight_.end() && it->second.extension == reply->extension &&
+                      endpoint(it->second.meter).token == reply->token;
+    if (reply->success) {
+        if (ours && settings_.delivery == config::Delivery::kStatus) confirm(reply->request_id);
+        return;
+    }
+    ++counters_.errors_received;
+    int code = 0;
+    std::string reason;
+    parse_error_payload(payload, code, reason);
+    log_error_reply(*reply, code, reason);
+    if (!ours) return;
+    if (code >= 400 && code < 500) {
+        reject(reply->request_id, code, reason);
+    } else {
+        retry(reply->request_id, fmt::format("Kaa answered {} '{}'", code, reason));
+    }
+}
+
+void Uplink::handle_published(int message_id) {
+    auto it = rid_by_message_id_.find(message_id);
+    if (it == rid_by_message_id_.end()) return;
+    if (settings_.delivery != config::Delivery::kStatus) confirm(it->second);
+}
+
+void Uplink::check_timeouts() {
+    const auto now = clock_.now();
+    std::vector<uint32_t> overdue;
+    for (const auto& [rid, req] : in_flight_) {
+        if (req.deadline <= now) overdue.push_back(rid);
+    }
+    const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             settings_.response_timeout)
+                             .count() /
+                         1000.0;
+    for (uint32_t rid : overdue) {
+        retry(rid, fmt::format("no confirmation within {}s", seconds));
+    }
+}
+
+std::optional<Clock::Monotonic> Uplink::next_deadline() const {
+    std::optional<Clock::Monotonic> earliest;
+    for (const auto& [rid, req] : in_flight_) {
+        if (!earliest || req.deadline < *earliest) earliest = req.deadline;
+    }
+    return earliest;
+}
+
+}  // namespace kaa::uplink

@@ -1,0 +1,122 @@
+#pragma once
+// Uplink: the Kaa side of the gateway. Sends each meter's metadata (10/EPMP) after
+// every connect and its samples (2/DCP) in batches, tracks each request id until it
+// is confirmed as kaa.delivery says, and sends again what was not confirmed.
+// Single-threaded: the gateway's main loop calls every method.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "daemon/core/clock.hpp"
+#include "daemon/core/rate_limiter.hpp"
+#include "daemon/core/sample.hpp"
+#include "daemon/kaa/mqtt_client.hpp"
+#include "daemon/kaa/topics.hpp"
+#include "daemon/sample_store.hpp"
+
+namespace kaa::uplink {
+
+/// How the uplink behaves; taken from the kaa: and buffer: sections.
+struct UplinkSettings {
+    std::string app_version;
+    int qos = 1;
+    config::Delivery delivery = config::Delivery::kStatus;
+    std::chrono::milliseconds response_timeout{30000};
+    size_t batch = 500;        // samples per DCX publish at most
+    size_t max_in_flight = 8;  // sample batches awaiting confirmation at once
+};
+
+/// A meter as Kaa knows it.
+struct Endpoint {
+    std::string meter;  // name, for logs
+    std::string token;
+};
+
+/// Running totals, for status lines, logs and tests.
+struct UplinkCounters {
+    uint64_t batches_published = 0;
+    uint64_t samples_delivered = 0;
+    uint64_t batches_resent = 0;       // timed out, 5xx, or cut by a disconnect
+    uint64_t samples_rejected = 0;     // dropped after a 4xx /error
+    uint64_t metadata_published = 0;
+    uint64_t metadata_confirmed = 0;
+    uint64_t errors_received = 0;
+};
+
+/// The delivery engine between the sample store and the MQTT connection.
+class Uplink {
+public:
+    Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttClient& mqtt,
+           SampleStore& store, const Clock& clock);
+
+    /// The connection is up: subscribe to replies, queue every meter's metadata.
+    void handle_connected();
+    /// The connection is gone: everything unconfirmed will be sent again.
+    void handle_disconnected(const std::string& reason);
+    /// A message from the platform: a /status or /error reply.
+    void handle_message(const std::string& topic, const std::string& payload);
+    /// The client reports a publish left (QoS 0) or was acknowledged (QoS 1).
+    void handle_published(int message_id);
+    /// New metadata keys for a meter; sent now if connected, else after connecting.
+    void set_metadata(const MetadataUpdate& update);
+    /// Publishes what may be published now: metadata first, then sample batches.
+    void pump();
+    /// Releases requests whose confirmation did not come within response_timeout.
+    void check_timeouts();
+    /// The earliest moment check_timeouts has work to do.
+    std::optional<Clock::Monotonic> next_deadline() const;
+
+    bool connected() const { return connected_; }
+    const UplinkCounters& counters() const { return counters_; }
+    /// Requests awaiting confirmation (samples and metadata).
+    size_t in_flight() const { return in_flight_.size(); }
+
+private:
+    struct Request {
+        Extension extension = Extension::kDataCollection;
+        size_t meter = 0;
+        std::vector<uint64_t> sample_ids;  // data collection only
+        int message_id = -1;
+        Clock::Monotonic deadline;
+    };
+    struct MetadataState {
+        nlohmann::json keys = nlohmann::json::object();
+        bool dirty = false;       // differs from what Kaa confirmed, or a reconnect happened
+        bool in_flight = false;
+    };
+
+    uint32_t allocate_request_id();
+    bool publish_metadata(size_t meter);
+    bool publish_batch(size_t meter);
+    void confirm(uint32_t rid);
+    void retry(uint32_t rid, const std::string& why);
+    void reject(uint32_t rid, int code, const std::string& reason);
+    void forget(uint32_t rid);
+    void log_error_reply(const ParsedReply& reply, int code, const std::string& reason);
+    const Endpoint& endpoint(size_t meter) const { return endpoints_[meter]; }
+
+    UplinkSettings settings_;
+    std::vector<Endpoint> endpoints_;
+    std::map<std::string, size_t> meter_by_token_;
+    MqttClient& mqtt_;
+    SampleStore& store_;
+    const Clock& clock_;
+    Topics topics_;
+    bool connected_ = false;
+    std::vector<MetadataState> metadata_;
+    std::map<uint32_t, Request> in_flight_;
+    std::map<int, uint32_t> rid_by_message_id_;
+    size_t batches_in_flight_ = 0;
+    size_t next_meter_ = 0;  // round-robin cursor so every meter gets its turn
+    uint32_t next_request_id_ = 1;
+    UplinkCounters counters_;
+    RateLimiter log_limiter_;
+};
+
+}  // namespace kaa::uplink

@@ -1,0 +1,47 @@
+#pragma once
+// MemorySampleStore: a bounded in-memory SampleStore (until the durable SQLite buffer).
+
+#include <map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/sample_store.hpp"
+
+namespace kaa {
+
+/// Keeps samples in memory up to a byte budget; when full, drops the oldest pending
+/// sample or refuses the newest one, as the overflow policy says, and counts drops.
+class MemorySampleStore final : public SampleStore {
+public:
+    MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
+
+    Status append(const std::vector<Sample>& samples) override;
+    std::vector<StoredSample> take(size_t meter_index, size_t max) override;
+    void release(const std::vector<uint64_t>& ids) override;
+    Status remove(const std::vector<uint64_t>& ids) override;
+    bool has_pending(size_t meter_index) const override;
+    StoreStats stats() const override;
+
+private:
+    struct Entry {
+        int64_t timestamp_ms = 0;
+        std::string json;
+        bool taken = false;
+    };
+    struct MeterQueue {
+        std::map<uint64_t, Entry> entries;
+        size_t pending = 0;
+    };
+    static uint64_t cost(const std::string& json) { return json.size() + 64; }
+    bool drop_oldest_pending();
+    MeterQueue* find_owner(uint64_t id, std::map<uint64_t, Entry>::iterator& it);
+
+    std::vector<MeterQueue> meters_;
+    std::map<uint64_t, size_t> owner_;  // sample id -> meter index
+    uint64_t max_bytes_;
+    config::Overflow overflow_;
+    uint64_t next_id_ = 1;
+    StoreStats stats_;
+};
+
+}  // namespace kaa

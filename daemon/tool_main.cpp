@@ -1,0 +1,63 @@
+// kaa-gateway: the operator tool. `kaa-gateway simulate` serves simulated meters.
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <atomic>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config/sim_config_loader.hpp"
+#include "daemon/core/log.hpp"
+#include "drivers/simulator/simulator.hpp"
+#include "version.hpp"
+
+namespace {
+
+constexpr int kExitConfig = 78;
+
+/// Blocks the stop signals and sets `stop` from a thread that waits for them.
+void stop_on_signals(std::atomic<bool>& stop) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    std::thread([set, &stop] {
+        int number = 0;
+        sigwait(&set, &number);
+        stop = true;
+    }).detach();
+}
+
+int simulate(const std::string& path) {
+    auto loaded = kaa::config::load_sim_config(path);
+    for (const auto& w : loaded.warnings) std::cerr << w.to_string() << " (warning)\n";
+    if (!loaded.errors.empty() || !loaded.config) {
+        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        return kExitConfig;
+    }
+    std::atomic<bool> stop{false};
+    stop_on_signals(stop);
+    return kaa::simulator::run_simulator_cli(*loaded.config, stop);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"kaa-gateway: operator tool for kaa-gatewayd"};
+    app.require_subcommand(1);
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "debug, info, warning or error");
+    app.set_version_flag("--version", std::string("kaa-gateway ") + KAA_GATEWAY_VERSION);
+
+    std::string sim_config;
+    auto* sim = app.add_subcommand("simulate", "serve simulated meters over Modbus TCP and RTU");
+    sim->add_option("-c,--config", sim_config, "simulator configuration file")->required();
+
+    CLI11_PARSE(app, argc, argv);
+    kaa::log::init(log_level);
+    if (sim->parsed()) return simulate(sim_config);
+    return 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+// BusWorker: the one thread that owns a bus. It opens the transport (again, with
+// backoff, when it breaks), polls its meters on schedule without ever overlapping
+// requests, and hands samples and metadata to the sink.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/core/backoff.hpp"
+#include "daemon/core/clock.hpp"
+#include "daemon/core/rate_limiter.hpp"
+#include "daemon/core/sample_sink.hpp"
+#include "drivers/modbus/meter_poller.hpp"
+#include "drivers/modbus/meter_transport.hpp"
+#include "drivers/modbus/poll_schedule.hpp"
+
+namespace kaa::modbus {
+
+/// Owns one bus and polls the meters on it.
+class BusWorker {
+public:
+    /// `meters` are indices into config.meters of the meters on this bus.
+    BusWorker(const config::GatewayConfig& config, size_t bus_index, std::vector<size_t> meters,
+              std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink);
+    ~BusWorker();
+
+    /// Starts the worker thread.
+    void start();
+    /// Asks the thread to stop and waits for it (it finishes the request on the wire).
+    void stop();
+    /// Increases on every turn of the worker's loop; a stalled value means a hung worker.
+    uint64_t progress() const { return progress_.load(); }
+    const std::string& name() const { return bus_.name; }
+
+private:
+    void run();
+    bool wait_until(Clock::Monotonic when);
+    bool ensure_open();
+
+    const config::BusConfig& bus_;
+    std::unique_ptr<MeterTransport> transport_;
+    const Clock& clock_;
+    SampleSink& sink_;
+    std::vector<MeterPoller> pollers_;
+    PollSchedule schedule_;
+    Backoff reopen_backoff_;
+    RateLimiter log_limiter_;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> progress_{0};
+};
+
+}  // namespace kaa::modbus

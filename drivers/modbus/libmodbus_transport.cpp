@@ -1,0 +1,168 @@
+// MeterTransport over libmodbus.
+#include "drivers/modbus/libmodbus_transport.hpp"
+
+#include <modbus.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace kaa::modbus {
+namespace {
+
+char parity_char(config::Parity p) {
+    switch (p) {
+        case config::Parity::kEven: return 'E';
+        case config::Parity::kOdd: return 'O';
+        case config::Parity::kNone: return 'N';
+    }
+    return 'N';
+}
+
+/// Explains the errors a user can act on when a bus cannot be opened.
+std::string open_hint(int err, bool serial) {
+    switch (err) {
+        case ENOENT:
+            return serial ? " (the device does not exist: is the USB RS-485 adapter plugged in? "
+                            "ls /dev/serial/by-id/ shows stable names)"
+                          : "";
+        case EACCES:
+            return serial ? " (permission denied: the service user must be in group dialout)" : "";
+        case ECONNREFUSED:
+            return " (nothing listens on that port: is the meter or Modbus gateway on?)";
+        case EHOSTUNREACH:
+        case ENETUNREACH:
+            return " (no route to the host: check the address and the network)";
+        case ETIMEDOUT:
+            return " (no answer from the host)";
+        default:
+            return "";
+    }
+}
+
+}  // namespace
+
+std::string describe_exception(int code) {
+    const char* name = "unknown exception";
+    switch (code) {
+        case 1: name = "illegal function"; break;
+        case 2: name = "illegal data address"; break;
+        case 3: name = "illegal data value"; break;
+        case 4: name = "server device failure"; break;
+        case 5: name = "acknowledge"; break;
+        case 6: name = "server device busy"; break;
+        case 8: name = "memory parity error"; break;
+        case 10: name = "gateway path unavailable"; break;
+        case 11: name = "gateway target device failed to respond"; break;
+        default: break;
+    }
+    return fmt::format("Modbus exception {} ({})", code, name);
+}
+
+LibmodbusTransport::LibmodbusTransport(config::BusConfig bus) : bus_(std::move(bus)) {}
+
+LibmodbusTransport::~LibmodbusTransport() { close(); }
+
+std::string LibmodbusTransport::describe() const { return describe_link(bus_); }
+
+std::string describe_link(const config::BusConfig& bus) {
+    if (const auto* rtu = std::get_if<config::RtuLink>(&bus.link)) {
+        return fmt::format("rtu {} {} {}{}{}", rtu->device, rtu->baud, rtu->data_bits,
+                           parity_char(rtu->parity), rtu->stop_bits);
+    }
+    const auto& tcp = std::get<config::TcpLink>(bus.link);
+    return fmt::format("tcp {}:{}", tcp.host, tcp.port);
+}
+
+Status LibmodbusTransport::open() {
+    close();
+    const bool serial = std::holds_alternative<config::RtuLink>(bus_.link);
+    if (serial) {
+        const auto& rtu = std::get<config::RtuLink>(bus_.link);
+        ctx_ = modbus_new_rtu(rtu.device.c_str(), rtu.baud, parity_char(rtu.parity),
+                              rtu.data_bits, rtu.stop_bits);
+    } else {
+        const auto& tcp = std::get<config::TcpLink>(bus_.link);
+        ctx_ = modbus_new_tcp_pi(tcp.host.c_str(), std::to_string(tcp.port).c_str());
+    }
+    if (ctx_ == nullptr) {
+        return make_error(ErrorKind::kInvalidArgument,
+                          fmt::format("cannot set up {}: {}", describe(), std::strerror(errno)),
+                          errno);
+    }
+    const auto timeout_us = std::chrono::duration_cast<std::chrono::microseconds>(bus_.timeout);
+    modbus_set_response_timeout(ctx_, static_cast<uint32_t>(timeout_us.count() / 1000000),
+                                static_cast<uint32_t>(timeout_us.count() % 1000000));
+    if (modbus_connect(ctx_) != 0) {
+        const int err = errno;
+        modbus_free(ctx_);
+        ctx_ = nullptr;
+        return make_error(ErrorKind::kIo,
+                          fmt::format("cannot open {}: {}{}", describe(), modbus_strerror(err),
+                                      open_hint(err, serial)),
+                          err);
+    }
+    return {};
+}
+
+void LibmodbusTransport::close() {
+    if (ctx_ == nullptr) return;
+    modbus_close(ctx_);
+    modbus_free(ctx_);
+    ctx_ = nullptr;
+}
+
+Error LibmodbusTransport::classify_failure(int err, int unit) {
+    if (err == ETIMEDOUT) {
+        // A late reply must never be read as the answer to the next request.
+        modbus_flush(ctx_);
+        return make_error(ErrorKind::kTimeout,
+                          fmt::format("no answer from unit {} within {} ms", unit,
+                                      bus_.timeout.count()),
+                          err);
+    }
+    if (err > MODBUS_ENOBASE && err <= EMBXGTAR) {
+        const int code = err - MODBUS_ENOBASE;
+        return make_error(ErrorKind::kModbusException, describe_exception(code), code);
+    }
+    if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBMDATA ||
+        err == EMBBADSLAVE) {
+        modbus_flush(ctx_);
+        return make_error(ErrorKind::kBadResponse,
+                          fmt::format("unusable reply from unit {}: {}", unit,
+                                      modbus_strerror(err)),
+                          err);
+    }
+    return make_error(ErrorKind::kIo, fmt::format("{} failed: {}", describe(), modbus_strerror(err)),
+                      err);
+}
+
+Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::RegisterFunction function,
+                                                       uint16_t address, uint16_t count) {
+    if (ctx_ == nullptr) return make_error(ErrorKind::kNotConnected, describe() + " is not open");
+    if (modbus_set_slave(ctx_, unit) != 0) {
+        return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
+    }
+    std::vector<uint16_t> words(count);
+    int rc = -1;
+    if (config::is_bit_function(function)) {
+        std::vector<uint8_t> bits(count);
+        rc = function == config::RegisterFunction::kCoil
+                 ? modbus_read_bits(ctx_, address, count, bits.data())
+                 : modbus_read_input_bits(ctx_, address, count, bits.data());
+        for (size_t i = 0; i < bits.size(); ++i) words[i] = bits[i] ? 1 : 0;
+    } else {
+        rc = function == config::RegisterFunction::kHolding
+                 ? modbus_read_registers(ctx_, address, count, words.data())
+                 : modbus_read_input_registers(ctx_, address, count, words.data());
+    }
+    if (rc == count) return words;
+    if (rc >= 0) {
+        return make_error(ErrorKind::kBadResponse,
+                          fmt::format("unit {} returned {} values instead of {}", unit, rc, count));
+    }
+    return classify_failure(errno, unit);
+}
+
+}  // namespace kaa::modbus

@@ -1,0 +1,36 @@
+#pragma once
+// LibmodbusTransport: MeterTransport over libmodbus, for RTU serial lines and Modbus TCP.
+
+#include "config/config.hpp"
+#include "drivers/modbus/meter_transport.hpp"
+
+struct _modbus;
+
+namespace kaa::modbus {
+
+/// A libmodbus master context for one bus.
+class LibmodbusTransport final : public MeterTransport {
+public:
+    explicit LibmodbusTransport(config::BusConfig bus);
+    ~LibmodbusTransport() override;
+    LibmodbusTransport(const LibmodbusTransport&) = delete;
+    LibmodbusTransport& operator=(const LibmodbusTransport&) = delete;
+
+    Status open() override;
+    void close() override;
+    bool is_open() const override { return ctx_ != nullptr; }
+    Result<std::vector<uint16_t>> read(int unit, config::RegisterFunction function,
+                                       uint16_t address, uint16_t count) override;
+    std::string describe() const override;
+
+private:
+    Error classify_failure(int err, int unit);
+
+    config::BusConfig bus_;
+    _modbus* ctx_ = nullptr;
+};
+
+/// A sentence for a Modbus exception code: "exception 2 (illegal data address)".
+std::string describe_exception(int code);
+
+}  // namespace kaa::modbus

@@ -1,0 +1,93 @@
+#pragma once
+// MeterPoller: reads one meter through a bus's transport following its request plan,
+// decodes the values, and reports what failed by register name. Keeps the meter's
+// health (online / failing) and logs only when it changes.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "daemon/core/clock.hpp"
+#include "daemon/core/rate_limiter.hpp"
+#include "daemon/core/sample.hpp"
+#include "drivers/modbus/meter_transport.hpp"
+#include "drivers/modbus/request_planner.hpp"
+
+namespace kaa::modbus {
+
+/// Paces requests on one bus: inter-request silence, retries after timeouts and bad frames.
+class BusLine {
+public:
+    /// `wait_until` sleeps until a time point and returns false when the worker must stop.
+    BusLine(const config::BusConfig& bus, MeterTransport& transport, const Clock& clock,
+            std::function<bool(Clock::Monotonic)> wait_until);
+    /// One read with the bus's retries; never starts before the inter-request delay passed.
+    Result<std::vector<uint16_t>> read(int unit, const PlannedRead& read);
+    MeterTransport& transport() { return transport_; }
+
+private:
+    const config::BusConfig& bus_;
+    MeterTransport& transport_;
+    const Clock& clock_;
+    std::function<bool(Clock::Monotonic)> wait_until_;
+    std::optional<Clock::Monotonic> last_request_end_;
+};
+
+/// What one poll of a meter produced.
+struct PollOutcome {
+    std::optional<Sample> sample;  // absent when no register could be read
+    bool link_broken = false;      // the transport failed (kIo): close and reopen the bus
+    bool stopped = false;          // the worker is stopping
+};
+
+/// Polls one meter and tracks its health.
+class MeterPoller {
+public:
+    MeterPoller(size_t meter_index, const config::MeterConfig& meter, const std::string& bus_name,
+                const Clock& clock);
+
+    /// Reads every planned request and builds the sample {"timestamp": ts, name: value...}.
+    /// A timeout skips the meter's remaining requests this round; an exception skips only
+    /// the registers of that request, which are named in the log.
+    PollOutcome poll(BusLine& line);
+    /// Reads the metadata registers; nullopt when any failed (tried again next poll).
+    std::optional<MetadataUpdate> read_metadata(BusLine& line);
+    /// True when the metadata registers still need reading (at start, after reopening
+    /// the bus, after the meter came back).
+    bool metadata_due() const { return metadata_due_; }
+    void request_metadata() { metadata_due_ = !metadata_plan_.empty(); }
+    const config::MeterConfig& config() const { return meter_; }
+    /// Consecutive polls that produced nothing.
+    int consecutive_failures() const { return consecutive_failures_; }
+
+private:
+    struct ReadValues {
+        nlohmann::ordered_json values = nlohmann::ordered_json::object();
+        std::vector<std::string> problems;
+        bool link_broken = false;
+        bool stopped = false;
+        bool timed_out = false;
+    };
+    ReadValues read_all(BusLine& line, const std::vector<PlannedRead>& plan,
+                        const std::vector<config::RegisterConfig>& registers);
+    void note_success(const std::vector<std::string>& problems);
+    void note_failure(const std::string& reason);
+
+    size_t index_;
+    const config::MeterConfig& meter_;
+    std::string bus_name_;
+    std::vector<PlannedRead> plan_;
+    std::vector<PlannedRead> metadata_plan_;
+    bool metadata_due_ = false;
+    bool failing_ = false;
+    int consecutive_failures_ = 0;
+    RateLimiter log_limiter_;
+    const Clock& clock_;
+};
+
+}  // namespace kaa::modbus

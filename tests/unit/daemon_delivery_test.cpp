@@ -1,0 +1,327 @@
+// Delivery engine tests: the uplink against a fake MQTT client, a fake clock and the
+// in-memory store. Asserts exact topics, payloads, confirmations and re-sends.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "daemon/core/clock.hpp"
+#include "daemon/kaa/uplink.hpp"
+#include "daemon/memory_sample_store.hpp"
+
+namespace kaa::uplink {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+/// Records what the uplink publishes; publishing fails while "disconnected".
+class FakeMqtt final : public MqttClient {
+public:
+    struct Publish {
+        std::string topic;
+        std::string payload;
+        int qos;
+        int mid;
+    };
+    Status start(MqttListener*) override { return {}; }
+    Result<int> publish(const std::string& topic, const std::string& payload, int qos) override {
+        if (!up) return make_error(ErrorKind::kNotConnected, "not connected");
+        published.push_back({topic, payload, qos, ++last_mid});
+        return last_mid;
+    }
+    Status subscribe(const std::string& filter, int) override {
+        subscriptions.push_back(filter);
+        return {};
+    }
+    void stop() override {}
+
+    bool up = true;
+    int last_mid = 0;
+    std::vector<Publish> published;
+    std::vector<std::string> subscriptions;
+};
+
+Sample sample(size_t meter, int64_t ts) {
+    return Sample{meter, ts, "{\"timestamp\":" + std::to_string(ts) + ",\"v\":1}"};
+}
+
+/// The request id at the end of a request topic.
+uint32_t rid_of(const std::string& topic) {
+    return static_cast<uint32_t>(std::stoul(topic.substr(topic.rfind('/') + 1)));
+}
+
+class DeliveryTest : public ::testing::Test {
+protected:
+    void make(config::Delivery delivery = config::Delivery::kStatus, size_t batch = 500,
+              size_t in_flight = 8) {
+        UplinkSettings s;
+        s.app_version = "demo_v1";
+        s.delivery = delivery;
+        s.response_timeout = seconds(30);
+        s.batch = batch;
+        s.max_in_flight = in_flight;
+        uplink = std::make_unique<Uplink>(
+            s, std::vector<Endpoint>{{"heat", "tok-heat"}, {"water", "tok-water"}}, mqtt, store,
+            clock);
+    }
+    void add(size_t meter, int count, int64_t first_ts = 1000) {
+        std::vector<Sample> v;
+        for (int i = 0; i < count; ++i) v.push_back(sample(meter, first_ts + i));
+        ASSERT_TRUE(store.append(v).ok());
+    }
+
+    FakeClock clock;
+    FakeMqtt mqtt;
+    MemorySampleStore store{2, 1 << 20, config::Overflow::kDropOldest};
+    std::unique_ptr<Uplink> uplink;
+};
+
+TEST_F(DeliveryTest, SubscribesToEveryReplyTopicOnConnect) {
+    make();
+    uplink->handle_connected();
+    EXPECT_EQ(mqtt.subscriptions,
+              (std::vector<std::string>{"kp1/demo_v1/dcx/+/json/+/status",
+                                        "kp1/demo_v1/dcx/+/json/+/error",
+                                        "kp1/demo_v1/epmx/+/update/keys/+/status",
+                                        "kp1/demo_v1/epmx/+/update/keys/+/error"}));
+}
+
+TEST_F(DeliveryTest, MetadataGoesFirstThenSamplesAsOneArrayPerMeter) {
+    make();
+    uplink->set_metadata(MetadataUpdate{0, {{"model", "A300"}}});
+    add(0, 2);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(mqtt.published[0].topic, "kp1/demo_v1/epmx/tok-heat/update/keys/1");
+    EXPECT_EQ(mqtt.published[0].payload, R"({"model":"A300"})");
+    EXPECT_EQ(mqtt.published[1].topic, "kp1/demo_v1/dcx/tok-heat/json/2");
+    EXPECT_EQ(mqtt.published[1].payload,
+              R"([{"timestamp":1000,"v":1},{"timestamp":1001,"v":1}])");
+    EXPECT_EQ(mqtt.published[1].qos, 1);
+}
+
+TEST_F(DeliveryTest, StatusReplyDeletesTheBatch) {
+    make();
+    add(0, 3);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    EXPECT_EQ(store.stats().samples, 3u);
+    uplink->handle_message(mqtt.published[0].topic + "/status", "");
+    EXPECT_EQ(store.stats().samples, 0u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 3u);
+    EXPECT_EQ(uplink->in_flight(), 0u);
+}
+
+TEST_F(DeliveryTest, PubackAloneDoesNotConfirmInStatusMode) {
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    uplink->handle_published(mqtt.published[0].mid);
+    EXPECT_EQ(store.stats().samples, 1u);
+    EXPECT_EQ(uplink->in_flight(), 1u);
+}
+
+TEST_F(DeliveryTest, ClientErrorDropsTheBatchAndCountsIt) {
+    make();
+    add(1, 4);
+    uplink->handle_connected();
+    uplink->handle_message(mqtt.published[0].topic + "/error",
+                           R"({"statusCode":400,"reasonPhrase":"Bad sample"})");
+    EXPECT_EQ(store.stats().samples, 0u);
+    EXPECT_EQ(uplink->counters().samples_rejected, 4u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 0u);
+    EXPECT_EQ(mqtt.published.size(), 1u);  // not sent again
+}
+
+TEST_F(DeliveryTest, ServerErrorSendsTheSameSamplesAgainWithANewRequestId) {
+    make();
+    add(0, 2);
+    uplink->handle_connected();
+    const auto first = mqtt.published[0];
+    uplink->handle_message(first.topic + "/error",
+                           R"({"statusCode":503,"reasonPhrase":"Unavailable"})");
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(mqtt.published[1].payload, first.payload);
+    EXPECT_NE(rid_of(mqtt.published[1].topic), rid_of(first.topic));
+    EXPECT_EQ(uplink->counters().batches_resent, 1u);
+}
+
+TEST_F(DeliveryTest, UnreadableErrorPayloadIsRetriedNotDropped) {
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    uplink->handle_message(mqtt.published[0].topic + "/error", "not json");
+    EXPECT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(store.stats().samples, 1u);
+}
+
+TEST_F(DeliveryTest, SilenceSendsAgainAfterTheResponseTimeout) {
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    ASSERT_TRUE(uplink->next_deadline().has_value());
+    EXPECT_EQ(*uplink->next_deadline(), clock.now() + seconds(30));
+    clock.advance(seconds(29));
+    uplink->check_timeouts();
+    uplink->pump();
+    EXPECT_EQ(mqtt.published.size(), 1u);
+    clock.advance(seconds(1));
+    uplink->check_timeouts();
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(mqtt.published[1].payload, mqtt.published[0].payload);
+}
+
+TEST_F(DeliveryTest, ALateStatusForAReplacedRequestIsIgnored) {
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    clock.advance(seconds(30));
+    uplink->check_timeouts();
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    uplink->handle_message(mqtt.published[0].topic + "/status", "");
+    EXPECT_EQ(store.stats().samples, 1u);
+    uplink->handle_message(mqtt.published[1].topic + "/status", "");
+    EXPECT_EQ(store.stats().samples, 0u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 1u);
+}
+
+TEST_F(DeliveryTest, AReplyNamingAnotherTokenDoesNotConfirm) {
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    const uint32_t rid = rid_of(mqtt.published[0].topic);
+    uplink->handle_message("kp1/demo_v1/dcx/tok-water/json/" + std::to_string(rid) + "/status",
+                           "");
+    EXPECT_EQ(store.stats().samples, 1u);
+}
+
+TEST_F(DeliveryTest, BacklogGoesOutInBatchesInOrderWithBoundedInFlight) {
+    make(config::Delivery::kStatus, 500, 2);
+    add(0, 1200);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 2u);  // window of 2
+    auto count = [](const std::string& payload) { return nlohmann::json::parse(payload).size(); };
+    EXPECT_EQ(count(mqtt.published[0].payload), 500u);
+    EXPECT_EQ(nlohmann::json::parse(mqtt.published[0].payload)[0]["timestamp"], 1000);
+    EXPECT_EQ(nlohmann::json::parse(mqtt.published[1].payload)[0]["timestamp"], 1500);
+    uplink->handle_message(mqtt.published[0].topic + "/status", "");
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 3u);
+    EXPECT_EQ(count(mqtt.published[2].payload), 200u);
+    EXPECT_EQ(nlohmann::json::parse(mqtt.published[2].payload)[0]["timestamp"], 2000);
+}
+
+TEST_F(DeliveryTest, MetersTakeTurns) {
+    make(config::Delivery::kStatus, 1, 8);
+    add(0, 3);
+    add(1, 3, 5000);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 6u);
+    EXPECT_NE(mqtt.published[0].topic.find("tok-heat"), std::string::npos);
+    EXPECT_NE(mqtt.published[1].topic.find("tok-water"), std::string::npos);
+    EXPECT_NE(mqtt.published[2].topic.find("tok-heat"), std::string::npos);
+}
+
+TEST_F(DeliveryTest, DisconnectReleasesEverythingAndReconnectSendsMetadataAgain) {
+    make();
+    uplink->set_metadata(MetadataUpdate{1, {{"serial", "SN1"}}});
+    add(1, 2);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    mqtt.up = false;
+    uplink->handle_disconnected("broker went away");
+    EXPECT_EQ(uplink->in_flight(), 0u);
+    add(1, 1, 3000);
+    uplink->pump();
+    EXPECT_EQ(mqtt.published.size(), 2u);
+    mqtt.up = true;
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 4u);
+    EXPECT_NE(mqtt.published[2].topic.find("/epmx/tok-water/update/keys/"), std::string::npos);
+    EXPECT_EQ(nlohmann::json::parse(mqtt.published[3].payload).size(), 3u);
+}
+
+TEST_F(DeliveryTest, NewMetadataKeysAreMergedAndSentAgain) {
+    make();
+    uplink->set_metadata(MetadataUpdate{0, {{"model", "A300"}}});
+    uplink->handle_connected();
+    uplink->handle_message(mqtt.published[0].topic + "/status", "");
+    EXPECT_EQ(uplink->counters().metadata_confirmed, 1u);
+    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}}});
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(mqtt.published[1].payload, R"({"model":"A300","serial_number":12345})");
+    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}}});
+    uplink->pump();
+    EXPECT_EQ(mqtt.published.size(), 2u);  // unchanged keys are not sent again
+}
+
+TEST_F(DeliveryTest, PubackModeConfirmsOnAcknowledgement) {
+    make(config::Delivery::kPuback);
+    add(0, 2);
+    uplink->handle_connected();
+    uplink->handle_published(mqtt.published[0].mid);
+    EXPECT_EQ(store.stats().samples, 0u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 2u);
+}
+
+TEST_F(DeliveryTest, NoneModeConfirmsWhenTheClientReportsItSent) {
+    make(config::Delivery::kNone);
+    add(0, 2);
+    uplink->handle_connected();
+    EXPECT_EQ(store.stats().samples, 2u);
+    uplink->handle_published(mqtt.published[0].mid);
+    EXPECT_EQ(store.stats().samples, 0u);
+}
+
+TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
+    make(config::Delivery::kStatus, 1, 8);
+    add(0, 3);
+    uplink->handle_connected();
+    std::set<uint32_t> rids;
+    for (const auto& p : mqtt.published) rids.insert(rid_of(p.topic));
+    EXPECT_EQ(rids.size(), 3u);
+    EXPECT_EQ(*rids.begin(), 1u);
+}
+
+TEST(MemoryStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
+    MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropOldest);
+    std::vector<Sample> v;
+    for (int i = 0; i < 5; ++i) v.push_back(Sample{0, i, std::string(20, 'x')});
+    ASSERT_TRUE(store.append(v).ok());
+    EXPECT_EQ(store.stats().samples, 3u);
+    EXPECT_EQ(store.stats().dropped_overflow, 2u);
+    auto taken = store.take(0, 10);
+    ASSERT_EQ(taken.size(), 3u);
+    EXPECT_EQ(taken[0].timestamp_ms, 2);
+}
+
+TEST(MemoryStoreTest, DropNewestRefusesNewSamples) {
+    MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropNewest);
+    std::vector<Sample> v;
+    for (int i = 0; i < 5; ++i) v.push_back(Sample{0, i, std::string(20, 'x')});
+    ASSERT_TRUE(store.append(v).ok());
+    auto taken = store.take(0, 10);
+    ASSERT_EQ(taken.size(), 3u);
+    EXPECT_EQ(taken[0].timestamp_ms, 0);
+    EXPECT_EQ(store.stats().dropped_overflow, 2u);
+}
+
+TEST(MemoryStoreTest, ReleasedSamplesComeBackInOrder) {
+    MemorySampleStore store(1, 1 << 20, config::Overflow::kDropOldest);
+    ASSERT_TRUE(store.append({Sample{0, 1, "a"}, Sample{0, 2, "b"}, Sample{0, 3, "c"}}).ok());
+    auto first = store.take(0, 2);
+    auto rest = store.take(0, 5);
+    ASSERT_EQ(rest.size(), 1u);
+    store.release({first[0].id, first[1].id});
+    EXPECT_TRUE(store.has_pending(0));
+    auto again = store.take(0, 5);
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_EQ(again[0].json, "a");
+    EXPECT_EQ(again[1].json, "b");
+}
+
+}  // namespace
+}  // namespace kaa::uplink

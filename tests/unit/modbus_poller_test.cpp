@@ -1,0 +1,203 @@
+// MeterPoller against a scripted fake transport: samples, partial failures, timeouts,
+// retries, pacing, metadata.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "drivers/modbus/meter_poller.hpp"
+
+namespace kaa::modbus {
+namespace {
+
+using config::RegisterFunction;
+using std::chrono::milliseconds;
+
+/// A transport whose answers are scripted per (unit, function, address).
+class ScriptedTransport final : public MeterTransport {
+public:
+    using Key = std::tuple<int, RegisterFunction, uint16_t>;
+    explicit ScriptedTransport(FakeClock& clock) : clock_(clock) {}
+    Status open() override {
+        open_ = true;
+        return {};
+    }
+    void close() override { open_ = false; }
+    bool is_open() const override { return open_; }
+    Result<std::vector<uint16_t>> read(int unit, RegisterFunction f, uint16_t address,
+                                       uint16_t count) override {
+        requests.push_back({unit, f, address, count, clock_.now()});
+        clock_.advance(milliseconds(10));
+        if (auto it = failures.find({unit, f, address}); it != failures.end()) {
+            if (it->second.second > 0) {
+                --it->second.second;
+                return it->second.first;
+            }
+        }
+        std::vector<uint16_t> out(count);
+        for (uint16_t i = 0; i < count; ++i) {
+            auto it = words.find({unit, f, static_cast<uint16_t>(address + i)});
+            out[i] = it == words.end() ? 0 : it->second;
+        }
+        return out;
+    }
+    std::string describe() const override { return "scripted"; }
+
+    struct Request {
+        int unit;
+        RegisterFunction function;
+        uint16_t address;
+        uint16_t count;
+        Clock::Monotonic at;
+    };
+    std::map<Key, uint16_t> words;
+    std::map<Key, std::pair<Error, int>> failures;  // error, how many times
+    std::vector<Request> requests;
+
+private:
+    FakeClock& clock_;
+    bool open_ = false;
+};
+
+config::RegisterConfig reg(const std::string& name, uint16_t address, config::ValueType type,
+                           RegisterFunction f = RegisterFunction::kHolding) {
+    config::RegisterConfig r;
+    r.name = name;
+    r.address = address;
+    r.type = type;
+    r.function = f;
+    return r;
+}
+
+class PollerTest : public ::testing::Test {
+protected:
+    PollerTest() : transport(clock) {
+        bus.name = "rs485-1";
+        bus.link = config::RtuLink{"/dev/null", 9600, config::Parity::kNone, 8, 1};
+        bus.retries = 1;
+        bus.inter_request_delay = milliseconds(20);
+        meter.name = "main-meter";
+        meter.unit = 3;
+        meter.max_gap = 2;
+        meter.registers = {reg("voltage", 0, config::ValueType::kUint16),
+                           reg("current", 1, config::ValueType::kInt16),
+                           reg("energy", 100, config::ValueType::kUint32),
+                           reg("relay", 5, config::ValueType::kBool, RegisterFunction::kCoil)};
+        meter.registers[0].scale = 0.1;
+    }
+    BusLine line() {
+        return BusLine(bus, transport, clock, [this](Clock::Monotonic when) {
+            if (when > clock.now()) {
+                clock.advance(std::chrono::duration_cast<milliseconds>(when - clock.now()));
+            }
+            return true;
+        });
+    }
+
+    FakeClock clock;
+    ScriptedTransport transport;
+    config::BusConfig bus;
+    config::MeterConfig meter;
+};
+
+TEST_F(PollerTest, OnePollGivesOneSampleWithEveryValueAndTheReadTime) {
+    transport.words[{3, RegisterFunction::kHolding, 0}] = 2297;
+    transport.words[{3, RegisterFunction::kHolding, 1}] = 0xFFFE;
+    transport.words[{3, RegisterFunction::kHolding, 100}] = 0x0001;
+    transport.words[{3, RegisterFunction::kHolding, 101}] = 0x0002;
+    transport.words[{3, RegisterFunction::kCoil, 5}] = 1;
+    MeterPoller poller(4, meter, bus.name, clock);
+    auto l = line();
+    const int64_t t0 = clock.wall_ms();
+    auto outcome = poller.poll(l);
+    ASSERT_TRUE(outcome.sample);
+    EXPECT_EQ(outcome.sample->meter_index, 4u);
+    EXPECT_EQ(outcome.sample->timestamp_ms, t0);
+    EXPECT_EQ(outcome.sample->json,
+              "{\"timestamp\":" + std::to_string(t0) +
+                  ",\"voltage\":229.7,\"current\":-2,\"energy\":65538,\"relay\":true}");
+    EXPECT_EQ(transport.requests.size(), 3u);  // coil 5; holding 0..1; holding 100..101
+}
+
+TEST_F(PollerTest, RequestsOnARtuLineAreSeparatedByTheInterRequestDelay) {
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    poller.poll(l);
+    ASSERT_EQ(transport.requests.size(), 3u);
+    for (size_t i = 1; i < transport.requests.size(); ++i) {
+        // each request takes 10 ms in the fake; the next starts 20 ms after it ended
+        EXPECT_EQ(transport.requests[i].at - transport.requests[i - 1].at, milliseconds(30));
+    }
+}
+
+TEST_F(PollerTest, AnExceptionSkipsOnlyThatRequestsRegisters) {
+    transport.words[{3, RegisterFunction::kHolding, 100}] = 0;
+    transport.words[{3, RegisterFunction::kHolding, 101}] = 7;
+    transport.failures[{3, RegisterFunction::kHolding, 0}] = {
+        make_error(ErrorKind::kModbusException, "Modbus exception 2 (illegal data address)", 2),
+        100};
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    auto outcome = poller.poll(l);
+    ASSERT_TRUE(outcome.sample);
+    auto j = nlohmann::json::parse(outcome.sample->json);
+    EXPECT_FALSE(j.contains("voltage"));
+    EXPECT_FALSE(j.contains("current"));
+    EXPECT_EQ(j["energy"], 7);
+    EXPECT_EQ(j["relay"], false);
+    EXPECT_EQ(poller.consecutive_failures(), 0);
+}
+
+TEST_F(PollerTest, ATimeoutIsRetriedOnceThenTheMeterIsSkippedThisRound) {
+    transport.failures[{3, RegisterFunction::kCoil, 5}] = {
+        make_error(ErrorKind::kTimeout, "no answer from unit 3 within 500 ms"), 100};
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    auto outcome = poller.poll(l);
+    EXPECT_FALSE(outcome.sample);  // no fake values
+    EXPECT_FALSE(outcome.link_broken);
+    EXPECT_EQ(transport.requests.size(), 2u);  // the first request and its one retry
+    EXPECT_EQ(poller.consecutive_failures(), 1);
+}
+
+TEST_F(PollerTest, ARetryThatSucceedsGivesAFullSample) {
+    transport.failures[{3, RegisterFunction::kCoil, 5}] = {
+        make_error(ErrorKind::kBadResponse, "bad CRC"), 1};
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    auto outcome = poller.poll(l);
+    ASSERT_TRUE(outcome.sample);
+    EXPECT_EQ(nlohmann::json::parse(outcome.sample->json).size(), 5u);
+}
+
+TEST_F(PollerTest, ABrokenLinkIsReported) {
+    transport.failures[{3, RegisterFunction::kCoil, 5}] = {
+        make_error(ErrorKind::kIo, "Input/output error"), 1};
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    auto outcome = poller.poll(l);
+    EXPECT_TRUE(outcome.link_broken);
+    EXPECT_EQ(transport.requests.size(), 1u);
+}
+
+TEST_F(PollerTest, MetadataRegistersAreReadUntilTheySucceed) {
+    meter.metadata_registers = {reg("serial_number", 64512, config::ValueType::kUint32)};
+    transport.words[{3, RegisterFunction::kHolding, 64513}] = 123;
+    transport.failures[{3, RegisterFunction::kHolding, 64512}] = {
+        make_error(ErrorKind::kTimeout, "timeout"), 2};
+    MeterPoller poller(1, meter, bus.name, clock);
+    auto l = line();
+    EXPECT_TRUE(poller.metadata_due());
+    EXPECT_FALSE(poller.read_metadata(l));
+    EXPECT_TRUE(poller.metadata_due());
+    auto update = poller.read_metadata(l);
+    ASSERT_TRUE(update);
+    EXPECT_EQ(update->meter_index, 1u);
+    EXPECT_EQ(update->keys, (nlohmann::json{{"serial_number", 123}}));
+    EXPECT_FALSE(poller.metadata_due());
+}
+
+}  // namespace
+}  // namespace kaa::modbus

@@ -1,0 +1,61 @@
+// Poll schedule: earliest due first, fair ties, no bursts after a busy bus.
+#include <gtest/gtest.h>
+
+#include "drivers/modbus/poll_schedule.hpp"
+
+namespace kaa::modbus {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(PollScheduleTest, EveryMeterIsDueAtStartAndPolledInTurn) {
+    FakeClock clock;
+    PollSchedule s({milliseconds(1000), milliseconds(1000), milliseconds(1000)}, clock.now());
+    std::vector<size_t> order;
+    for (int i = 0; i < 3; ++i) {
+        const size_t m = s.next();
+        order.push_back(m);
+        s.completed(m, clock.now());
+    }
+    EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2}));
+    EXPECT_EQ(s.due(0), clock.now() + milliseconds(1000));
+}
+
+TEST(PollScheduleTest, FasterMeterIsPolledMoreOftenWithoutStarvingTheSlowOne) {
+    FakeClock clock;
+    PollSchedule s({milliseconds(100), milliseconds(1000)}, clock.now());
+    std::vector<int> polls(2, 0);
+    const auto end = clock.now() + milliseconds(10'000);
+    while (true) {
+        const size_t m = s.next();
+        if (s.due(m) >= end) break;
+        if (s.due(m) > clock.now()) clock.advance(std::chrono::duration_cast<milliseconds>(s.due(m) - clock.now()));
+        ++polls[m];
+        clock.advance(milliseconds(5));  // the request takes 5 ms
+        s.completed(m, clock.now());
+    }
+    EXPECT_EQ(polls[0], 100);
+    EXPECT_EQ(polls[1], 10);
+}
+
+TEST(PollScheduleTest, ALateMeterIsDueNowNotInABurst) {
+    FakeClock clock;
+    PollSchedule s({milliseconds(100)}, clock.now());
+    clock.advance(milliseconds(1000));  // the bus was busy for ten intervals
+    s.completed(0, clock.now());
+    EXPECT_EQ(s.due(0), clock.now());
+    s.completed(0, clock.now());
+    EXPECT_EQ(s.due(0), clock.now() + milliseconds(100));
+}
+
+TEST(PollScheduleTest, DeferPushesOnlyLater) {
+    FakeClock clock;
+    PollSchedule s({milliseconds(100), milliseconds(100)}, clock.now());
+    s.defer(0, clock.now() + milliseconds(500));
+    EXPECT_EQ(s.next(), 1u);
+    s.defer(0, clock.now() + milliseconds(10));
+    EXPECT_EQ(s.due(0), clock.now() + milliseconds(500));
+}
+
+}  // namespace
+}  // namespace kaa::modbus
