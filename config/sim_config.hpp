@@ -21,6 +21,7 @@ struct SimRegisterConfig {
 struct SimUnitConfig {
     int unit = 1;
     std::vector<SimRegisterConfig> registers;
+    bool illegal_holes = false;  // reads touching an address with no register answer exception 02
     Location where;
 };
 

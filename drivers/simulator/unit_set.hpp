@@ -1,0 +1,34 @@
+#pragma once
+// The simulated units behind one server, by unit id. Unknown ids get no answer at all.
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "config/sim_config.hpp"
+#include "daemon/core/clock.hpp"
+#include "drivers/simulator/register_bank.hpp"
+
+namespace kaa::sim {
+
+/// The register banks of the units one server answers for; safe to share between threads.
+class UnitSet {
+  public:
+    /// Builds one bank per configured unit.
+    UnitSet(const std::vector<config::SimUnitConfig>& units, const Clock& clock);
+
+    /// The response PDU of `unit` to a request PDU, or nothing when the unit does not exist.
+    std::optional<std::vector<uint8_t>> answer(uint8_t unit, std::span<const uint8_t> pdu);
+
+    /// Number of units.
+    size_t size() const { return banks_.size(); }
+
+  private:
+    std::mutex mutex_;
+    std::map<uint8_t, RegisterBank> banks_;
+};
+
+}  // namespace kaa::sim
