@@ -1,0 +1,556 @@
+"""Harness for kaa-gateway's integration tests: real processes, real broker, real ptys.
+
+Everything listens on 127.0.0.1 only. Every process is started in its own process
+group and killed (group-wide) when the test ends, pass or fail. Tests wait for
+events with wait_until()/wait_for_log() and a deadline, never with a bare sleep.
+
+Binaries come from $KAA_BUILD_DIR (ctest sets it), default <repo>/build.
+KAA_IT_KEEP=1 keeps each test's workspace (configs, logs) and prints its path.
+Helpers shared with tools live in tests/support/ (kpc_standin, mqtt_collector,
+modbus_values, pymodbus_server) and are re-exported here.
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SUPPORT = REPO / "tests" / "support"
+SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(SUPPORT))
+
+# Re-exported for the tests: everything is reachable as harness.<name>.
+from kpc_standin import KpcStandin  # noqa: E402,F401
+from modbus_values import (float32_published, raw_modbus_read, same_value,  # noqa: E402,F401
+                           scaled, words_of)
+from mqtt_collector import (DCX_RE, EPMX_RE, Message, MqttCollector,  # noqa: E402,F401
+                            samples_of, unique_by_timestamp)
+
+HOST = "127.0.0.1"
+PYTHON = "/usr/bin/python3"
+MOSQUITTO = "/usr/sbin/mosquitto"
+SOCAT = "/usr/bin/socat"
+
+
+# --------------------------------------------------------------------------------------
+# Waiting
+
+
+def wait_until(predicate, timeout, interval=0.05, message=None):
+    """Polls predicate() until it returns something truthy, which is returned.
+
+    Raises AssertionError after `timeout` seconds; `message` may be a string or a
+    callable producing one (evaluated only on failure, e.g. to include log tails).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            text = message() if callable(message) else message
+            raise AssertionError("timed out after %.1fs waiting for %s"
+                                 % (timeout, text or getattr(predicate, "__name__", "condition")))
+        time.sleep(interval)
+
+
+def wait_seconds(seconds):
+    """Lets `seconds` of wall-clock time pass on purpose (a test's time window, not an event)."""
+    end = time.monotonic() + seconds
+    wait_until(lambda: time.monotonic() >= end, seconds + 5, interval=0.02)
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# --------------------------------------------------------------------------------------
+# Ports and binaries
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port, host=HOST):
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def build_dir():
+    return Path(os.environ.get("KAA_BUILD_DIR", str(REPO / "build")))
+
+
+def binary(name):
+    path = build_dir() / name
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise AssertionError("binary %s not found (set KAA_BUILD_DIR to the build directory)" % path)
+    return str(path)
+
+
+def gatewayd():
+    return binary("kaa-gatewayd")
+
+
+def gateway_tool():
+    return binary("kaa-gateway")
+
+
+# --------------------------------------------------------------------------------------
+# Config files
+
+
+def _yaml_scalar(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a double-quoted YAML scalar
+    raise TypeError("cannot write %r as YAML" % (v,))
+
+
+def to_yaml(obj, indent=0):
+    """Block-style YAML for dicts, lists and scalars (strings always double-quoted)."""
+    pad = " " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append("%s%s:" % (pad, k))
+                lines.append(to_yaml(v, indent + 2))
+            elif isinstance(v, dict):
+                lines.append("%s%s: {}" % (pad, k))
+            elif isinstance(v, list):
+                lines.append("%s%s: []" % (pad, k))
+            else:
+                lines.append("%s%s: %s" % (pad, k, _yaml_scalar(v)))
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, (dict, list)) and item:
+                body = to_yaml(item, indent + 2)
+                lines.append(pad + "- " + body[indent + 2:])
+            else:
+                lines.append("%s- %s" % (pad, _yaml_scalar(item)))
+    else:
+        lines.append(pad + _yaml_scalar(obj))
+    return "\n".join(lines)
+
+
+class Workspace:
+    """A temporary directory for one test's config files, logs, ptys and buffer.
+
+    Removed when the test ends unless KAA_IT_KEEP=1 (then its path is printed)."""
+
+    def __init__(self, prefix="kaa-it-"):
+        # mkdtemp + rmtree rather than TemporaryDirectory: KAA_IT_KEEP=1 must survive exit.
+        self.path = Path(tempfile.mkdtemp(prefix=prefix))
+
+    def file(self, name):
+        return self.path / name
+
+    def write(self, name, text):
+        p = self.path / name
+        p.write_text(text)
+        return str(p)
+
+    def write_yaml(self, name, obj):
+        return self.write(name, to_yaml(obj) + "\n")
+
+    def cleanup(self):
+        if os.environ.get("KAA_IT_KEEP"):
+            print("kaa-it: kept workspace %s" % self.path, file=sys.stderr)
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def gateway_config(ws, mqtt_port, buses, meters, app_version="demo_application_v1", **kaa):
+    """A gateway config dict on 127.0.0.1:mqtt_port with a buffer inside the workspace."""
+    kaa_section = {
+        "host": HOST,
+        "port": mqtt_port,
+        "app_version": app_version,
+        "client_id": "kaa-it-" + uuid.uuid4().hex[:8],
+        "keepalive": "10s",
+        "qos": 1,
+        "delivery": "status",
+        "response_timeout": "3s",
+        "reconnect": {"min_delay": "200ms", "max_delay": "1s"},
+    }
+    kaa_section.update(kaa)
+    return {
+        "kaa": kaa_section,
+        "buffer": {"path": str(ws.file("buffer.db")), "max_size": "64MiB",
+                   "overflow": "drop-oldest", "batch": 500},
+        "buses": buses,
+        "meters": meters,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Processes
+
+_live = set()
+_live_lock = threading.Lock()
+
+
+def _kill_all_at_exit():
+    with _live_lock:
+        procs = list(_live)
+    for p in procs:
+        p.kill()
+
+
+atexit.register(_kill_all_at_exit)
+
+
+def _on_sigterm(signum, frame):
+    # ctest's timeout or a CI cancel: take every child down with us, now.
+    _kill_all_at_exit()
+    os._exit(128 + signum)
+
+
+if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+SETPRIV = "/usr/bin/setpriv"
+
+
+def _with_pdeathsig(argv):
+    """Children get SIGKILL if the test process dies without cleaning up (even kill -9).
+
+    setpriv sets PR_SET_PDEATHSIG and execs the command (same pid). Spawn from the
+    main thread only: the signal fires when the spawning thread exits.
+    """
+    if os.path.exists(SETPRIV):
+        return [SETPRIV, "--pdeathsig", "KILL", "--"] + list(argv)
+    return list(argv)
+
+
+class Process:
+    """A child process in its own process group; stdout and stderr go to files."""
+
+    def __init__(self, argv, ws, name, env=None):
+        self.argv = [str(a) for a in argv]
+        self.name = name
+        self.stderr_path = ws.file(name + ".stderr")
+        self.stdout_path = ws.file(name + ".stdout")
+        self.env = env
+        self.popen = None
+        self.started_at = None
+
+    def start(self):
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            env = dict(os.environ)
+            env.pop("JOURNAL_STREAM", None)  # plain "[level] component: message" lines
+            if self.env:
+                env.update(self.env)
+            self.popen = subprocess.Popen(_with_pdeathsig(self.argv), stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=err, env=env,
+                                          start_new_session=True)
+        self.started_at = time.time()
+        with _live_lock:
+            _live.add(self)
+        return self
+
+    @property
+    def pid(self):
+        return self.popen.pid
+
+    def alive(self):
+        return self.popen is not None and self.popen.poll() is None
+
+    def returncode(self):
+        return self.popen.poll() if self.popen else None
+
+    def stderr(self):
+        try:
+            return self.stderr_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def stdout(self):
+        try:
+            return self.stdout_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def tail(self, lines=40):
+        text = self.stderr().splitlines()[-lines:]
+        return "---- %s (pid %s, rc %s) stderr tail ----\n%s" % (
+            self.name, self.popen.pid if self.popen else "-", self.returncode(), "\n".join(text))
+
+    def wait_for_log(self, pattern, timeout, flags=re.MULTILINE):
+        """Waits until stderr matches `pattern`; returns the match. Fails early if the process exits."""
+        rx = re.compile(pattern, flags)
+
+        def seen():
+            m = rx.search(self.stderr())
+            if m:
+                return m
+            if not self.alive():
+                m = rx.search(self.stderr())
+                if m:
+                    return m
+                raise AssertionError("%s exited (rc %s) before logging /%s/\n%s"
+                                     % (self.name, self.returncode(), pattern, self.tail()))
+            return None
+
+        return wait_until(seen, timeout, message=lambda: "/%s/ in %s's log\n%s"
+                          % (pattern, self.name, self.tail()))
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.popen.pid, sig)
+
+    def terminate(self, timeout=10.0):
+        """SIGTERM, then waits for exit; returns the exit code (SIGKILLs the group on timeout)."""
+        if self.popen is None:
+            return None
+        if self.alive():
+            os.kill(self.popen.pid, signal.SIGTERM)
+        try:
+            rc = self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("%s did not exit within %.1fs of SIGTERM\n%s"
+                                 % (self.name, timeout, self.tail()))
+        self._reap_group()
+        return rc
+
+    def kill(self):
+        """SIGKILL to the whole process group, then reaps."""
+        if self.popen is None:
+            return
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        with _live_lock:
+            _live.discard(self)
+
+    def _reap_group(self):
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)  # leftovers of the group, if any
+        except (ProcessLookupError, PermissionError):
+            pass
+        with _live_lock:
+            _live.discard(self)
+
+
+def run(argv, timeout=30.0, env=None):
+    """Runs a command to completion; returns CompletedProcess with text stdout/stderr."""
+    full_env = dict(os.environ)
+    full_env.pop("JOURNAL_STREAM", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout, env=full_env, start_new_session=True)
+
+
+# --------------------------------------------------------------------------------------
+# Peers: mosquitto, socat, the simulator, the gateway
+
+
+class Mosquitto:
+    """The real mosquitto broker on 127.0.0.1:<port>; can be stopped, killed and restarted."""
+
+    def __init__(self, ws, port=None):
+        self.ws = ws
+        self.port = port or free_port()
+        # As root mosquitto would switch to user "mosquitto", which clears the parent-death
+        # signal; "user root" keeps it (the option has no effect for other users).
+        self.conf = ws.write("mosquitto-%d.conf" % self.port,
+                             "listener %d %s\nallow_anonymous true\npersistence false\n"
+                             "log_dest stderr\nlog_type error\nlog_type warning\n"
+                             "log_type notice\nlog_type information\n%s"
+                             % (self.port, HOST, "user root\n" if os.geteuid() == 0 else ""))
+        self.proc = None
+        self.generation = 0
+
+    def start(self, timeout=10.0):
+        self.generation += 1
+        self.proc = Process([MOSQUITTO, "-c", self.conf], self.ws,
+                            "mosquitto-%d" % self.generation).start()
+
+        def listening():
+            if not self.proc.alive():
+                raise AssertionError("mosquitto exited (rc %s)\n%s"
+                                     % (self.proc.returncode(), self.proc.tail()))
+            return port_accepts(self.port)
+
+        wait_until(listening, timeout, message=lambda: "mosquitto on port %d\n%s"
+                   % (self.port, self.proc.tail()))
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+
+    def kill(self):
+        """kill -9: connections drop without a DISCONNECT."""
+        if self.proc:
+            self.proc.kill()
+        wait_until(lambda: not port_accepts(self.port), 5, message="broker port to close")
+
+    def restart(self, timeout=10.0):
+        return self.start(timeout)
+
+    def cleanup(self):
+        if self.proc:
+            self.proc.kill()
+
+
+class SocatPair:
+    """Two linked ptys (a virtual RS-485 line): the simulator opens one end, the gateway the other."""
+
+    def __init__(self, ws, name="rtu"):
+        self.ws = ws
+        self.a = str(ws.file(name + "-sim"))
+        self.b = str(ws.file(name + "-gw"))
+        self.proc = Process([SOCAT, "-d", "-d", "pty,raw,echo=0,link=" + self.a,
+                             "pty,raw,echo=0,link=" + self.b], ws, "socat-" + name)
+
+    def start(self, timeout=10.0):
+        self.proc.start()
+        self.proc.wait_for_log(r"starting data transfer loop", timeout)
+        wait_until(lambda: os.path.exists(self.a) and os.path.exists(self.b), timeout,
+                   message="socat pty links")
+        return self
+
+    def cleanup(self):
+        self.proc.kill()
+
+
+def start_simulator(ws, sim_config, name="simulator", timeout=15.0):
+    """Writes sim_config, starts `kaa-gateway simulate` and waits for every 'simulate: serving'."""
+    path = ws.write_yaml(name + ".yaml", sim_config)
+    proc = Process([gateway_tool(), "simulate", "--config", path], ws, name).start()
+    n = len(sim_config["servers"])
+    wait_until(lambda: _count(proc, r"simulate: serving") >= n or _dead(proc), timeout,
+               message=lambda: "%d x 'simulate: serving'\n%s" % (n, proc.tail()))
+    if not proc.alive():
+        raise AssertionError("simulator exited (rc %s)\n%s" % (proc.returncode(), proc.tail()))
+    for server in sim_config["servers"]:
+        if "tcp" in server:
+            wait_until(lambda: port_accepts(server["tcp"]["port"]), timeout,
+                       message="simulator TCP port %d" % server["tcp"]["port"])
+    return proc
+
+
+def start_gateway(ws, config, name="gatewayd", log_level="info"):
+    path = ws.write_yaml(name + ".yaml", config)
+    return Process([gatewayd(), "--config", path, "--log-level", log_level], ws, name).start()
+
+
+def _count(proc, pattern):
+    return len(re.findall(pattern, proc.stderr()))
+
+
+def _dead(proc):
+    return not proc.alive()
+
+
+# --------------------------------------------------------------------------------------
+# Test base class
+
+
+class IntegrationTest(unittest.TestCase):
+    """Gives each test a workspace and cleans up every peer it started, pass or fail.
+
+    On failure the stderr tails of all started processes are printed.
+    """
+
+    def setUp(self):
+        self.ws = Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.addCleanup(self._dump_logs_on_failure)
+        self._procs = []
+
+    def track(self, thing):
+        """Registers a Process / Mosquitto / SocatPair / client for cleanup; returns it."""
+        if isinstance(thing, Process):
+            self._procs.append(thing)
+            self.addCleanup(thing.kill)
+        elif isinstance(thing, (Mosquitto, SocatPair)):
+            self.addCleanup(thing.cleanup)
+        elif hasattr(thing, "stop"):
+            self.addCleanup(thing.stop)
+        return thing
+
+    def mosquitto(self, port=None):
+        broker = self.track(Mosquitto(self.ws, port))
+        if not hasattr(self, "_brokers"):
+            self._brokers = []
+        self._brokers.append(broker)
+        return broker
+
+    def socat_pair(self, name="rtu"):
+        pair = self.track(SocatPair(self.ws, name))
+        pair.start()
+        self._procs.append(pair.proc)
+        return pair
+
+    def simulator(self, sim_config, name="simulator"):
+        proc = start_simulator(self.ws, sim_config, name)
+        self._procs.append(proc)
+        self.addCleanup(proc.kill)
+        return proc
+
+    def gateway(self, config, name="gatewayd", log_level="info"):
+        proc = start_gateway(self.ws, config, name, log_level)
+        return self.track(proc)
+
+    def collector(self, port):
+        return self.track(MqttCollector(port).start())
+
+    def kpc(self, port, **kw):
+        return self.track(KpcStandin(port, **kw).start())
+
+    def logs(self):
+        return "\n".join(p.tail() for p in self._procs)
+
+    def _failed(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        # Python <= 3.10 collects errors in the outcome; 3.11 reports them to the result at once.
+        if any(exc is not None for _, exc in getattr(outcome, "errors", [])):
+            return True
+        result = getattr(outcome, "result", None)
+        if result is None:
+            return False
+        return any(test is self for test, _ in list(result.failures) + list(result.errors))
+
+    def _dump_logs_on_failure(self):
+        if self._failed():
+            procs = list(self._procs)
+            for broker in getattr(self, "_brokers", []):
+                procs.append(broker.proc)
+            print("\n" + "\n".join(p.tail(60) for p in procs if p), file=sys.stderr)
