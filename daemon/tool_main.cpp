@@ -40,7 +40,7 @@ int simulate(const std::string& path) {
     }
     std::atomic<bool> stop{false};
     stop_on_signals(stop);
-    return kaa::simulator::run_simulator_cli(*loaded.config, stop);
+    return kaa::sim::run_simulator_cli(*loaded.config, stop);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds="${DEMO_SECONDS:-30}"
 
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2 --target kaa-gatewayd kaa-gateway
 
 demo=.demo

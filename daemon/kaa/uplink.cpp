@@ -1,6 +1,8 @@
 // The delivery engine: metadata and sample batches out, confirmations in.
 #include "daemon/kaa/uplink.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace kaa::uplink {
@@ -41,6 +43,7 @@ Uplink::Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttCli
       clock_(clock),
       topics_(settings_.app_version),
       metadata_(endpoints_.size()),
+      holds_(endpoints_.size()),
       log_limiter_(clock, std::chrono::minutes(1)) {
     for (size_t i = 0; i < endpoints_.size(); ++i) meter_by_token_[endpoints_[i].token] = i;
     if (settings_.batch == 0) settings_.batch = 1;
@@ -156,14 +159,16 @@ bool Uplink::publish_batch(size_t meter) {
 void Uplink::pump() {
     if (!connected_) return;
     for (size_t m = 0; m < metadata_.size(); ++m) {
-        if (metadata_[m].dirty && !metadata_[m].in_flight && !publish_metadata(m)) return;
+        if (metadata_[m].dirty && !metadata_[m].in_flight && !held(m) && !publish_metadata(m)) {
+            return;
+        }
     }
     const size_t meters = endpoints_.size();
     while (batches_in_flight_ < settings_.max_in_flight && meters > 0) {
         size_t chosen = meters;
         for (size_t step = 0; step < meters; ++step) {
             const size_t m = (next_meter_ + step) % meters;
-            if (store_.has_pending(m)) {
+            if (!held(m) && store_.has_pending(m)) {
                 chosen = m;
                 break;
             }
@@ -192,6 +197,7 @@ void Uplink::confirm(uint32_t rid) {
                           st.error().message);
         }
         counters_.samples_delivered += req.sample_ids.size();
+        holds_[req.meter] = MeterHold{};
     } else {
         metadata_[req.meter].in_flight = false;
         ++counters_.metadata_confirmed;
@@ -279,8 +285,23 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
     if (code >= 400 && code < 500) {
         reject(reply->request_id, code, reason);
     } else {
+        hold_meter(it->second.meter);
         retry(reply->request_id, fmt::format("Kaa answered {} '{}'", code, reason));
     }
+}
+
+void Uplink::hold_meter(size_t meter) {
+    MeterHold& h = holds_[meter];
+    auto delay = settings_.retry_min_delay;
+    for (int i = 0; i < h.failures && delay < settings_.retry_max_delay; ++i) delay *= 2;
+    delay = std::min(delay, settings_.retry_max_delay);
+    ++h.failures;
+    h.until = clock_.now() + delay;
+}
+
+bool Uplink::held(size_t meter) const {
+    const auto& until = holds_[meter].until;
+    return until && clock_.now() < *until;
 }
 
 void Uplink::handle_published(int message_id) {
@@ -308,6 +329,9 @@ std::optional<Clock::Monotonic> Uplink::next_deadline() const {
     std::optional<Clock::Monotonic> earliest;
     for (const auto& [rid, req] : in_flight_) {
         if (!earliest || req.deadline < *earliest) earliest = req.deadline;
+    }
+    for (size_t m = 0; m < holds_.size(); ++m) {
+        if (held(m) && (!earliest || *holds_[m].until < *earliest)) earliest = holds_[m].until;
     }
     return earliest;
 }

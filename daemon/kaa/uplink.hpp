@@ -30,6 +30,11 @@ struct UplinkSettings {
     std::chrono::milliseconds response_timeout{30000};
     size_t batch = 500;        // samples per DCX publish at most
     size_t max_in_flight = 8;  // sample batches awaiting confirmation at once
+    // After Kaa answers 5xx for a meter, its samples wait this long (doubling per repeated
+    // failure, up to the maximum) before they are sent again, so a failing platform is not
+    // hammered in a tight loop.
+    std::chrono::milliseconds retry_min_delay{1000};
+    std::chrono::milliseconds retry_max_delay{60000};
 };
 
 /// A meter as Kaa knows it.
@@ -85,6 +90,10 @@ private:
         int message_id = -1;
         Clock::Monotonic deadline;
     };
+    struct MeterHold {
+        std::optional<Clock::Monotonic> until;  // no sending for this meter before then
+        int failures = 0;
+    };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
         bool dirty = false;       // differs from what Kaa confirmed, or a reconnect happened
@@ -98,6 +107,8 @@ private:
     void retry(uint32_t rid, const std::string& why);
     void reject(uint32_t rid, int code, const std::string& reason);
     void forget(uint32_t rid);
+    void hold_meter(size_t meter);
+    bool held(size_t meter) const;
     void log_error_reply(const ParsedReply& reply, int code, const std::string& reason);
     const Endpoint& endpoint(size_t meter) const { return endpoints_[meter]; }
 
@@ -110,6 +121,7 @@ private:
     Topics topics_;
     bool connected_ = false;
     std::vector<MetadataState> metadata_;
+    std::vector<MeterHold> holds_;
     std::map<uint32_t, Request> in_flight_;
     std::map<int, uint32_t> rid_by_message_id_;
     size_t batches_in_flight_ = 0;

@@ -28,7 +28,7 @@ BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
       reopen_backoff_(std::chrono::milliseconds(500), std::chrono::seconds(30)),
       log_limiter_(clock, std::chrono::minutes(1)) {
     pollers_.reserve(meters.size());
-    for (size_t m : meters) pollers_.emplace_back(m, config.meters[m], bus_.name, clock);
+    for (size_t m : meters) pollers_.push_back(std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock));
 }
 
 BusWorker::~BusWorker() { stop(); }
@@ -60,7 +60,7 @@ bool BusWorker::ensure_open() {
         spdlog::info("{}: bus {} open ({})", kComponent, bus_.name, transport_->describe());
         reopen_backoff_.reset();
         log_limiter_.reset("open");
-        for (auto& p : pollers_) p.request_metadata();
+        for (auto& p : pollers_) p->request_metadata();
         return true;
     }
     int suppressed = 0;
@@ -93,7 +93,7 @@ void BusWorker::run() {
         }
         if (!wait_until(due)) break;
 
-        MeterPoller& poller = pollers_[i];
+        MeterPoller& poller = *pollers_[i];
         if (poller.metadata_due()) {
             if (auto update = poller.read_metadata(line)) sink_.submit_metadata(std::move(*update));
         }

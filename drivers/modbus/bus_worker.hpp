@@ -46,7 +46,7 @@ private:
     std::unique_ptr<MeterTransport> transport_;
     const Clock& clock_;
     SampleSink& sink_;
-    std::vector<MeterPoller> pollers_;
+    std::vector<std::unique_ptr<MeterPoller>> pollers_;
     PollSchedule schedule_;
     Backoff reopen_backoff_;
     RateLimiter log_limiter_;

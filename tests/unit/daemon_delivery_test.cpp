@@ -140,6 +140,12 @@ TEST_F(DeliveryTest, ServerErrorSendsTheSameSamplesAgainWithANewRequestId) {
     const auto first = mqtt.published[0];
     uplink->handle_message(first.topic + "/error",
                            R"({"statusCode":503,"reasonPhrase":"Unavailable"})");
+    uplink->pump();
+    EXPECT_EQ(mqtt.published.size(), 1u);  // held back for the retry delay
+    ASSERT_TRUE(uplink->next_deadline());
+    EXPECT_EQ(*uplink->next_deadline(), clock.now() + seconds(1));
+    clock.advance(seconds(1));
+    uplink->pump();
     ASSERT_EQ(mqtt.published.size(), 2u);
     EXPECT_EQ(mqtt.published[1].payload, first.payload);
     EXPECT_NE(rid_of(mqtt.published[1].topic), rid_of(first.topic));
@@ -151,8 +157,38 @@ TEST_F(DeliveryTest, UnreadableErrorPayloadIsRetriedNotDropped) {
     add(0, 1);
     uplink->handle_connected();
     uplink->handle_message(mqtt.published[0].topic + "/error", "not json");
+    clock.advance(seconds(1));
+    uplink->pump();
     EXPECT_EQ(mqtt.published.size(), 2u);
     EXPECT_EQ(store.stats().samples, 1u);
+}
+
+TEST_F(DeliveryTest, RepeatedServerErrorsBackOffUpToTheMaximumAndOtherMetersGoOn) {
+    make();
+    add(0, 1);
+    add(1, 1, 5000);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    const std::string water_topic = mqtt.published[1].topic;
+    int64_t expected_ms = 1000;
+    for (int round = 0; round < 8; ++round) {
+        const auto last = mqtt.published.size();
+        std::string heat_topic;
+        for (const auto& p : mqtt.published) {
+            if (p.topic.find("tok-heat") != std::string::npos) heat_topic = p.topic;
+        }
+        uplink->handle_message(heat_topic + "/error", R"({"statusCode":500,"reasonPhrase":"x"})");
+        clock.advance(milliseconds(expected_ms - 1));
+        uplink->pump();
+        EXPECT_EQ(mqtt.published.size(), last) << "round " << round;
+        clock.advance(milliseconds(1));
+        uplink->pump();
+        EXPECT_EQ(mqtt.published.size(), last + 1) << "round " << round;
+        expected_ms = std::min<int64_t>(expected_ms * 2, 60000);
+    }
+    // The water meter's batch was never held up by the heat meter's failures.
+    uplink->handle_message(water_topic + "/status", "");
+    EXPECT_EQ(uplink->counters().samples_delivered, 1u);
 }
 
 TEST_F(DeliveryTest, SilenceSendsAgainAfterTheResponseTimeout) {
