@@ -25,71 +25,100 @@ int register_count(ValueType type, int string_length) {
 
 const char* to_string(RegisterFunction f) {
     switch (f) {
-        case RegisterFunction::kCoil: return "coil";
-        case RegisterFunction::kDiscrete: return "discrete";
-        case RegisterFunction::kHolding: return "holding";
-        case RegisterFunction::kInput: return "input";
+        case RegisterFunction::kCoil:
+            return "coil";
+        case RegisterFunction::kDiscrete:
+            return "discrete";
+        case RegisterFunction::kHolding:
+            return "holding";
+        case RegisterFunction::kInput:
+            return "input";
     }
     return "?";
 }
 
 const char* to_string(ValueType t) {
     switch (t) {
-        case ValueType::kBool: return "bool";
-        case ValueType::kInt16: return "int16";
-        case ValueType::kUint16: return "uint16";
-        case ValueType::kInt32: return "int32";
-        case ValueType::kUint32: return "uint32";
-        case ValueType::kInt64: return "int64";
-        case ValueType::kUint64: return "uint64";
-        case ValueType::kFloat32: return "float32";
-        case ValueType::kFloat64: return "float64";
-        case ValueType::kString: return "string";
+        case ValueType::kBool:
+            return "bool";
+        case ValueType::kInt16:
+            return "int16";
+        case ValueType::kUint16:
+            return "uint16";
+        case ValueType::kInt32:
+            return "int32";
+        case ValueType::kUint32:
+            return "uint32";
+        case ValueType::kInt64:
+            return "int64";
+        case ValueType::kUint64:
+            return "uint64";
+        case ValueType::kFloat32:
+            return "float32";
+        case ValueType::kFloat64:
+            return "float64";
+        case ValueType::kString:
+            return "string";
     }
     return "?";
 }
 
 const char* to_string(ByteOrder b) {
     switch (b) {
-        case ByteOrder::kABCD: return "ABCD";
-        case ByteOrder::kCDAB: return "CDAB";
-        case ByteOrder::kBADC: return "BADC";
-        case ByteOrder::kDCBA: return "DCBA";
+        case ByteOrder::kABCD:
+            return "ABCD";
+        case ByteOrder::kCDAB:
+            return "CDAB";
+        case ByteOrder::kBADC:
+            return "BADC";
+        case ByteOrder::kDCBA:
+            return "DCBA";
     }
     return "?";
 }
 
 const char* to_string(Parity p) {
     switch (p) {
-        case Parity::kNone: return "none";
-        case Parity::kEven: return "even";
-        case Parity::kOdd: return "odd";
+        case Parity::kNone:
+            return "none";
+        case Parity::kEven:
+            return "even";
+        case Parity::kOdd:
+            return "odd";
     }
     return "?";
 }
 
 const char* to_string(Delivery d) {
     switch (d) {
-        case Delivery::kStatus: return "status";
-        case Delivery::kPuback: return "puback";
-        case Delivery::kNone: return "none";
+        case Delivery::kStatus:
+            return "status";
+        case Delivery::kPuback:
+            return "puback";
+        case Delivery::kNone:
+            return "none";
     }
     return "?";
 }
 
 const char* to_string(Overflow o) {
     switch (o) {
-        case Overflow::kDropOldest: return "drop-oldest";
-        case Overflow::kDropNewest: return "drop-newest";
+        case Overflow::kDropOldest:
+            return "drop-oldest";
+        case Overflow::kDropNewest:
+            return "drop-newest";
     }
     return "?";
 }
 
 std::string format_duration(Millis d) {
     const auto ms = d.count();
-    if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-    if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "min";
-    if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+    if (ms != 0 && ms % 3'600'000 == 0)
+        return std::to_string(ms / 3'600'000) + "h";
+    if (ms != 0 && ms % 60'000 == 0)
+        return std::to_string(ms / 60'000) + "min";
+    if (ms != 0 && ms % 1000 == 0)
+        return std::to_string(ms / 1000) + "s";
     return std::to_string(ms) + "ms";
 }
 

@@ -32,7 +32,16 @@ enum class Parity { kNone, kEven, kOdd };
 enum class RegisterFunction { kCoil, kDiscrete, kHolding, kInput };
 /// How the raw bits of a register are interpreted.
 enum class ValueType {
-    kBool, kInt16, kUint16, kInt32, kUint32, kInt64, kUint64, kFloat32, kFloat64, kString
+    kBool,
+    kInt16,
+    kUint16,
+    kInt32,
+    kUint32,
+    kInt64,
+    kUint64,
+    kFloat32,
+    kFloat64,
+    kString
 };
 /// Word and byte order of multi-byte values (Telegraf's vocabulary).
 /// ABCD: big-endian words, big-endian bytes.   CDAB: little-endian words, big-endian bytes.

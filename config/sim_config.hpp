@@ -11,10 +11,10 @@ namespace kaa::config {
 
 /// One simulated register: where it is, how it is encoded, and how its value moves.
 struct SimRegisterConfig {
-    RegisterConfig reg;           // address, function, type, byte_order, length (name optional)
-    nlohmann::json value;         // initial value: bool, number or string
-    double step_per_second = 0;   // a counter: value rises by this much per second
-    double wander = 0;            // a gauge: value wanders up to +/- this around the initial value
+    RegisterConfig reg;          // address, function, type, byte_order, length (name optional)
+    nlohmann::json value;        // initial value: bool, number or string
+    double step_per_second = 0;  // a counter: value rises by this much per second
+    double wander = 0;           // a gauge: value wanders up to +/- this around the initial value
 };
 
 /// One simulated meter (a Modbus unit id) and its registers.

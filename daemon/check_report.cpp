@@ -12,7 +12,8 @@ namespace {
 std::string describe_read(const modbus::PlannedRead& read,
                           const std::vector<config::RegisterConfig>& registers) {
     std::vector<std::string> names;
-    for (const auto& slot : read.slots) names.push_back(registers[slot.register_index].name);
+    for (const auto& slot : read.slots)
+        names.push_back(registers[slot.register_index].name);
     const bool bits = config::is_bit_function(read.function);
     return fmt::format("read {} {}..{} ({} {}{}): {}", config::to_string(read.function),
                        read.address, read.address + read.count - 1, read.count,
@@ -25,13 +26,14 @@ std::string describe_read(const modbus::PlannedRead& read,
 std::string describe_polling_plan(const config::GatewayConfig& config) {
     std::string out;
     for (const auto& bus : config.buses) {
-        out += fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {})\n",
-                           bus.name, modbus::describe_link(bus),
-                           config::format_duration(bus.timeout), bus.retries,
-                           config::format_duration(bus.inter_request_delay));
+        out +=
+            fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {})\n", bus.name,
+                        modbus::describe_link(bus), config::format_duration(bus.timeout),
+                        bus.retries, config::format_duration(bus.inter_request_delay));
         bool any = false;
         for (const auto& meter : config.meters) {
-            if (meter.bus != bus.name) continue;
+            if (meter.bus != bus.name)
+                continue;
             any = true;
             modbus::PlanLimits limits;
             limits.max_gap = meter.max_gap;
@@ -44,14 +46,17 @@ std::string describe_polling_plan(const config::GatewayConfig& config) {
                 meter.name, meter.unit, config::format_duration(meter.poll_interval), meter.token,
                 plan.size(), plan.size() == 1 ? "" : "s", meter.registers.size(),
                 meter.registers.size() == 1 ? "" : "s");
-            for (const auto& read : plan) out += "    " + describe_read(read, meter.registers) + "\n";
+            for (const auto& read : plan)
+                out += "    " + describe_read(read, meter.registers) + "\n";
             for (const auto& read : metadata_plan) {
                 out += "    metadata: " + describe_read(read, meter.metadata_registers) + "\n";
             }
         }
-        if (!any) out += "  no meters on this bus\n";
+        if (!any)
+            out += "  no meters on this bus\n";
     }
-    if (config.buses.empty()) out += "no buses configured\n";
+    if (config.buses.empty())
+        out += "no buses configured\n";
     return out;
 }
 

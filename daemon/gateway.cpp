@@ -1,10 +1,13 @@
 // The composition root and main loop.
 #include "daemon/gateway.hpp"
 
-#include <csignal>
-#include <fstream>
 #include <pthread.h>
 
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/kaa/mosquitto_client.hpp"
@@ -19,14 +22,16 @@ namespace {
 constexpr const char* kComponent = "gateway";
 // Until the durable buffer lands, samples wait in memory within this budget.
 constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
-constexpr auto kStatusInterval = std::chrono::minutes(5);
+constexpr auto kStatusInterval = std::chrono::seconds(5);
+constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
 /// Reads the password file's first line; the password itself never reaches a log.
 std::string read_password(const std::string& path) {
     std::ifstream in(path);
     std::string line;
     std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
+        line.pop_back();
     return line;
 }
 
@@ -35,8 +40,8 @@ uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     o.host = kaa.host;
     o.port = kaa.port;
     o.client_id = kaa.client_id;
-    o.keepalive_s = static_cast<int>(
-        std::chrono::duration_cast<std::chrono::seconds>(kaa.keepalive).count());
+    o.keepalive_s =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(kaa.keepalive).count());
     if (kaa.tls) {
         o.tls = true;
         o.ca_file = kaa.tls->ca_file;
@@ -52,121 +57,208 @@ uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     return o;
 }
 
+uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
+    uplink::UplinkSettings s;
+    s.app_version = config.kaa.app_version;
+    s.qos = config.kaa.qos;
+    s.delivery = config.kaa.delivery;
+    s.response_timeout = config.kaa.response_timeout;
+    s.batch = static_cast<size_t>(config.buffer.batch);
+    return s;
+}
+
 }  // namespace
 
-Gateway::Gateway(config::GatewayConfig config) : config_(std::move(config)) {}
+Gateway::Gateway(config::GatewayConfig config, GatewayOptions options)
+    : config_(std::move(config)), options_(std::move(options)) {}
 
 Gateway::~Gateway() = default;
 
-int Gateway::run() {
+bool Gateway::start() {
     const size_t meter_count = config_.meters.size();
-    MemorySampleStore store(meter_count, std::min(config_.buffer.max_size_bytes, kMemoryBudgetBytes),
-                            config_.buffer.overflow);
+    store_ = std::make_unique<MemorySampleStore>(
+        meter_count, std::min(config_.buffer.max_size_bytes, kMemoryBudgetBytes),
+        config_.buffer.overflow);
 
     std::vector<uplink::Endpoint> endpoints;
-    for (const auto& m : config_.meters) endpoints.push_back({m.name, m.token});
-    uplink::UplinkSettings settings;
-    settings.app_version = config_.kaa.app_version;
-    settings.qos = config_.kaa.qos;
-    settings.delivery = config_.kaa.delivery;
-    settings.response_timeout = config_.kaa.response_timeout;
-    settings.batch = static_cast<size_t>(config_.buffer.batch);
-
-    uplink::MosquittoClient mqtt(mqtt_options(config_.kaa), clock_);
-    uplink::Uplink uplink(settings, std::move(endpoints), mqtt, store, clock_);
+    for (const auto& m : config_.meters)
+        endpoints.push_back({m.name, m.token});
+    mqtt_ = std::make_unique<uplink::MosquittoClient>(mqtt_options(config_.kaa), clock_);
+    uplink_ = std::make_unique<uplink::Uplink>(uplink_settings(config_), std::move(endpoints),
+                                               *mqtt_, *store_, clock_);
     for (size_t m = 0; m < meter_count; ++m) {
-        uplink.set_metadata(MetadataUpdate{m, config_.meters[m].metadata});
+        uplink_->set_metadata(MetadataUpdate{m, config_.meters[m].metadata});
     }
 
-    std::vector<std::unique_ptr<modbus::BusWorker>> workers;
     for (size_t b = 0; b < config_.buses.size(); ++b) {
+        const auto& bus = config_.buses[b];
         std::vector<size_t> meters;
         for (size_t m = 0; m < meter_count; ++m) {
-            if (config_.meters[m].bus == config_.buses[b].name) meters.push_back(m);
+            if (config_.meters[m].bus == bus.name)
+                meters.push_back(m);
         }
         if (meters.empty()) {
-            spdlog::warn("{}: bus {} has no meters; not opening it", kComponent,
-                         config_.buses[b].name);
+            spdlog::warn("{}: bus {} has no meters; not opening it", kComponent, bus.name);
             continue;
         }
-        workers.push_back(std::make_unique<modbus::BusWorker>(
-            config_, b, std::move(meters),
-            std::make_unique<modbus::LibmodbusTransport>(config_.buses[b]), clock_, *this));
+        workers_.push_back(std::make_unique<modbus::BusWorker>(
+            config_, b, std::move(meters), std::make_unique<modbus::LibmodbusTransport>(bus),
+            clock_, *this));
+        if (bus.name == options_.stall_bus_for_tests) {
+            workers_.back()->stall_after_first_poll_for_tests();
+        }
     }
 
-    if (auto st = mqtt.start(this); !st) {
+    if (auto st = mqtt_->start(this); !st) {
         spdlog::critical("{}: {}", kComponent, st.error().message);
+        return false;
+    }
+    for (auto& w : workers_)
+        w->start();
+    spdlog::info(
+        "{}: started with {} buses and {} meters; publishing to {}:{} as application "
+        "version {}",
+        kComponent, workers_.size(), meter_count, config_.kaa.host, config_.kaa.port,
+        config_.kaa.app_version);
+
+    const auto now = clock_.now();
+    watchdog_interval_ = notifier_.watchdog_interval();
+    next_watchdog_ = now;
+    last_progress_.assign(workers_.size(), 0);
+    next_status_ = now;
+    next_status_log_ = now + kStatusLogInterval;
+    notifier_.ready();
+    return true;
+}
+
+std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
+    Clock::Monotonic wake = next_status_;
+    if (watchdog_interval_ && next_watchdog_ < wake)
+        wake = next_watchdog_;
+    if (auto d = uplink_->next_deadline(); d && *d < wake)
+        wake = *d;
+    return wake;
+}
+
+void Gateway::handle(GatewayEvent& event) {
+    if (auto* s = std::get_if<Sample>(&event)) {
+        arrived_.push_back(std::move(*s));
+    } else if (auto* md = std::get_if<MetadataUpdate>(&event)) {
+        uplink_->set_metadata(*md);
+    } else if (std::holds_alternative<events::Connected>(event)) {
+        uplink_->handle_connected();
+    } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
+        uplink_->handle_disconnected(d->reason);
+    } else if (auto* msg = std::get_if<events::Message>(&event)) {
+        uplink_->handle_message(msg->topic, msg->payload);
+    } else if (auto* p = std::get_if<events::Published>(&event)) {
+        uplink_->handle_published(p->message_id);
+    } else if (auto* sig = std::get_if<events::Signal>(&event)) {
+        if (sig->number == SIGHUP) {
+            spdlog::warn(
+                "{}: reloading the configuration is not supported yet; restart the "
+                "service to apply changes",
+                kComponent);
+        } else {
+            spdlog::info("{}: stopping (signal {})", kComponent, sig->number);
+            stopping_ = true;
+        }
+    }
+}
+
+void Gateway::store_samples() {
+    if (arrived_.empty())
+        return;
+    if (auto st = store_->append(arrived_); !st) {
+        spdlog::error("{}: cannot store samples: {}", kComponent, st.error().message);
+    }
+    arrived_.clear();
+}
+
+void Gateway::feed_watchdog() {
+    if (!watchdog_interval_ || clock_.now() < next_watchdog_)
+        return;
+    next_watchdog_ = clock_.now() + *watchdog_interval_;
+    // The main loop is alive (it is running this); every bus worker must have moved too.
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        const uint64_t progress = workers_[i]->progress();
+        if (progress == last_progress_[i]) {
+            spdlog::error(
+                "{}: the worker of bus {} made no progress; withholding the watchdog "
+                "ping so that systemd restarts the service",
+                kComponent, workers_[i]->name());
+            return;
+        }
+        last_progress_[i] = progress;
+    }
+    notifier_.watchdog();
+}
+
+void Gateway::publish_status() {
+    const auto now = clock_.now();
+    if (now < next_status_)
+        return;
+    next_status_ = now + kStatusInterval;
+    size_t meters = 0, failing = 0;
+    for (const auto& w : workers_) {
+        meters += w->meter_count();
+        failing += w->failing_meters();
+    }
+    const auto& c = uplink_->counters();
+    const auto stats = store_->stats();
+    const std::string text = fmt::format(
+        "{} to {}:{}; meters {} ok, {} failing; {} samples waiting; {} delivered",
+        uplink_->connected() ? "connected" : "NOT connected", config_.kaa.host, config_.kaa.port,
+        meters - failing, failing, stats.samples, c.samples_delivered);
+    notifier_.status(text);
+    if (now >= next_status_log_) {
+        next_status_log_ = now + kStatusLogInterval;
+        spdlog::info("{}: {}; {} rejected by Kaa; {} dropped because the buffer was full",
+                     kComponent, text, c.samples_rejected, stats.dropped_overflow);
+    }
+}
+
+int Gateway::run() {
+    if (!start())
         return 1;
-    }
-    for (auto& w : workers) w->start();
-    spdlog::info("{}: started with {} buses and {} meters; publishing to {}:{} as application "
-                 "version {}",
-                 kComponent, workers.size(), meter_count, config_.kaa.host, config_.kaa.port,
-                 config_.kaa.app_version);
-
-    auto next_status = clock_.now() + kStatusInterval;
     std::deque<GatewayEvent> events;
-    std::vector<Sample> samples;
-    bool stopping = false;
-    while (!stopping) {
-        std::optional<Clock::Monotonic> deadline = next_status;
-        if (auto d = uplink.next_deadline(); d && *d < *deadline) deadline = d;
-        queue_.wait_drain(events, deadline);
-        for (auto& event : events) {
-            if (auto* s = std::get_if<Sample>(&event)) {
-                samples.push_back(std::move(*s));
-            } else if (auto* md = std::get_if<MetadataUpdate>(&event)) {
-                uplink.set_metadata(*md);
-            } else if (std::holds_alternative<events::Connected>(event)) {
-                uplink.handle_connected();
-            } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
-                uplink.handle_disconnected(d->reason);
-            } else if (auto* msg = std::get_if<events::Message>(&event)) {
-                uplink.handle_message(msg->topic, msg->payload);
-            } else if (auto* p = std::get_if<events::Published>(&event)) {
-                uplink.handle_published(p->message_id);
-            } else if (auto* sig = std::get_if<events::Signal>(&event)) {
-                if (sig->number == SIGHUP) {
-                    spdlog::warn("{}: reloading the configuration is not supported yet; restart "
-                                 "the service to apply changes",
-                                 kComponent);
-                } else {
-                    spdlog::info("{}: stopping (signal {})", kComponent, sig->number);
-                    stopping = true;
-                }
-            }
-        }
+    while (!stopping_) {
+        queue_.wait_drain(events, next_wakeup());
+        for (auto& event : events)
+            handle(event);
         events.clear();
-        if (!samples.empty()) {
-            if (auto st = store.append(samples); !st) {
-                spdlog::error("{}: cannot store samples: {}", kComponent, st.error().message);
-            }
-            samples.clear();
-        }
-        uplink.check_timeouts();
-        uplink.pump();
-        if (clock_.now() >= next_status) {
-            next_status = clock_.now() + kStatusInterval;
-            const auto& c = uplink.counters();
-            spdlog::info("{}: {}; {} samples delivered, {} waiting, {} rejected by Kaa, {} dropped "
-                         "(buffer full)",
-                         kComponent, uplink.connected() ? "connected" : "NOT connected",
-                         c.samples_delivered, store.stats().samples, c.samples_rejected,
-                         store.stats().dropped_overflow);
-        }
+        store_samples();
+        uplink_->check_timeouts();
+        uplink_->pump();
+        feed_watchdog();
+        publish_status();
     }
+    shutdown();
+    return 0;
+}
 
-    for (auto& w : workers) w->stop();
-    mqtt.stop();
-    const auto waiting = store.stats().samples;
+void Gateway::shutdown() {
+    notifier_.stopping();
+    for (auto& w : workers_)
+        w->stop();
+    // Keep what the workers read before they stopped.
+    std::deque<GatewayEvent> events;
+    queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now()));
+    for (auto& event : events) {
+        if (auto* s = std::get_if<Sample>(&event))
+            arrived_.push_back(std::move(*s));
+    }
+    store_samples();
+    mqtt_->stop();
+    const auto waiting = store_->stats().samples;
     if (waiting > 0) {
-        spdlog::warn("{}: {} samples were not yet confirmed by Kaa at shutdown and are lost "
-                     "(they are kept only in memory)",
-                     kComponent, waiting);
+        spdlog::warn(
+            "{}: {} samples were not yet confirmed by Kaa at shutdown and are lost "
+            "(they are kept only in memory)",
+            kComponent, waiting);
     }
     spdlog::info("{}: stopped; {} samples delivered in this run", kComponent,
-                 uplink.counters().samples_delivered);
-    return 0;
+                 uplink_->counters().samples_delivered);
 }
 
 void route_signals_to(Gateway& gateway) {
@@ -179,9 +271,11 @@ void route_signals_to(Gateway& gateway) {
     std::thread([set, &gateway] {
         while (true) {
             int number = 0;
-            if (sigwait(&set, &number) != 0) continue;
+            if (sigwait(&set, &number) != 0)
+                continue;
             gateway.post_signal(number);
-            if (number != SIGHUP) return;
+            if (number != SIGHUP)
+                return;
         }
     }).detach();
 }

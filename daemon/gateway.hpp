@@ -15,8 +15,17 @@
 #include "daemon/core/event_queue.hpp"
 #include "daemon/core/sample_sink.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
+#include "daemon/sample_store.hpp"
+#include "daemon/service_notifier.hpp"
 
 namespace kaa {
+
+namespace modbus {
+class BusWorker;
+}
+namespace uplink {
+class Uplink;
+}
 
 namespace events {
 struct Connected {};
@@ -39,10 +48,15 @@ struct Signal {
 using GatewayEvent = std::variant<Sample, MetadataUpdate, events::Connected, events::Disconnected,
                                   events::Message, events::Published, events::Signal>;
 
+/// Options that do not come from the configuration file.
+struct GatewayOptions {
+    std::string stall_bus_for_tests;  // test hook: this bus's worker hangs after one poll
+};
+
 /// The running gateway.
 class Gateway final : public SampleSink, public uplink::MqttListener {
-public:
-    explicit Gateway(config::GatewayConfig config);
+  public:
+    Gateway(config::GatewayConfig config, GatewayOptions options = {});
     ~Gateway() override;
 
     /// Runs until SIGTERM or SIGINT (which the caller must have blocked in every thread);
@@ -62,10 +76,31 @@ public:
     }
     void on_published(int message_id) override { queue_.push(events::Published{message_id}); }
 
-private:
+  private:
+    bool start();
+    void handle(GatewayEvent& event);
+    void store_samples();
+    void feed_watchdog();
+    void publish_status();
+    void shutdown();
+    std::optional<Clock::Monotonic> next_wakeup() const;
+
     config::GatewayConfig config_;
+    GatewayOptions options_;
     SystemClock clock_;
     EventQueue<GatewayEvent> queue_;
+    ServiceNotifier notifier_;
+    std::unique_ptr<SampleStore> store_;
+    std::unique_ptr<uplink::MqttClient> mqtt_;
+    std::unique_ptr<uplink::Uplink> uplink_;
+    std::vector<std::unique_ptr<modbus::BusWorker>> workers_;
+    std::vector<Sample> arrived_;
+    bool stopping_ = false;
+    std::optional<std::chrono::microseconds> watchdog_interval_;
+    Clock::Monotonic next_watchdog_;
+    std::vector<uint64_t> last_progress_;
+    Clock::Monotonic next_status_;
+    Clock::Monotonic next_status_log_;
 };
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it starts

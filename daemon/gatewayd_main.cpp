@@ -1,10 +1,11 @@
 // kaa-gatewayd: the daemon's entry point (command line, config, run).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "config/config_loader.hpp"
 #include "daemon/check_report.hpp"
@@ -39,10 +40,14 @@ int main(int argc, char** argv) {
         spdlog::warn("unknown --log-level '{}'; using info", log_level);
     }
 
-    auto loaded = kaa::config::load_gateway_config(config_path);
-    for (const auto& w : loaded.warnings) std::cerr << w.to_string() << " (warning)\n";
+    kaa::config::LoadOptions load_options;
+    load_options.missing_files_are_errors = !check;
+    auto loaded = kaa::config::load_gateway_config(config_path, load_options);
+    for (const auto& w : loaded.warnings)
+        std::cerr << w.to_string() << " (warning)\n";
     if (!loaded.errors.empty() || !loaded.config) {
-        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        for (const auto& e : loaded.errors)
+            std::cerr << e.to_string() << "\n";
         std::cerr << config_path << ": " << loaded.errors.size()
                   << (loaded.errors.size() == 1 ? " error" : " errors")
                   << "; nothing was started\n";
@@ -52,13 +57,17 @@ int main(int argc, char** argv) {
 
     if (check) {
         std::cout << "config " << config_path << " is valid: " << config.buses.size()
-                  << " buses, " << config.meters.size() << " meters\n"
+                  << (config.buses.size() == 1 ? " bus, " : " buses, ") << config.meters.size()
+                  << (config.meters.size() == 1 ? " meter\n" : " meters\n")
                   << kaa::describe_polling_plan(config);
         return 0;
     }
 
     std::signal(SIGPIPE, SIG_IGN);
-    kaa::Gateway gateway(std::move(config));
+    kaa::GatewayOptions options;
+    if (const char* stall = std::getenv("KAA_TEST_STALL_BUS"))
+        options.stall_bus_for_tests = stall;
+    kaa::Gateway gateway(std::move(config), options);
     kaa::route_signals_to(gateway);
     return gateway.run();
 }

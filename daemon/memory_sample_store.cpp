@@ -38,9 +38,11 @@ bool MemorySampleStore::drop_oldest_pending() {
     MeterQueue* victim_queue = nullptr;
     std::map<uint64_t, Entry>::iterator victim;
     for (MeterQueue& q : meters_) {
-        if (q.pending == 0) continue;
+        if (q.pending == 0)
+            continue;
         for (auto it = q.entries.begin(); it != q.entries.end(); ++it) {
-            if (it->second.taken) continue;
+            if (it->second.taken)
+                continue;
             if (victim_queue == nullptr || it->first < victim->first) {
                 victim_queue = &q;
                 victim = it;
@@ -48,7 +50,8 @@ bool MemorySampleStore::drop_oldest_pending() {
             break;
         }
     }
-    if (victim_queue == nullptr) return false;
+    if (victim_queue == nullptr)
+        return false;
     stats_.bytes -= cost(victim->second.json);
     --stats_.samples;
     ++stats_.dropped_overflow;
@@ -60,13 +63,16 @@ bool MemorySampleStore::drop_oldest_pending() {
 
 std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max) {
     std::vector<StoredSample> out;
-    if (meter_index >= meters_.size()) return out;
+    if (meter_index >= meters_.size())
+        return out;
     MeterQueue& q = meters_[meter_index];
     for (auto it = q.entries.begin(); it != q.entries.end() && out.size() < max; ++it) {
-        if (it->second.taken) continue;
+        if (it->second.taken)
+            continue;
         it->second.taken = true;
         --q.pending;
-        out.push_back(StoredSample{it->first, meter_index, it->second.timestamp_ms, it->second.json});
+        out.push_back(
+            StoredSample{it->first, meter_index, it->second.timestamp_ms, it->second.json});
     }
     return out;
 }
@@ -74,7 +80,8 @@ std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max
 MemorySampleStore::MeterQueue* MemorySampleStore::find_owner(
     uint64_t id, std::map<uint64_t, Entry>::iterator& it) {
     const auto owner = owner_.find(id);
-    if (owner == owner_.end()) return nullptr;
+    if (owner == owner_.end())
+        return nullptr;
     MeterQueue& q = meters_[owner->second];
     it = q.entries.find(id);
     return it == q.entries.end() ? nullptr : &q;
@@ -84,7 +91,8 @@ void MemorySampleStore::release(const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
         std::map<uint64_t, Entry>::iterator it;
         MeterQueue* q = find_owner(id, it);
-        if (q == nullptr || !it->second.taken) continue;
+        if (q == nullptr || !it->second.taken)
+            continue;
         it->second.taken = false;
         ++q->pending;
     }
@@ -94,8 +102,10 @@ Status MemorySampleStore::remove(const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
         std::map<uint64_t, Entry>::iterator it;
         MeterQueue* q = find_owner(id, it);
-        if (q == nullptr) continue;
-        if (!it->second.taken) --q->pending;
+        if (q == nullptr)
+            continue;
+        if (!it->second.taken)
+            --q->pending;
         stats_.bytes -= cost(it->second.json);
         --stats_.samples;
         q->entries.erase(it);
@@ -108,6 +118,8 @@ bool MemorySampleStore::has_pending(size_t meter_index) const {
     return meter_index < meters_.size() && meters_[meter_index].pending > 0;
 }
 
-StoreStats MemorySampleStore::stats() const { return stats_; }
+StoreStats MemorySampleStore::stats() const {
+    return stats_;
+}
 
 }  // namespace kaa

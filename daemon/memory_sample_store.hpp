@@ -12,7 +12,7 @@ namespace kaa {
 /// Keeps samples in memory up to a byte budget; when full, drops the oldest pending
 /// sample or refuses the newest one, as the overflow policy says, and counts drops.
 class MemorySampleStore final : public SampleStore {
-public:
+  public:
     MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
 
     Status append(const std::vector<Sample>& samples) override;
@@ -22,7 +22,7 @@ public:
     bool has_pending(size_t meter_index) const override;
     StoreStats stats() const override;
 
-private:
+  private:
     struct Entry {
         int64_t timestamp_ms = 0;
         std::string json;

@@ -22,14 +22,14 @@ struct StoredSample {
 
 /// Figures about a store, for status lines and tests.
 struct StoreStats {
-    uint64_t samples = 0;          // waiting (pending or taken)
-    uint64_t bytes = 0;            // payload bytes waiting
-    uint64_t dropped_overflow = 0; // samples dropped because the store was full
+    uint64_t samples = 0;           // waiting (pending or taken)
+    uint64_t bytes = 0;             // payload bytes waiting
+    uint64_t dropped_overflow = 0;  // samples dropped because the store was full
 };
 
 /// Durable or in-memory queue of samples per meter.
 class SampleStore {
-public:
+  public:
     virtual ~SampleStore() = default;
     /// Adds the samples of one poll round (one transaction); may drop per overflow policy.
     virtual Status append(const std::vector<Sample>& samples) = 0;

@@ -1,12 +1,12 @@
 // kaa-gateway: the operator tool. `kaa-gateway simulate` serves simulated meters.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <atomic>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "config/sim_config_loader.hpp"
 #include "daemon/core/log.hpp"
@@ -33,9 +33,11 @@ void stop_on_signals(std::atomic<bool>& stop) {
 
 int simulate(const std::string& path) {
     auto loaded = kaa::config::load_sim_config(path);
-    for (const auto& w : loaded.warnings) std::cerr << w.to_string() << " (warning)\n";
+    for (const auto& w : loaded.warnings)
+        std::cerr << w.to_string() << " (warning)\n";
     if (!loaded.errors.empty() || !loaded.config) {
-        for (const auto& e : loaded.errors) std::cerr << e.to_string() << "\n";
+        for (const auto& e : loaded.errors)
+            std::cerr << e.to_string() << "\n";
         return kExitConfig;
     }
     std::atomic<bool> stop{false};
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     kaa::log::init(log_level);
-    if (sim->parsed()) return simulate(sim_config);
+    if (sim->parsed())
+        return simulate(sim_config);
     return 0;
 }

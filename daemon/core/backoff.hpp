@@ -10,7 +10,7 @@ namespace kaa {
 /// Computes the wait before the next attempt: a uniformly random delay between
 /// min_delay and min(max_delay, min_delay * 2^failures) ("full jitter" above the floor).
 class Backoff {
-public:
+  public:
     using Millis = std::chrono::milliseconds;
     Backoff(Millis min_delay, Millis max_delay, uint64_t seed = std::random_device{}());
 
@@ -23,7 +23,7 @@ public:
     /// The current ceiling of the random delay (for tests and logs).
     Millis ceiling() const;
 
-private:
+  private:
     Millis min_;
     Millis max_;
     int failures_ = 0;

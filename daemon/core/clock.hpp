@@ -8,7 +8,7 @@ namespace kaa {
 
 /// Source of wall-clock time (for sample timestamps) and monotonic time (for scheduling).
 class Clock {
-public:
+  public:
     using Monotonic = std::chrono::steady_clock::time_point;
     virtual ~Clock() = default;
     /// Milliseconds since the Unix epoch: the timestamp a reading carries.
@@ -19,7 +19,7 @@ public:
 
 /// The real clock of the machine.
 class SystemClock final : public Clock {
-public:
+  public:
     int64_t wall_ms() const override {
         return std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::system_clock::now().time_since_epoch())
@@ -30,7 +30,7 @@ public:
 
 /// A clock that moves only when told to; for unit tests.
 class FakeClock final : public Clock {
-public:
+  public:
     int64_t wall_ms() const override { return wall_ms_; }
     Monotonic now() const override { return mono_; }
     /// Moves both clocks forward by d.
@@ -40,7 +40,7 @@ public:
     }
     void set_wall_ms(int64_t ms) { wall_ms_ = ms; }
 
-private:
+  private:
     int64_t wall_ms_ = 1'700'000'000'000;
     Monotonic mono_{std::chrono::hours(1)};
 };

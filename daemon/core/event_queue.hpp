@@ -13,7 +13,7 @@ namespace kaa {
 /// Multi-producer, single-consumer queue of events of type T.
 template <typename T>
 class EventQueue {
-public:
+  public:
     /// Adds an event and wakes the consumer.
     void push(T event) {
         {
@@ -45,7 +45,7 @@ public:
         return events_.size();
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<T> events_;

@@ -13,7 +13,7 @@ namespace kaa {
 
 /// Per-key limiter: the first occurrence passes, later ones at most once per interval.
 class RateLimiter {
-public:
+  public:
     RateLimiter(const Clock& clock, std::chrono::milliseconds interval)
         : clock_(clock), interval_(interval) {}
 
@@ -23,7 +23,7 @@ public:
     /// Forgets a key, so its next occurrence is logged at once (e.g. after recovery).
     void reset(const std::string& key);
 
-private:
+  private:
     struct Entry {
         Clock::Monotonic last;
         int suppressed = 0;

@@ -10,14 +10,14 @@ namespace kaa {
 
 /// What kind of failure an Error describes, so callers can react without parsing text.
 enum class ErrorKind {
-    kInvalidArgument,   // the caller gave something malformed
-    kTimeout,           // a peer did not answer in time
-    kModbusException,   // a Modbus peer answered with an exception code
-    kBadResponse,       // a peer answered with a frame we cannot use (CRC, length, unit id)
-    kIo,                // the operating system refused (ENOENT, EIO, ECONNREFUSED...)
-    kNotConnected,      // the link is down
-    kUnavailable,       // something is temporarily not possible (queue full...)
-    kInternal,          // a bug: should never happen
+    kInvalidArgument,  // the caller gave something malformed
+    kTimeout,          // a peer did not answer in time
+    kModbusException,  // a Modbus peer answered with an exception code
+    kBadResponse,      // a peer answered with a frame we cannot use (CRC, length, unit id)
+    kIo,               // the operating system refused (ENOENT, EIO, ECONNREFUSED...)
+    kNotConnected,     // the link is down
+    kUnavailable,      // something is temporarily not possible (queue full...)
+    kInternal,         // a bug: should never happen
 };
 
 /// A failure: its kind, a sentence for humans, and a numeric detail (errno or exception code).
@@ -30,9 +30,9 @@ struct Error {
 /// Either a T or an Error.
 template <typename T>
 class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}       // NOLINT: implicit by design
-    Result(Error error) : v_(std::move(error)) {}   // NOLINT: implicit by design
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
     /// True when a value is present.
     bool ok() const { return v_.index() == 0; }
@@ -43,14 +43,14 @@ public:
     /// The error; only valid when !ok().
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 /// Result of an operation that yields nothing but may fail.
 template <>
 class Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT: implicit by design
 
@@ -58,7 +58,7 @@ public:
     explicit operator bool() const { return ok_; }
     const Error& error() const { return error_; }
 
-private:
+  private:
     Error error_;
     bool ok_ = true;
 };

@@ -10,7 +10,7 @@ namespace kaa {
 
 /// One poll of one meter: the JSON object Kaa receives, already serialised.
 struct Sample {
-    size_t meter_index = 0;  // index of the meter in GatewayConfig::meters
+    size_t meter_index = 0;    // index of the meter in GatewayConfig::meters
     int64_t timestamp_ms = 0;  // when it was read (ms since epoch), also inside json
     std::string json;          // {"timestamp":...,"<register>":value,...}
 };

@@ -7,7 +7,7 @@ namespace kaa {
 
 /// Receives samples and metadata from bus worker threads (thread-safe, non-blocking).
 class SampleSink {
-public:
+  public:
     virtual ~SampleSink() = default;
     /// One poll's sample of one meter.
     virtual void submit_sample(Sample sample) = 0;

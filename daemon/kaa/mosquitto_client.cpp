@@ -24,7 +24,8 @@ void init_library_once() {
 
 /// A sentence for a libmosquitto error code, with errno where it carries the cause.
 std::string describe_rc(int rc) {
-    if (rc == MOSQ_ERR_ERRNO) return std::strerror(errno);
+    if (rc == MOSQ_ERR_ERRNO)
+        return std::strerror(errno);
     return mosquitto_strerror(rc);
 }
 
@@ -38,7 +39,8 @@ MosquittoClient::MosquittoClient(MosquittoOptions options, const Clock& clock)
 
 MosquittoClient::~MosquittoClient() {
     stop();
-    if (mosq_ != nullptr && finished_) mosquitto_destroy(mosq_);
+    if (mosq_ != nullptr && finished_)
+        mosquitto_destroy(mosq_);
 }
 
 std::string MosquittoClient::endpoint() const {
@@ -52,7 +54,8 @@ Status MosquittoClient::start(MqttListener* listener) {
     if (mosq_ == nullptr) {
         return make_error(ErrorKind::kInternal, "cannot create the MQTT client (out of memory?)");
     }
-    if (auto st = prepare(); !st) return st;
+    if (auto st = prepare(); !st)
+        return st;
     thread_ = std::thread([this] { run(); });
     return {};
 }
@@ -115,8 +118,10 @@ void MosquittoClient::run() {
             if (connected_.exchange(false)) {
                 listener_->on_disconnected(describe_rc(rc));
             } else {
-                report_failure("connection to " + endpoint() + " closed before the broker "
-                               "accepted it: " + describe_rc(rc));
+                report_failure("connection to " + endpoint() +
+                               " closed before the broker "
+                               "accepted it: " +
+                               describe_rc(rc));
             }
             wait_before_retry();
         }
@@ -134,8 +139,8 @@ void MosquittoClient::run() {
 bool MosquittoClient::connect_once() {
     std::lock_guard<std::mutex> lock(mosq_mutex_);
     errno = 0;
-    const int rc = mosquitto_connect(mosq_, options_.host.c_str(), options_.port,
-                                     options_.keepalive_s);
+    const int rc =
+        mosquitto_connect(mosq_, options_.host.c_str(), options_.port, options_.keepalive_s);
     if (rc == MOSQ_ERR_SUCCESS) {
         socket_up_ = true;
         return true;
@@ -204,7 +209,8 @@ Status MosquittoClient::subscribe(const std::string& filter, int qos) {
 }
 
 void MosquittoClient::stop() {
-    if (!thread_.joinable()) return;
+    if (!thread_.joinable())
+        return;
     stop_ = true;
     wait_cv_.notify_all();
     {
@@ -224,8 +230,8 @@ void MosquittoClient::stop() {
 
 void MosquittoClient::handle_connect(int rc) {
     if (rc != 0) {
-        report_failure("broker " + endpoint() + " refused the connection: " +
-                       mosquitto_connack_string(rc) +
+        report_failure("broker " + endpoint() +
+                       " refused the connection: " + mosquitto_connack_string(rc) +
                        (rc == 4 || rc == 5 ? " (check kaa.auth username and password_file)" : ""));
         return;
     }
@@ -237,7 +243,8 @@ void MosquittoClient::handle_connect(int rc) {
 }
 
 void MosquittoClient::handle_disconnect(int rc) {
-    if (stop_) return;
+    if (stop_)
+        return;
     if (connected_.exchange(false)) {
         listener_->on_disconnected(rc == 0 ? "disconnected" : describe_rc(rc));
     }
@@ -252,7 +259,9 @@ void MosquittoClient::handle_message(const mosquitto_message* message) {
     listener_->on_message(message->topic, payload);
 }
 
-void MosquittoClient::handle_publish(int mid) { listener_->on_published(mid); }
+void MosquittoClient::handle_publish(int mid) {
+    listener_->on_published(mid);
+}
 
 void MosquittoClient::on_connect_cb(mosquitto*, void* self, int rc) {
     static_cast<MosquittoClient*>(self)->handle_connect(rc);

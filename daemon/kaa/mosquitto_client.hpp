@@ -40,7 +40,7 @@ struct MosquittoOptions {
 /// libmosquitto state, so nothing is re-sent behind the uplink's back: the uplink alone
 /// decides what to send again.
 class MosquittoClient final : public MqttClient {
-public:
+  public:
     MosquittoClient(MosquittoOptions options, const Clock& clock);
     ~MosquittoClient() override;
 
@@ -49,7 +49,7 @@ public:
     Status subscribe(const std::string& filter, int qos) override;
     void stop() override;
 
-private:
+  private:
     void run();
     Status prepare();
     bool connect_once();

@@ -11,7 +11,7 @@ namespace kaa::uplink {
 /// Receives what happens on the MQTT connection. Called on the client's own thread:
 /// implementations hand events over to the thread that owns the uplink.
 class MqttListener {
-public:
+  public:
     virtual ~MqttListener() = default;
     /// The broker accepted the connection (CONNACK 0).
     virtual void on_connected() = 0;
@@ -25,7 +25,7 @@ public:
 
 /// One MQTT connection that reconnects by itself with backoff.
 class MqttClient {
-public:
+  public:
     virtual ~MqttClient() = default;
     /// Starts connecting in the background; events go to `listener` from then on.
     virtual Status start(MqttListener* listener) = 0;

@@ -12,7 +12,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
     while (true) {
         const size_t pos = s.find(sep, start);
         parts.push_back(s.substr(start, pos - start));
-        if (pos == std::string::npos) break;
+        if (pos == std::string::npos)
+            break;
         start = pos + 1;
     }
     return parts;
@@ -20,7 +21,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 /// A request id is a positive integer below 2^31 written in plain decimal digits.
 std::optional<uint32_t> parse_request_id(const std::string& s) {
-    if (s.empty() || s.size() > 10 || s[0] == '0') return std::nullopt;
+    if (s.empty() || s.size() > 10 || s[0] == '0')
+        return std::nullopt;
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || p != s.data() + s.size() || v == 0 || v > 0x7fffffffULL) {
@@ -36,8 +38,7 @@ std::string Topics::samples(const std::string& token, uint32_t request_id) const
 }
 
 std::string Topics::metadata_update(const std::string& token, uint32_t request_id) const {
-    return "kp1/" + app_version_ + "/epmx/" + token + "/update/keys/" +
-           std::to_string(request_id);
+    return "kp1/" + app_version_ + "/epmx/" + token + "/update/keys/" + std::to_string(request_id);
 }
 
 std::vector<std::string> Topics::reply_filters() const {
@@ -49,7 +50,8 @@ std::vector<std::string> Topics::reply_filters() const {
 std::optional<ParsedReply> Topics::parse_reply(const std::string& topic) const {
     const auto parts = split(topic, '/');
     // kp1 / av / ext / token / resource... / rid / status|error
-    if (parts.size() < 7 || parts[0] != "kp1" || parts[1] != app_version_) return std::nullopt;
+    if (parts.size() < 7 || parts[0] != "kp1" || parts[1] != app_version_)
+        return std::nullopt;
     ParsedReply reply;
     const std::string& outcome = parts.back();
     if (outcome == "status") {
@@ -58,7 +60,8 @@ std::optional<ParsedReply> Topics::parse_reply(const std::string& topic) const {
         return std::nullopt;
     }
     reply.token = parts[3];
-    if (reply.token.empty()) return std::nullopt;
+    if (reply.token.empty())
+        return std::nullopt;
     if (parts[2] == "dcx" && parts.size() == 7 && parts[4] == "json") {
         reply.extension = Extension::kDataCollection;
     } else if (parts[2] == "epmx" && parts.size() == 8 && parts[4] == "update" &&
@@ -68,7 +71,8 @@ std::optional<ParsedReply> Topics::parse_reply(const std::string& topic) const {
         return std::nullopt;
     }
     const auto rid = parse_request_id(parts[parts.size() - 2]);
-    if (!rid) return std::nullopt;
+    if (!rid)
+        return std::nullopt;
     reply.request_id = *rid;
     return reply;
 }

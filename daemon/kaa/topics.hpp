@@ -21,7 +21,7 @@ struct ParsedReply {
 
 /// Builds the topics of one application version.
 class Topics {
-public:
+  public:
     explicit Topics(std::string app_version) : app_version_(std::move(app_version)) {}
 
     /// kp1/<av>/dcx/<token>/json/<rid>: a batch of samples (2/DCP).
@@ -34,7 +34,7 @@ public:
     /// kp1/<av>/epmx/<token>/update/keys/<rid>/(status|error); nothing else.
     std::optional<ParsedReply> parse_reply(const std::string& topic) const;
 
-private:
+  private:
     std::string app_version_;
 };
 

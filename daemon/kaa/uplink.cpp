@@ -45,9 +45,12 @@ Uplink::Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttCli
       metadata_(endpoints_.size()),
       holds_(endpoints_.size()),
       log_limiter_(clock, std::chrono::minutes(1)) {
-    for (size_t i = 0; i < endpoints_.size(); ++i) meter_by_token_[endpoints_[i].token] = i;
-    if (settings_.batch == 0) settings_.batch = 1;
-    if (settings_.max_in_flight == 0) settings_.max_in_flight = 1;
+    for (size_t i = 0; i < endpoints_.size(); ++i)
+        meter_by_token_[endpoints_[i].token] = i;
+    if (settings_.batch == 0)
+        settings_.batch = 1;
+    if (settings_.max_in_flight == 0)
+        settings_.max_in_flight = 1;
 }
 
 void Uplink::handle_connected() {
@@ -59,7 +62,8 @@ void Uplink::handle_connected() {
     }
     // Kaa marks every endpoint of the connection disconnected when it drops; send each
     // meter's metadata again so the platform sees current keys after every connect.
-    for (auto& m : metadata_) m.dirty = !m.keys.empty();
+    for (auto& m : metadata_)
+        m.dirty = !m.keys.empty();
     pump();
 }
 
@@ -68,8 +72,10 @@ void Uplink::handle_disconnected(const std::string& reason) {
     connected_ = false;
     const size_t unconfirmed = in_flight_.size();
     std::vector<uint32_t> rids;
-    for (const auto& [rid, req] : in_flight_) rids.push_back(rid);
-    for (uint32_t rid : rids) retry(rid, "");
+    for (const auto& [rid, req] : in_flight_)
+        rids.push_back(rid);
+    for (uint32_t rid : rids)
+        retry(rid, "");
     if (was_connected) {
         spdlog::warn("{}: connection lost ({}); {} unconfirmed requests will be sent again",
                      kComponent, reason, unconfirmed);
@@ -81,16 +87,19 @@ uint32_t Uplink::allocate_request_id() {
     while (true) {
         const uint32_t rid = next_request_id_;
         next_request_id_ = next_request_id_ >= kMaxRequestId ? 1 : next_request_id_ + 1;
-        if (in_flight_.find(rid) == in_flight_.end()) return rid;
+        if (in_flight_.find(rid) == in_flight_.end())
+            return rid;
     }
 }
 
 void Uplink::set_metadata(const MetadataUpdate& update) {
-    if (update.meter_index >= metadata_.size() || update.keys.empty()) return;
+    if (update.meter_index >= metadata_.size() || update.keys.empty())
+        return;
     MetadataState& m = metadata_[update.meter_index];
     nlohmann::json merged = m.keys;
     merged.update(update.keys);
-    if (merged == m.keys && !m.dirty) return;
+    if (merged == m.keys && !m.dirty)
+        return;
     m.keys = std::move(merged);
     m.dirty = true;
 }
@@ -115,17 +124,19 @@ bool Uplink::publish_metadata(size_t meter) {
     in_flight_.emplace(rid, std::move(req));
     rid_by_message_id_[mid.value()] = rid;
     ++counters_.metadata_published;
-    spdlog::debug("{}: sent metadata of meter {} as request {}", kComponent,
-                  endpoint(meter).meter, rid);
+    spdlog::debug("{}: sent metadata of meter {} as request {}", kComponent, endpoint(meter).meter,
+                  rid);
     return true;
 }
 
 bool Uplink::publish_batch(size_t meter) {
     std::vector<StoredSample> batch = store_.take(meter, settings_.batch);
-    if (batch.empty()) return true;
+    if (batch.empty())
+        return true;
     std::string payload;
     size_t size = 2;
-    for (const auto& s : batch) size += s.json.size() + 1;
+    for (const auto& s : batch)
+        size += s.json.size() + 1;
     payload.reserve(size);
     payload.push_back('[');
     Request req;
@@ -133,7 +144,8 @@ bool Uplink::publish_batch(size_t meter) {
     req.meter = meter;
     req.sample_ids.reserve(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-        if (i > 0) payload.push_back(',');
+        if (i > 0)
+            payload.push_back(',');
         payload += batch[i].json;
         req.sample_ids.push_back(batch[i].id);
     }
@@ -157,7 +169,8 @@ bool Uplink::publish_batch(size_t meter) {
 }
 
 void Uplink::pump() {
-    if (!connected_) return;
+    if (!connected_)
+        return;
     for (size_t m = 0; m < metadata_.size(); ++m) {
         if (metadata_[m].dirty && !metadata_[m].in_flight && !held(m) && !publish_metadata(m)) {
             return;
@@ -173,23 +186,28 @@ void Uplink::pump() {
                 break;
             }
         }
-        if (chosen == meters) return;
+        if (chosen == meters)
+            return;
         next_meter_ = (chosen + 1) % meters;
-        if (!publish_batch(chosen)) return;
+        if (!publish_batch(chosen))
+            return;
     }
 }
 
 void Uplink::forget(uint32_t rid) {
     auto it = in_flight_.find(rid);
-    if (it == in_flight_.end()) return;
-    if (it->second.extension == Extension::kDataCollection) --batches_in_flight_;
+    if (it == in_flight_.end())
+        return;
+    if (it->second.extension == Extension::kDataCollection)
+        --batches_in_flight_;
     rid_by_message_id_.erase(it->second.message_id);
     in_flight_.erase(it);
 }
 
 void Uplink::confirm(uint32_t rid) {
     auto it = in_flight_.find(rid);
-    if (it == in_flight_.end()) return;
+    if (it == in_flight_.end())
+        return;
     Request& req = it->second;
     if (req.extension == Extension::kDataCollection) {
         if (auto st = store_.remove(req.sample_ids); !st) {
@@ -209,7 +227,8 @@ void Uplink::confirm(uint32_t rid) {
 
 void Uplink::retry(uint32_t rid, const std::string& why) {
     auto it = in_flight_.find(rid);
-    if (it == in_flight_.end()) return;
+    if (it == in_flight_.end())
+        return;
     Request& req = it->second;
     if (req.extension == Extension::kDataCollection) {
         store_.release(req.sample_ids);
@@ -231,18 +250,19 @@ void Uplink::retry(uint32_t rid, const std::string& why) {
 
 void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
     auto it = in_flight_.find(rid);
-    if (it == in_flight_.end()) return;
+    if (it == in_flight_.end())
+        return;
     Request& req = it->second;
     if (req.extension == Extension::kDataCollection) {
         if (auto st = store_.remove(req.sample_ids); !st) {
-            spdlog::error("{}: cannot delete rejected samples: {}", kComponent,
-                          st.error().message);
+            spdlog::error("{}: cannot delete rejected samples: {}", kComponent, st.error().message);
         }
         counters_.samples_rejected += req.sample_ids.size();
-        spdlog::error("{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; dropped "
-                      "them, as sending again would fail the same way ({} dropped so far)",
-                      kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
-                      endpoint(req.meter).token, code, reason, counters_.samples_rejected);
+        spdlog::error(
+            "{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; dropped "
+            "them, as sending again would fail the same way ({} dropped so far)",
+            kComponent, req.sample_ids.size(), endpoint(req.meter).meter, endpoint(req.meter).token,
+            code, reason, counters_.samples_rejected);
     } else {
         metadata_[req.meter].in_flight = false;
         spdlog::error("{}: Kaa rejected the metadata of meter {} (token {}) with {} '{}'",
@@ -273,7 +293,8 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
     const bool ours = it != in_flight_.end() && it->second.extension == reply->extension &&
                       endpoint(it->second.meter).token == reply->token;
     if (reply->success) {
-        if (ours && settings_.delivery == config::Delivery::kStatus) confirm(reply->request_id);
+        if (ours && settings_.delivery == config::Delivery::kStatus)
+            confirm(reply->request_id);
         return;
     }
     ++counters_.errors_received;
@@ -281,7 +302,8 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
     std::string reason;
     parse_error_payload(payload, code, reason);
     log_error_reply(*reply, code, reason);
-    if (!ours) return;
+    if (!ours)
+        return;
     if (code >= 400 && code < 500) {
         reject(reply->request_id, code, reason);
     } else {
@@ -293,7 +315,8 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 void Uplink::hold_meter(size_t meter) {
     MeterHold& h = holds_[meter];
     auto delay = settings_.retry_min_delay;
-    for (int i = 0; i < h.failures && delay < settings_.retry_max_delay; ++i) delay *= 2;
+    for (int i = 0; i < h.failures && delay < settings_.retry_max_delay; ++i)
+        delay *= 2;
     delay = std::min(delay, settings_.retry_max_delay);
     ++h.failures;
     h.until = clock_.now() + delay;
@@ -306,20 +329,22 @@ bool Uplink::held(size_t meter) const {
 
 void Uplink::handle_published(int message_id) {
     auto it = rid_by_message_id_.find(message_id);
-    if (it == rid_by_message_id_.end()) return;
-    if (settings_.delivery != config::Delivery::kStatus) confirm(it->second);
+    if (it == rid_by_message_id_.end())
+        return;
+    if (settings_.delivery != config::Delivery::kStatus)
+        confirm(it->second);
 }
 
 void Uplink::check_timeouts() {
     const auto now = clock_.now();
     std::vector<uint32_t> overdue;
     for (const auto& [rid, req] : in_flight_) {
-        if (req.deadline <= now) overdue.push_back(rid);
+        if (req.deadline <= now)
+            overdue.push_back(rid);
     }
-    const auto seconds = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             settings_.response_timeout)
-                             .count() /
-                         1000.0;
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::milliseconds>(settings_.response_timeout).count() /
+        1000.0;
     for (uint32_t rid : overdue) {
         retry(rid, fmt::format("no confirmation within {}s", seconds));
     }
@@ -328,10 +353,12 @@ void Uplink::check_timeouts() {
 std::optional<Clock::Monotonic> Uplink::next_deadline() const {
     std::optional<Clock::Monotonic> earliest;
     for (const auto& [rid, req] : in_flight_) {
-        if (!earliest || req.deadline < *earliest) earliest = req.deadline;
+        if (!earliest || req.deadline < *earliest)
+            earliest = req.deadline;
     }
     for (size_t m = 0; m < holds_.size(); ++m) {
-        if (held(m) && (!earliest || *holds_[m].until < *earliest)) earliest = holds_[m].until;
+        if (held(m) && (!earliest || *holds_[m].until < *earliest))
+            earliest = holds_[m].until;
     }
     return earliest;
 }

@@ -47,8 +47,8 @@ struct Endpoint {
 struct UplinkCounters {
     uint64_t batches_published = 0;
     uint64_t samples_delivered = 0;
-    uint64_t batches_resent = 0;       // timed out, 5xx, or cut by a disconnect
-    uint64_t samples_rejected = 0;     // dropped after a 4xx /error
+    uint64_t batches_resent = 0;    // timed out, 5xx, or cut by a disconnect
+    uint64_t samples_rejected = 0;  // dropped after a 4xx /error
     uint64_t metadata_published = 0;
     uint64_t metadata_confirmed = 0;
     uint64_t errors_received = 0;
@@ -56,7 +56,7 @@ struct UplinkCounters {
 
 /// The delivery engine between the sample store and the MQTT connection.
 class Uplink {
-public:
+  public:
     Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttClient& mqtt,
            SampleStore& store, const Clock& clock);
 
@@ -82,7 +82,7 @@ public:
     /// Requests awaiting confirmation (samples and metadata).
     size_t in_flight() const { return in_flight_.size(); }
 
-private:
+  private:
     struct Request {
         Extension extension = Extension::kDataCollection;
         size_t meter = 0;
@@ -96,7 +96,7 @@ private:
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
-        bool dirty = false;       // differs from what Kaa confirmed, or a reconnect happened
+        bool dirty = false;  // differs from what Kaa confirmed, or a reconnect happened
         bool in_flight = false;
     };
 

@@ -11,7 +11,8 @@ constexpr const char* kComponent = "modbus";
 std::vector<std::chrono::milliseconds> intervals_of(const config::GatewayConfig& config,
                                                     const std::vector<size_t>& meters) {
     std::vector<std::chrono::milliseconds> out;
-    for (size_t m : meters) out.push_back(config.meters[m].poll_interval);
+    for (size_t m : meters)
+        out.push_back(config.meters[m].poll_interval);
     return out;
 }
 
@@ -28,10 +29,13 @@ BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
       reopen_backoff_(std::chrono::milliseconds(500), std::chrono::seconds(30)),
       log_limiter_(clock, std::chrono::minutes(1)) {
     pollers_.reserve(meters.size());
-    for (size_t m : meters) pollers_.push_back(std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock));
+    for (size_t m : meters)
+        pollers_.push_back(std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock));
 }
 
-BusWorker::~BusWorker() { stop(); }
+BusWorker::~BusWorker() {
+    stop();
+}
 
 void BusWorker::start() {
     thread_ = std::thread([this] { run(); });
@@ -40,7 +44,8 @@ void BusWorker::start() {
 void BusWorker::stop() {
     stop_ = true;
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread_.joinable())
+        thread_.join();
 }
 
 bool BusWorker::wait_until(Clock::Monotonic when) {
@@ -54,13 +59,15 @@ bool BusWorker::wait_until(Clock::Monotonic when) {
 }
 
 bool BusWorker::ensure_open() {
-    if (transport_->is_open()) return true;
+    if (transport_->is_open())
+        return true;
     auto st = transport_->open();
     if (st) {
         spdlog::info("{}: bus {} open ({})", kComponent, bus_.name, transport_->describe());
         reopen_backoff_.reset();
         log_limiter_.reset("open");
-        for (auto& p : pollers_) p->request_metadata();
+        for (auto& p : pollers_)
+            p->request_metadata();
         return true;
     }
     int suppressed = 0;
@@ -82,7 +89,8 @@ void BusWorker::run() {
             wait_until(clock_.now() + std::chrono::seconds(1));
             continue;
         }
-        if (!ensure_open()) continue;
+        if (!ensure_open())
+            continue;
         const size_t i = schedule_.next();
         // Wake at least once a second so progress() shows the worker is alive.
         const auto due = schedule_.due(i);
@@ -91,16 +99,30 @@ void BusWorker::run() {
             wait_until(heartbeat);
             continue;
         }
-        if (!wait_until(due)) break;
+        if (!wait_until(due))
+            break;
 
         MeterPoller& poller = *pollers_[i];
         if (poller.metadata_due()) {
-            if (auto update = poller.read_metadata(line)) sink_.submit_metadata(std::move(*update));
+            if (auto update = poller.read_metadata(line))
+                sink_.submit_metadata(std::move(*update));
         }
         PollOutcome outcome = poller.poll(line);
-        if (outcome.stopped) break;
-        if (outcome.sample) sink_.submit_sample(std::move(*outcome.sample));
+        if (outcome.stopped)
+            break;
+        if (outcome.sample)
+            sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
+        size_t failing = 0;
+        for (const auto& p : pollers_)
+            failing += p->consecutive_failures() > 0 ? 1 : 0;
+        failing_ = failing;
+        if (stall_for_tests_) {
+            spdlog::warn("{}: bus {} stalls on purpose (test hook)", kComponent, bus_.name);
+            std::unique_lock<std::mutex> lock(mutex_);
+            cv_.wait(lock, [this] { return stop_.load(); });
+            break;
+        }
         if (outcome.link_broken) {
             spdlog::warn("{}: bus {} lost its link ({}); reopening", kComponent, bus_.name,
                          transport_->describe());

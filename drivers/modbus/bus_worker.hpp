@@ -23,7 +23,7 @@ namespace kaa::modbus {
 
 /// Owns one bus and polls the meters on it.
 class BusWorker {
-public:
+  public:
     /// `meters` are indices into config.meters of the meters on this bus.
     BusWorker(const config::GatewayConfig& config, size_t bus_index, std::vector<size_t> meters,
               std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink);
@@ -35,9 +35,16 @@ public:
     void stop();
     /// Increases on every turn of the worker's loop; a stalled value means a hung worker.
     uint64_t progress() const { return progress_.load(); }
+    /// Meters on this bus whose last poll produced nothing.
+    size_t failing_meters() const { return failing_.load(); }
+    /// Meters on this bus.
+    size_t meter_count() const { return pollers_.size(); }
+    /// Test hook: after its first poll the worker hangs without making progress, so the
+    /// watchdog's reaction to a stalled worker can be tested end to end.
+    void stall_after_first_poll_for_tests() { stall_for_tests_ = true; }
     const std::string& name() const { return bus_.name; }
 
-private:
+  private:
     void run();
     bool wait_until(Clock::Monotonic when);
     bool ensure_open();
@@ -55,6 +62,8 @@ private:
     std::condition_variable cv_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> progress_{0};
+    std::atomic<size_t> failing_{0};
+    bool stall_for_tests_ = false;
 };
 
 }  // namespace kaa::modbus

@@ -13,9 +13,12 @@ namespace {
 
 char parity_char(config::Parity p) {
     switch (p) {
-        case config::Parity::kEven: return 'E';
-        case config::Parity::kOdd: return 'O';
-        case config::Parity::kNone: return 'N';
+        case config::Parity::kEven:
+            return 'E';
+        case config::Parity::kOdd:
+            return 'O';
+        case config::Parity::kNone:
+            return 'N';
     }
     return 'N';
 }
@@ -46,25 +49,48 @@ std::string open_hint(int err, bool serial) {
 std::string describe_exception(int code) {
     const char* name = "unknown exception";
     switch (code) {
-        case 1: name = "illegal function"; break;
-        case 2: name = "illegal data address"; break;
-        case 3: name = "illegal data value"; break;
-        case 4: name = "server device failure"; break;
-        case 5: name = "acknowledge"; break;
-        case 6: name = "server device busy"; break;
-        case 8: name = "memory parity error"; break;
-        case 10: name = "gateway path unavailable"; break;
-        case 11: name = "gateway target device failed to respond"; break;
-        default: break;
+        case 1:
+            name = "illegal function";
+            break;
+        case 2:
+            name = "illegal data address";
+            break;
+        case 3:
+            name = "illegal data value";
+            break;
+        case 4:
+            name = "server device failure";
+            break;
+        case 5:
+            name = "acknowledge";
+            break;
+        case 6:
+            name = "server device busy";
+            break;
+        case 8:
+            name = "memory parity error";
+            break;
+        case 10:
+            name = "gateway path unavailable";
+            break;
+        case 11:
+            name = "gateway target device failed to respond";
+            break;
+        default:
+            break;
     }
     return fmt::format("Modbus exception {} ({})", code, name);
 }
 
 LibmodbusTransport::LibmodbusTransport(config::BusConfig bus) : bus_(std::move(bus)) {}
 
-LibmodbusTransport::~LibmodbusTransport() { close(); }
+LibmodbusTransport::~LibmodbusTransport() {
+    close();
+}
 
-std::string LibmodbusTransport::describe() const { return describe_link(bus_); }
+std::string LibmodbusTransport::describe() const {
+    return describe_link(bus_);
+}
 
 std::string describe_link(const config::BusConfig& bus) {
     if (const auto* rtu = std::get_if<config::RtuLink>(&bus.link)) {
@@ -80,8 +106,8 @@ Status LibmodbusTransport::open() {
     const bool serial = std::holds_alternative<config::RtuLink>(bus_.link);
     if (serial) {
         const auto& rtu = std::get<config::RtuLink>(bus_.link);
-        ctx_ = modbus_new_rtu(rtu.device.c_str(), rtu.baud, parity_char(rtu.parity),
-                              rtu.data_bits, rtu.stop_bits);
+        ctx_ = modbus_new_rtu(rtu.device.c_str(), rtu.baud, parity_char(rtu.parity), rtu.data_bits,
+                              rtu.stop_bits);
     } else {
         const auto& tcp = std::get<config::TcpLink>(bus_.link);
         ctx_ = modbus_new_tcp_pi(tcp.host.c_str(), std::to_string(tcp.port).c_str());
@@ -107,7 +133,8 @@ Status LibmodbusTransport::open() {
 }
 
 void LibmodbusTransport::close() {
-    if (ctx_ == nullptr) return;
+    if (ctx_ == nullptr)
+        return;
     modbus_close(ctx_);
     modbus_free(ctx_);
     ctx_ = nullptr;
@@ -117,10 +144,9 @@ Error LibmodbusTransport::classify_failure(int err, int unit) {
     if (err == ETIMEDOUT) {
         // A late reply must never be read as the answer to the next request.
         modbus_flush(ctx_);
-        return make_error(ErrorKind::kTimeout,
-                          fmt::format("no answer from unit {} within {} ms", unit,
-                                      bus_.timeout.count()),
-                          err);
+        return make_error(
+            ErrorKind::kTimeout,
+            fmt::format("no answer from unit {} within {} ms", unit, bus_.timeout.count()), err);
     }
     if (err > MODBUS_ENOBASE && err <= EMBXGTAR) {
         const int code = err - MODBUS_ENOBASE;
@@ -129,18 +155,18 @@ Error LibmodbusTransport::classify_failure(int err, int unit) {
     if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBMDATA ||
         err == EMBBADSLAVE) {
         modbus_flush(ctx_);
-        return make_error(ErrorKind::kBadResponse,
-                          fmt::format("unusable reply from unit {}: {}", unit,
-                                      modbus_strerror(err)),
-                          err);
+        return make_error(
+            ErrorKind::kBadResponse,
+            fmt::format("unusable reply from unit {}: {}", unit, modbus_strerror(err)), err);
     }
-    return make_error(ErrorKind::kIo, fmt::format("{} failed: {}", describe(), modbus_strerror(err)),
-                      err);
+    return make_error(ErrorKind::kIo,
+                      fmt::format("{} failed: {}", describe(), modbus_strerror(err)), err);
 }
 
 Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::RegisterFunction function,
                                                        uint16_t address, uint16_t count) {
-    if (ctx_ == nullptr) return make_error(ErrorKind::kNotConnected, describe() + " is not open");
+    if (ctx_ == nullptr)
+        return make_error(ErrorKind::kNotConnected, describe() + " is not open");
     if (modbus_set_slave(ctx_, unit) != 0) {
         return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
     }
@@ -151,13 +177,15 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::Registe
         rc = function == config::RegisterFunction::kCoil
                  ? modbus_read_bits(ctx_, address, count, bits.data())
                  : modbus_read_input_bits(ctx_, address, count, bits.data());
-        for (size_t i = 0; i < bits.size(); ++i) words[i] = bits[i] ? 1 : 0;
+        for (size_t i = 0; i < bits.size(); ++i)
+            words[i] = bits[i] ? 1 : 0;
     } else {
         rc = function == config::RegisterFunction::kHolding
                  ? modbus_read_registers(ctx_, address, count, words.data())
                  : modbus_read_input_registers(ctx_, address, count, words.data());
     }
-    if (rc == count) return words;
+    if (rc == count)
+        return words;
     if (rc >= 0) {
         return make_error(ErrorKind::kBadResponse,
                           fmt::format("unit {} returned {} values instead of {}", unit, rc, count));

@@ -10,7 +10,7 @@ namespace kaa::modbus {
 
 /// A libmodbus master context for one bus.
 class LibmodbusTransport final : public MeterTransport {
-public:
+  public:
     explicit LibmodbusTransport(config::BusConfig bus);
     ~LibmodbusTransport() override;
     LibmodbusTransport(const LibmodbusTransport&) = delete;
@@ -23,7 +23,7 @@ public:
                                        uint16_t address, uint16_t count) override;
     std::string describe() const override;
 
-private:
+  private:
     Error classify_failure(int err, int unit);
 
     config::BusConfig bus_;

@@ -40,8 +40,7 @@ BusLine::BusLine(const config::BusConfig& bus, MeterTransport& transport, const 
 
 Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
     const auto gap = inter_frame_gap(bus_);
-    Result<std::vector<uint16_t>> result =
-        make_error(ErrorKind::kInternal, "no attempt was made");
+    Result<std::vector<uint16_t>> result = make_error(ErrorKind::kInternal, "no attempt was made");
     for (int attempt = 0; attempt <= bus_.retries; ++attempt) {
         if (last_request_end_ && gap.count() > 0 &&
             !wait_until_(*last_request_end_ +
@@ -50,9 +49,11 @@ Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
         }
         result = transport_.read(unit, read.function, read.address, read.count);
         last_request_end_ = clock_.now();
-        if (result.ok()) return result;
+        if (result.ok())
+            return result;
         const ErrorKind kind = result.error().kind;
-        if (kind != ErrorKind::kTimeout && kind != ErrorKind::kBadResponse) return result;
+        if (kind != ErrorKind::kTimeout && kind != ErrorKind::kBadResponse)
+            return result;
     }
     return result;
 }
@@ -69,8 +70,9 @@ MeterPoller::MeterPoller(size_t meter_index, const config::MeterConfig& meter,
     request_metadata();
 }
 
-MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, const std::vector<PlannedRead>& plan,
-                                              const std::vector<config::RegisterConfig>& registers) {
+MeterPoller::ReadValues MeterPoller::read_all(
+    BusLine& line, const std::vector<PlannedRead>& plan,
+    const std::vector<config::RegisterConfig>& registers) {
     ReadValues out;
     std::vector<std::optional<Value>> decoded(registers.size());
     for (const PlannedRead& read : plan) {
@@ -82,12 +84,13 @@ MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, const std::vector<P
                 break;
             }
             std::vector<std::string> names;
-            for (const auto& slot : read.slots) names.push_back(registers[slot.register_index].name);
-            out.problems.push_back(fmt::format("{} reading {} {}..{} ({})", err.message,
-                                               config::to_string(read.function), read.address,
-                                               read.address + read.count - 1,
-                                               fmt::join(names, ", ")));
-            if (err.kind == ErrorKind::kModbusException) continue;
+            for (const auto& slot : read.slots)
+                names.push_back(registers[slot.register_index].name);
+            out.problems.push_back(fmt::format(
+                "{} reading {} {}..{} ({})", err.message, config::to_string(read.function),
+                read.address, read.address + read.count - 1, fmt::join(names, ", ")));
+            if (err.kind == ErrorKind::kModbusException)
+                continue;
             // Timeouts and garbage: the meter is not answering properly; do not spend
             // the bus's time on its other requests this round.
             out.timed_out = err.kind == ErrorKind::kTimeout || err.kind == ErrorKind::kBadResponse;
@@ -104,11 +107,13 @@ MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, const std::vector<P
         }
     }
     for (size_t i = 0; i < registers.size(); ++i) {
-        if (!decoded[i]) continue;
+        if (!decoded[i])
+            continue;
         if (!put_json(out.values, registers[i].name, *decoded[i])) {
-            out.problems.push_back(fmt::format("register {} decoded to a value JSON cannot carry "
-                                               "(NaN or infinity); left out",
-                                               registers[i].name));
+            out.problems.push_back(
+                fmt::format("register {} decoded to a value JSON cannot carry "
+                            "(NaN or infinity); left out",
+                            registers[i].name));
         }
     }
     return out;
@@ -120,14 +125,16 @@ PollOutcome MeterPoller::poll(BusLine& line) {
     ReadValues rv = read_all(line, plan_, meter_.registers);
     outcome.stopped = rv.stopped;
     outcome.link_broken = rv.link_broken;
-    if (rv.stopped) return outcome;
+    if (rv.stopped)
+        return outcome;
     if (rv.values.empty()) {
         note_failure(rv.problems.empty() ? "no register could be read" : rv.problems.front());
         return outcome;
     }
     nlohmann::ordered_json object = nlohmann::ordered_json::object();
     object["timestamp"] = timestamp;
-    for (auto& [key, value] : rv.values.items()) object[key] = std::move(value);
+    for (auto& [key, value] : rv.values.items())
+        object[key] = std::move(value);
     outcome.sample = Sample{index_, timestamp, object.dump()};
     note_success(rv.problems);
     return outcome;

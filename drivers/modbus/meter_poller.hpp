@@ -22,7 +22,7 @@ namespace kaa::modbus {
 
 /// Paces requests on one bus: inter-request silence, retries after timeouts and bad frames.
 class BusLine {
-public:
+  public:
     /// `wait_until` sleeps until a time point and returns false when the worker must stop.
     BusLine(const config::BusConfig& bus, MeterTransport& transport, const Clock& clock,
             std::function<bool(Clock::Monotonic)> wait_until);
@@ -30,7 +30,7 @@ public:
     Result<std::vector<uint16_t>> read(int unit, const PlannedRead& read);
     MeterTransport& transport() { return transport_; }
 
-private:
+  private:
     const config::BusConfig& bus_;
     MeterTransport& transport_;
     const Clock& clock_;
@@ -47,7 +47,7 @@ struct PollOutcome {
 
 /// Polls one meter and tracks its health.
 class MeterPoller {
-public:
+  public:
     MeterPoller(size_t meter_index, const config::MeterConfig& meter, const std::string& bus_name,
                 const Clock& clock);
 
@@ -65,7 +65,7 @@ public:
     /// Consecutive polls that produced nothing.
     int consecutive_failures() const { return consecutive_failures_; }
 
-private:
+  private:
     struct ReadValues {
         nlohmann::ordered_json values = nlohmann::ordered_json::object();
         std::vector<std::string> problems;

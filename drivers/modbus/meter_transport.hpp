@@ -13,7 +13,7 @@ namespace kaa::modbus {
 
 /// A Modbus master on one bus (a serial line or a TCP endpoint).
 class MeterTransport {
-public:
+  public:
     virtual ~MeterTransport() = default;
     /// Opens the serial device or connects the TCP socket.
     virtual Status open() = 0;

@@ -17,7 +17,8 @@ size_t PollSchedule::next() const {
     for (size_t i = 1; i < entries_.size(); ++i) {
         const Entry& a = entries_[i];
         const Entry& b = entries_[best];
-        if (a.due < b.due || (a.due == b.due && a.last_run < b.last_run)) best = i;
+        if (a.due < b.due || (a.due == b.due && a.last_run < b.last_run))
+            best = i;
     }
     return best;
 }
@@ -26,11 +27,13 @@ void PollSchedule::completed(size_t i, Clock::Monotonic now) {
     Entry& e = entries_[i];
     e.last_run = now;
     e.due += e.interval;
-    if (e.due < now) e.due = now;
+    if (e.due < now)
+        e.due = now;
 }
 
 void PollSchedule::defer(size_t i, Clock::Monotonic until) {
-    if (entries_[i].due < until) entries_[i].due = until;
+    if (entries_[i].due < until)
+        entries_[i].due = until;
 }
 
 }  // namespace kaa::modbus

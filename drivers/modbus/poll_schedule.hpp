@@ -11,7 +11,7 @@ namespace kaa::modbus {
 
 /// Earliest-due-first schedule of the meters of one bus.
 class PollSchedule {
-public:
+  public:
     using Millis = std::chrono::milliseconds;
     /// All meters are due at `start`; meter i polls every intervals[i].
     PollSchedule(std::vector<Millis> intervals, Clock::Monotonic start);
@@ -28,7 +28,7 @@ public:
     void defer(size_t i, Clock::Monotonic until);
     size_t size() const { return entries_.size(); }
 
-private:
+  private:
     struct Entry {
         Millis interval;
         Clock::Monotonic due;

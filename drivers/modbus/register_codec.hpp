@@ -40,7 +40,8 @@ std::vector<uint16_t> encode_words(const config::RegisterConfig& reg, const Valu
 /// stored (JSON cannot carry them); returns false in that case.
 bool put_json(nlohmann::ordered_json& object, const std::string& name, const Value& value);
 
-/// Converts a JSON scalar (bool, number, string) to a Value; non-scalars give a string of their dump.
+/// Converts a JSON scalar (bool, number, string) to a Value; non-scalars give a string of their
+/// dump.
 Value value_from_json(const nlohmann::json& j);
 
 }  // namespace kaa::modbus

@@ -10,9 +10,9 @@ namespace kaa::modbus {
 
 /// Limits a plan must respect.
 struct PlanLimits {
-    int max_gap = 8;           // unused registers (or bits) a merged read may span
-    int max_registers = 125;   // per request for holding/input (protocol maximum 125)
-    int max_bits = 2000;       // per request for coil/discrete (protocol maximum 2000)
+    int max_gap = 8;          // unused registers (or bits) a merged read may span
+    int max_registers = 125;  // per request for holding/input (protocol maximum 125)
+    int max_bits = 2000;      // per request for coil/discrete (protocol maximum 2000)
 };
 
 /// Where one configured register sits inside a planned read.

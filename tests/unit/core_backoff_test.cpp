@@ -23,15 +23,18 @@ TEST(BackoffTest, DelaysStayWithinMinAndADoublingCeilingCappedAtMax) {
 
 TEST(BackoffTest, JitterSpreadsDelays) {
     Backoff b(milliseconds(1000), milliseconds(60000), 7);
-    for (int i = 0; i < 10; ++i) b.next_delay();
+    for (int i = 0; i < 10; ++i)
+        b.next_delay();
     std::set<int64_t> seen;
-    for (int i = 0; i < 50; ++i) seen.insert(b.next_delay().count());
+    for (int i = 0; i < 50; ++i)
+        seen.insert(b.next_delay().count());
     EXPECT_GT(seen.size(), 40u);
 }
 
 TEST(BackoffTest, ResetStartsAgainFromTheMinimum) {
     Backoff b(milliseconds(500), milliseconds(8000), 1);
-    for (int i = 0; i < 10; ++i) b.next_delay();
+    for (int i = 0; i < 10; ++i)
+        b.next_delay();
     EXPECT_EQ(b.ceiling().count(), 8000);
     b.reset();
     EXPECT_EQ(b.failures(), 0);

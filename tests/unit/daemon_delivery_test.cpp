@@ -16,7 +16,7 @@ using std::chrono::seconds;
 
 /// Records what the uplink publishes; publishing fails while "disconnected".
 class FakeMqtt final : public MqttClient {
-public:
+  public:
     struct Publish {
         std::string topic;
         std::string payload;
@@ -25,7 +25,8 @@ public:
     };
     Status start(MqttListener*) override { return {}; }
     Result<int> publish(const std::string& topic, const std::string& payload, int qos) override {
-        if (!up) return make_error(ErrorKind::kNotConnected, "not connected");
+        if (!up)
+            return make_error(ErrorKind::kNotConnected, "not connected");
         published.push_back({topic, payload, qos, ++last_mid});
         return last_mid;
     }
@@ -51,7 +52,7 @@ uint32_t rid_of(const std::string& topic) {
 }
 
 class DeliveryTest : public ::testing::Test {
-protected:
+  protected:
     void make(config::Delivery delivery = config::Delivery::kStatus, size_t batch = 500,
               size_t in_flight = 8) {
         UplinkSettings s;
@@ -66,7 +67,8 @@ protected:
     }
     void add(size_t meter, int count, int64_t first_ts = 1000) {
         std::vector<Sample> v;
-        for (int i = 0; i < count; ++i) v.push_back(sample(meter, first_ts + i));
+        for (int i = 0; i < count; ++i)
+            v.push_back(sample(meter, first_ts + i));
         ASSERT_TRUE(store.append(v).ok());
     }
 
@@ -79,11 +81,11 @@ protected:
 TEST_F(DeliveryTest, SubscribesToEveryReplyTopicOnConnect) {
     make();
     uplink->handle_connected();
-    EXPECT_EQ(mqtt.subscriptions,
-              (std::vector<std::string>{"kp1/demo_v1/dcx/+/json/+/status",
-                                        "kp1/demo_v1/dcx/+/json/+/error",
-                                        "kp1/demo_v1/epmx/+/update/keys/+/status",
-                                        "kp1/demo_v1/epmx/+/update/keys/+/error"}));
+    EXPECT_EQ(
+        mqtt.subscriptions,
+        (std::vector<std::string>{
+            "kp1/demo_v1/dcx/+/json/+/status", "kp1/demo_v1/dcx/+/json/+/error",
+            "kp1/demo_v1/epmx/+/update/keys/+/status", "kp1/demo_v1/epmx/+/update/keys/+/error"}));
 }
 
 TEST_F(DeliveryTest, MetadataGoesFirstThenSamplesAsOneArrayPerMeter) {
@@ -95,8 +97,7 @@ TEST_F(DeliveryTest, MetadataGoesFirstThenSamplesAsOneArrayPerMeter) {
     EXPECT_EQ(mqtt.published[0].topic, "kp1/demo_v1/epmx/tok-heat/update/keys/1");
     EXPECT_EQ(mqtt.published[0].payload, R"({"model":"A300"})");
     EXPECT_EQ(mqtt.published[1].topic, "kp1/demo_v1/dcx/tok-heat/json/2");
-    EXPECT_EQ(mqtt.published[1].payload,
-              R"([{"timestamp":1000,"v":1},{"timestamp":1001,"v":1}])");
+    EXPECT_EQ(mqtt.published[1].payload, R"([{"timestamp":1000,"v":1},{"timestamp":1001,"v":1}])");
     EXPECT_EQ(mqtt.published[1].qos, 1);
 }
 
@@ -175,7 +176,8 @@ TEST_F(DeliveryTest, RepeatedServerErrorsBackOffUpToTheMaximumAndOtherMetersGoOn
         const auto last = mqtt.published.size();
         std::string heat_topic;
         for (const auto& p : mqtt.published) {
-            if (p.topic.find("tok-heat") != std::string::npos) heat_topic = p.topic;
+            if (p.topic.find("tok-heat") != std::string::npos)
+                heat_topic = p.topic;
         }
         uplink->handle_message(heat_topic + "/error", R"({"statusCode":500,"reasonPhrase":"x"})");
         clock.advance(milliseconds(expected_ms - 1));
@@ -228,8 +230,7 @@ TEST_F(DeliveryTest, AReplyNamingAnotherTokenDoesNotConfirm) {
     add(0, 1);
     uplink->handle_connected();
     const uint32_t rid = rid_of(mqtt.published[0].topic);
-    uplink->handle_message("kp1/demo_v1/dcx/tok-water/json/" + std::to_string(rid) + "/status",
-                           "");
+    uplink->handle_message("kp1/demo_v1/dcx/tok-water/json/" + std::to_string(rid) + "/status", "");
     EXPECT_EQ(store.stats().samples, 1u);
 }
 
@@ -317,7 +318,8 @@ TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
     add(0, 3);
     uplink->handle_connected();
     std::set<uint32_t> rids;
-    for (const auto& p : mqtt.published) rids.insert(rid_of(p.topic));
+    for (const auto& p : mqtt.published)
+        rids.insert(rid_of(p.topic));
     EXPECT_EQ(rids.size(), 3u);
     EXPECT_EQ(*rids.begin(), 1u);
 }
@@ -325,7 +327,8 @@ TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
 TEST(MemoryStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
     MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropOldest);
     std::vector<Sample> v;
-    for (int i = 0; i < 5; ++i) v.push_back(Sample{0, i, std::string(20, 'x')});
+    for (int i = 0; i < 5; ++i)
+        v.push_back(Sample{0, i, std::string(20, 'x')});
     ASSERT_TRUE(store.append(v).ok());
     EXPECT_EQ(store.stats().samples, 3u);
     EXPECT_EQ(store.stats().dropped_overflow, 2u);
@@ -337,7 +340,8 @@ TEST(MemoryStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
 TEST(MemoryStoreTest, DropNewestRefusesNewSamples) {
     MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropNewest);
     std::vector<Sample> v;
-    for (int i = 0; i < 5; ++i) v.push_back(Sample{0, i, std::string(20, 'x')});
+    for (int i = 0; i < 5; ++i)
+        v.push_back(Sample{0, i, std::string(20, 'x')});
     ASSERT_TRUE(store.append(v).ok());
     auto taken = store.take(0, 10);
     ASSERT_EQ(taken.size(), 3u);

@@ -31,11 +31,11 @@ TEST(TopicsTest, RecognisesStatusAndErrorReplies) {
 TEST(TopicsTest, RejectsEverythingElse) {
     Topics t("av");
     for (const char* topic : {
-             "kp1/av/dcx/tok/json/42",                // the request itself
-             "kp1/other/dcx/tok/json/42/status",      // another application
-             "kp1/av/dcx/tok/json/0/status",          // request ids start at 1
-             "kp1/av/dcx/tok/json/2147483648/status", // above 2^31-1
-             "kp1/av/dcx/tok/json/04/status",         // not plain decimal
+             "kp1/av/dcx/tok/json/42",                 // the request itself
+             "kp1/other/dcx/tok/json/42/status",       // another application
+             "kp1/av/dcx/tok/json/0/status",           // request ids start at 1
+             "kp1/av/dcx/tok/json/2147483648/status",  // above 2^31-1
+             "kp1/av/dcx/tok/json/04/status",          // not plain decimal
              "kp1/av/dcx/tok/json/x/status",
              "kp1/av/dcx//json/1/status",
              "kp1/av/epmx/tok/update/1/status",

@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 
 /// A transport whose answers are scripted per (unit, function, address).
 class ScriptedTransport final : public MeterTransport {
-public:
+  public:
     using Key = std::tuple<int, RegisterFunction, uint16_t>;
     explicit ScriptedTransport(FakeClock& clock) : clock_(clock) {}
     Status open() override {
@@ -56,7 +56,7 @@ public:
     std::map<Key, std::pair<Error, int>> failures;  // error, how many times
     std::vector<Request> requests;
 
-private:
+  private:
     FakeClock& clock_;
     bool open_ = false;
 };
@@ -72,7 +72,7 @@ config::RegisterConfig reg(const std::string& name, uint16_t address, config::Va
 }
 
 class PollerTest : public ::testing::Test {
-protected:
+  protected:
     PollerTest() : transport(clock) {
         bus.name = "rs485-1";
         bus.link = config::RtuLink{"/dev/null", 9600, config::Parity::kNone, 8, 1};

@@ -28,8 +28,10 @@ TEST(PollScheduleTest, FasterMeterIsPolledMoreOftenWithoutStarvingTheSlowOne) {
     const auto end = clock.now() + milliseconds(10'000);
     while (true) {
         const size_t m = s.next();
-        if (s.due(m) >= end) break;
-        if (s.due(m) > clock.now()) clock.advance(std::chrono::duration_cast<milliseconds>(s.due(m) - clock.now()));
+        if (s.due(m) >= end)
+            break;
+        if (s.due(m) > clock.now())
+            clock.advance(std::chrono::duration_cast<milliseconds>(s.due(m) - clock.now()));
         ++polls[m];
         clock.advance(milliseconds(5));  // the request takes 5 ms
         s.completed(m, clock.now());

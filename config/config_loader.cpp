@@ -1,0 +1,319 @@
+// The gateway configuration loader: the top level, kaa: and buffer: sections, and the
+// boundary that turns yaml-cpp exceptions into errors.
+#include "config/config_loader.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "config/meter_sections.hpp"
+#include "config/units.hpp"
+
+namespace kaa::config {
+
+namespace {
+
+const std::vector<std::pair<std::string, Delivery>> kDeliveryNames = {
+    {"status", Delivery::kStatus}, {"puback", Delivery::kPuback}, {"none", Delivery::kNone}};
+
+const std::vector<std::pair<std::string, Overflow>> kOverflowNames = {
+    {"drop-oldest", Overflow::kDropOldest}, {"drop-newest", Overflow::kDropNewest}};
+
+constexpr Millis kMinKeepalive{5'000};
+constexpr Millis kMaxKeepalive{65'535'000};
+constexpr uint64_t kMinBufferSize = 1024 * 1024;
+
+/// "kaa-gw-<hostname>": stable per machine, never random per connection.
+std::string default_client_id() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+        return "kaa-gw-unknown";
+    }
+    return std::string("kaa-gw-") + host;
+}
+
+/// True for a Kaa application version name: [a-z0-9_-]+.
+bool matches_app_version(const std::string& s) {
+    for (char c : s) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) {
+            return false;
+        }
+    }
+    return !s.empty();
+}
+
+/// A duration that must be greater than zero.
+std::optional<Millis> positive_duration(const MapReader& r, const char* key) {
+    auto v = r.duration(key);
+    if (v && v->count() <= 0) {
+        r.fail(key, "must be greater than 0");
+        return std::nullopt;
+    }
+    return v;
+}
+
+/// Reports a missing password file (an error, or a warning when only checking the file)
+/// or one every user may read (warning).
+void check_password_file(const MapReader& a, const std::string& path, bool missing_is_error) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        const int err = errno;
+        const std::string what = err == ENOENT
+                                     ? "'" + path + "' does not exist"
+                                     : "'" + path + "' cannot be checked: " + std::strerror(err);
+        if (missing_is_error) {
+            a.fail("password_file", what);
+        } else {
+            a.warn("password_file", what + "; the daemon will not start until it does");
+        }
+        return;
+    }
+    if ((st.st_mode & S_IROTH) != 0) {
+        a.warn("password_file",
+               "'" + path + "' is readable by every user; restrict it with chmod o-r");
+    }
+}
+
+/// Reads kaa.tls: present means TLS on.
+std::optional<TlsConfig> read_tls(const MapReader& k) {
+    if (!k.has("tls")) {
+        return std::nullopt;
+    }
+    MapReader t(k.diag(), k.get("tls"), "kaa.tls", {"ca_file", "cert_file", "key_file"},
+                k.key_where("tls"));
+    TlsConfig tls;
+    if (auto v = t.string("ca_file", Need::kRequired)) {
+        tls.ca_file = *v;
+    }
+    if (auto v = t.string("cert_file")) {
+        tls.cert_file = *v;
+    }
+    if (auto v = t.string("key_file")) {
+        tls.key_file = *v;
+    }
+    if (t.has("cert_file") != t.has("key_file")) {
+        const char* present = t.has("cert_file") ? "cert_file" : "key_file";
+        const char* missing = t.has("cert_file") ? "key_file" : "cert_file";
+        std::string text = "kaa.tls: cert_file and key_file go together; ";
+        k.diag().error(t.key_where(present), text + missing + " is missing");
+    }
+    return tls;
+}
+
+/// Reads kaa.auth: MQTT basic credentials with the password in a file.
+std::optional<AuthConfig> read_auth(const MapReader& k, const LoadOptions& options) {
+    if (!k.has("auth")) {
+        return std::nullopt;
+    }
+    MapReader a(k.diag(), k.get("auth"), "kaa.auth", {"username", "password_file"},
+                k.key_where("auth"));
+    AuthConfig auth;
+    if (auto v = a.string("username", Need::kRequired)) {
+        auth.username = *v;
+    }
+    if (auto v = a.string("password_file", Need::kRequired)) {
+        auth.password_file = *v;
+        if (options.check_files) {
+            check_password_file(a, *v, options.missing_files_are_errors);
+        }
+    }
+    return auth;
+}
+
+/// Reads kaa.reconnect: the backoff bounds.
+ReconnectConfig read_reconnect(const MapReader& k) {
+    ReconnectConfig rc;
+    if (!k.has("reconnect")) {
+        return rc;
+    }
+    MapReader r(k.diag(), k.get("reconnect"), "kaa.reconnect", {"min_delay", "max_delay"},
+                k.key_where("reconnect"));
+    auto min = positive_duration(r, "min_delay");
+    auto max = positive_duration(r, "max_delay");
+    rc.min_delay = min.value_or(rc.min_delay);
+    rc.max_delay = max.value_or(rc.max_delay);
+    if (rc.min_delay > rc.max_delay) {
+        std::string min_text = format_duration(rc.min_delay);
+        std::string max_text = format_duration(rc.max_delay);
+        if (min) {
+            r.fail("min_delay", min_text + " must not be greater than max_delay " + max_text);
+        } else {
+            r.fail("max_delay", max_text + " must not be smaller than min_delay " + min_text);
+        }
+    }
+    return rc;
+}
+
+/// Reads host, app_version, client_id and keepalive of the kaa: section.
+void read_kaa_connection(const MapReader& k, KaaConfig& kaa) {
+    if (auto v = k.string("host", Need::kRequired)) {
+        kaa.host = *v;
+    }
+    if (auto v = k.string("app_version", Need::kRequired)) {
+        if (matches_app_version(*v)) {
+            kaa.app_version = *v;
+        } else {
+            k.fail("app_version", "'" + *v + "' may contain only a-z, 0-9, '_' and '-'");
+        }
+    }
+    kaa.client_id = default_client_id();
+    if (auto v = k.string("client_id")) {
+        if (v->find_first_of("+#") != std::string::npos) {
+            k.fail("client_id", "'" + *v + "' must not contain + or #");
+        } else {
+            kaa.client_id = *v;
+        }
+    }
+    if (auto v = k.duration("keepalive")) {
+        if (*v < kMinKeepalive || *v > kMaxKeepalive) {
+            k.fail("keepalive",
+                   "must be between 5s and 65535s, got " + k.get("keepalive").Scalar());
+        } else {
+            kaa.keepalive = *v;
+        }
+    }
+}
+
+/// Reads qos, delivery and response_timeout of the kaa: section.
+void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
+    if (auto v = k.integer("qos", std::numeric_limits<int64_t>::min(),
+                           std::numeric_limits<int64_t>::max())) {
+        if (*v != 0 && *v != 1) {
+            k.fail("qos", "must be 0 or 1, got " + k.get("qos").Scalar());
+        } else {
+            kaa.qos = static_cast<int>(*v);
+        }
+    }
+    if (auto v = k.choice("delivery", kDeliveryNames)) {
+        kaa.delivery = *v;
+        if (*v == Delivery::kPuback && kaa.qos == 0) {
+            k.fail("delivery", "puback needs qos 1: with qos 0 the broker sends no PUBACK");
+        }
+    }
+    if (auto v = positive_duration(k, "response_timeout")) {
+        kaa.response_timeout = *v;
+    }
+}
+
+/// Reads the kaa: section; the port defaults by the presence of tls:.
+KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
+    KaaConfig kaa;
+    MapReader k(top.diag(), top.get("kaa"), "kaa",
+                {"host", "port", "app_version", "client_id", "keepalive", "qos", "delivery",
+                 "response_timeout", "tls", "auth", "reconnect"},
+                top.key_where("kaa"));
+    read_kaa_connection(k, kaa);
+    read_kaa_delivery(k, kaa);
+    kaa.tls = read_tls(k);
+    kaa.auth = read_auth(k, options);
+    kaa.reconnect = read_reconnect(k);
+    auto port = k.integer("port", 1, 65535);
+    kaa.port = port ? static_cast<int>(*port) : (kaa.tls ? 8883 : 1883);
+    if (port && *port == 8883 && !kaa.tls) {
+        k.warn("port", "8883 is the TLS port; add a tls: section or use 1883");
+    } else if (port && *port == 1883 && kaa.tls) {
+        k.warn("port",
+               "1883 is the plain MQTT port but tls: is configured; use 8883 or "
+               "remove the tls: section");
+    }
+    return kaa;
+}
+
+/// Reads the optional buffer: section.
+BufferConfig read_buffer(const MapReader& top) {
+    BufferConfig buffer;
+    if (!top.has("buffer")) {
+        return buffer;
+    }
+    MapReader b(top.diag(), top.get("buffer"), "buffer", {"path", "max_size", "overflow", "batch"},
+                top.key_where("buffer"));
+    if (auto v = b.string("path")) {
+        buffer.path = *v;
+    }
+    if (auto v = b.size("max_size")) {
+        if (*v < kMinBufferSize) {
+            b.fail("max_size", "must be at least 1MiB, got " + b.get("max_size").Scalar());
+        } else {
+            buffer.max_size_bytes = *v;
+        }
+    }
+    if (auto v = b.choice("overflow", kOverflowNames)) {
+        buffer.overflow = *v;
+    }
+    if (auto v = b.integer("batch", 1, 10000)) {
+        buffer.batch = static_cast<int>(*v);
+    }
+    return buffer;
+}
+
+/// Reads the whole document; buses come before meters, which refer to them.
+GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const LoadOptions& options) {
+    GatewayConfig config;
+    config.source_path = diag.file();
+    MapReader top(diag, root, "", {"kaa", "buffer", "buses", "meters"},
+                  Location{diag.file(), 1, 1});
+    if (!top.is_map()) {
+        return config;
+    }
+    if (top.require("kaa")) {
+        config.kaa = read_kaa(top, options);
+    }
+    config.buffer = read_buffer(top);
+    config.buses = read_buses(top);
+    config.meters = read_meters(top, config.buses);
+    bool meters_unreadable =
+        top.has("meters") && !top.get("meters").IsNull() && !top.get("meters").IsSequence();
+    if (config.meters.empty() && !meters_unreadable) {
+        diag.warning(top.value_where("meters"), "no meters configured");
+    }
+    return config;
+}
+
+/// The result: the configuration only when no error was recorded.
+LoadResult finish(const Diagnostics& diag, std::optional<GatewayConfig> config) {
+    LoadResult result;
+    result.errors = diag.errors();
+    result.warnings = diag.warnings();
+    if (result.errors.empty()) {
+        result.config = std::move(config);
+    }
+    return result;
+}
+
+}  // namespace
+
+LoadResult load_gateway_config_text(const std::string& yaml_text, const std::string& file_name,
+                                    const LoadOptions& options) {
+    Diagnostics diag(file_name);
+    std::optional<GatewayConfig> config;
+    try {
+        if (auto root = parse_yaml(diag, yaml_text)) {
+            config = read_gateway(diag, *root, options);
+        }
+    } catch (const std::exception& e) {
+        diag.error(Location{file_name, 0, 0},
+                   std::string("internal error while reading the configuration: ") + e.what());
+    }
+    return finish(diag, std::move(config));
+}
+
+LoadResult load_gateway_config(const std::string& path, const LoadOptions& options) {
+    Diagnostics diag(path);
+    std::optional<std::string> text;
+    try {
+        text = read_config_file(diag, path);
+    } catch (const std::exception& e) {
+        diag.error(Location{path, 0, 0},
+                   "cannot read config file '" + path + "': " + std::string(e.what()));
+    }
+    if (!text) {
+        return finish(diag, std::nullopt);
+    }
+    return load_gateway_config_text(*text, path, options);
+}
+
+}  // namespace kaa::config

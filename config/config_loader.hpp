@@ -1,0 +1,39 @@
+#pragma once
+// Loading of the gateway configuration: YAML file -> validated GatewayConfig, or every
+// error found, each with file:line:column.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace kaa::config {
+
+/// The outcome of loading: a configuration only when there are no errors.
+struct LoadResult {
+    std::optional<GatewayConfig> config;
+    std::vector<ConfigError> errors;
+    std::vector<ConfigError> warnings;
+};
+
+/// Switches for checks that look beyond the text of the file.
+struct LoadOptions {
+    /// Check that kaa.auth.password_file exists (error) and is not world-readable (warning).
+    bool check_files = true;
+    /// A missing password file is an error (starting the daemon) or only a warning
+    /// (`--check`, which may run before the file is provisioned).
+    bool missing_files_are_errors = true;
+};
+
+/// Loads and validates the gateway configuration file at path. An unreadable file gives
+/// one error naming the path. Never throws.
+LoadResult load_gateway_config(const std::string& path, const LoadOptions& options = {});
+
+/// Loads and validates gateway configuration text; file_name is used in locations and as
+/// the configuration's source_path. Never throws.
+LoadResult load_gateway_config_text(const std::string& yaml_text, const std::string& file_name,
+                                    const LoadOptions& options = {});
+
+}  // namespace kaa::config

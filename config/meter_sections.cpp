@@ -1,0 +1,331 @@
+// The buses: and meters: lists of the gateway configuration, with Kaa's naming rules for
+// endpoint tokens, metadata keys and metric names.
+#include "config/meter_sections.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "config/common_sections.hpp"
+#include "config/units.hpp"
+
+namespace kaa::config {
+
+namespace {
+
+constexpr Millis kMinPollInterval{100};
+constexpr Millis kRtuInterRequestDelay{20};
+
+/// A register name in use within one meter, for the uniqueness check.
+struct NameUse {
+    std::string name;
+    Location where;
+    std::string label;
+    bool metadata = false;
+};
+
+/// ASCII letters and digits only, whatever the locale.
+bool is_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/// True when s is non-empty and every character satisfies pred.
+template <typename Pred>
+bool all_chars(const std::string& s, Pred pred) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), pred);
+}
+
+/// An EPMP metadata key: [a-zA-Z0-9_]+.
+bool is_epmp_key(const std::string& s) {
+    return all_chars(s, [](char c) { return is_alnum(c) || c == '_'; });
+}
+
+/// A DCX sample key: [A-Za-z0-9_-]+.
+bool is_metric_name(const std::string& s) {
+    return all_chars(s, [](char c) { return is_alnum(c) || c == '_' || c == '-'; });
+}
+
+/// A meter name: [A-Za-z0-9_.-]+.
+bool is_meter_name(const std::string& s) {
+    return all_chars(s, [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
+/// Checks a register name against Kaa's rules; metadata register names are EPMP keys.
+bool check_register_name(const MapReader& r, const std::string& name, bool metadata) {
+    static const std::vector<std::string> kEptsReserved = {"time", "kaaEndpointID", "kaaEmpty",
+                                                           "_field", "_measurement"};
+    const std::string quoted = "'" + name + "'";
+    if (metadata && !is_epmp_key(name)) {
+        r.fail("name", quoted +
+                           " may contain only letters, digits and '_' (it is an EPMP "
+                           "metadata key)");
+    } else if (!is_metric_name(name)) {
+        r.fail("name", quoted + " may contain only letters, digits, '_' and '-'");
+    } else if (all_chars(name, [](char c) { return c >= '0' && c <= '9'; })) {
+        r.fail("name", quoted + " must not be purely numeric");
+    } else if (std::find(kEptsReserved.begin(), kEptsReserved.end(), name) != kEptsReserved.end()) {
+        r.fail("name", quoted + " is reserved by Kaa's time series service (EPTS)");
+    } else if (name == "timestamp") {
+        r.fail("name", quoted + " is reserved: the gateway adds it to every sample");
+    } else {
+        return true;
+    }
+    return false;
+}
+
+/// Reads one entry of a meter's registers or metadata_registers list.
+RegisterConfig read_meter_register(const MapReader& meter, const YAML::Node& node,
+                                   const std::string& label, bool metadata,
+                                   std::vector<NameUse>& names) {
+    MapReader r(meter.diag(), node, label, concat(kRegisterKeys, {"scale", "offset"}),
+                meter.where());
+    if (!r.is_map()) {
+        return RegisterConfig{};
+    }
+    RegisterConfig reg = read_register(r, Need::kRequired);
+    for (const char* key : {"scale", "offset"}) {
+        if (r.has(key) && !is_numeric(reg.type)) {
+            r.fail(key, std::string("is not allowed with type ") + to_string(reg.type));
+        }
+    }
+    if (auto v = r.number("scale")) {
+        if (*v == 0) {
+            r.fail("scale", "must be a non-zero finite number, got " + r.get("scale").Scalar());
+        } else {
+            reg.scale = *v;
+        }
+    }
+    if (auto v = r.number("offset")) {
+        reg.offset = *v;
+    }
+    if (!reg.name.empty() && check_register_name(r, reg.name, metadata)) {
+        names.push_back(NameUse{reg.name, r.value_where("name"), label, metadata});
+    }
+    return reg;
+}
+
+/// Reads a meter's static metadata mapping; records each key's location in keys.
+nlohmann::json read_metadata(const MapReader& m, std::vector<NameUse>& keys) {
+    nlohmann::json metadata = nlohmann::json::object();
+    YAML::Node node = m.get("metadata");
+    if (node.IsNull()) {
+        return metadata;
+    }
+    if (!node.IsMap()) {
+        m.fail("metadata", "must be a mapping of keys to values, got " + describe(node));
+        return metadata;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        Location at = m.diag().locate(it->first, m.value_where("metadata"));
+        std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+        if (!is_epmp_key(key)) {
+            m.diag().error(at, m.section() + ": metadata key '" + key +
+                                   "' may contain only letters, digits and '_'");
+        } else if (metadata.contains(key)) {
+            m.diag().error(at, m.section() + ": duplicate metadata key '" + key + "'");
+        } else {
+            keys.push_back(NameUse{key, at, m.section(), true});
+            if (auto value = yaml_to_json(it->second)) {
+                metadata[key] = *value;
+            } else {
+                m.diag().error(at, m.section() + ": metadata '" + key +
+                                       "' is nested too deeply (or refers to itself)");
+            }
+        }
+    }
+    return metadata;
+}
+
+/// Reads one of a meter's register lists; returns false when the list itself was unusable.
+bool read_register_list(const MapReader& m, const char* key, bool metadata,
+                        std::vector<RegisterConfig>& out, std::vector<NameUse>& names) {
+    auto items = m.list(key);
+    if (!items) {
+        return !m.has(key);
+    }
+    const char* kind = metadata ? "metadata register" : "register";
+    for (size_t j = 0; j < items->size(); ++j) {
+        std::string label = m.section() + " " + item_label((*items)[j], kind, key, j);
+        out.push_back(read_meter_register(m, (*items)[j], label, metadata, names));
+    }
+    return true;
+}
+
+/// Reports register names used twice in a meter, and metadata registers that repeat a
+/// static metadata key.
+void check_unique_names(Diagnostics& diag, std::vector<NameUse> names,
+                        const std::vector<NameUse>& static_keys) {
+    std::stable_sort(names.begin(), names.end(), [](const NameUse& a, const NameUse& b) {
+        return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    std::map<std::string, const NameUse*> first;
+    for (const NameUse& use : names) {
+        auto [it, inserted] = first.emplace(use.name, &use);
+        if (!inserted) {
+            diag.error(use.where, use.label + ": name '" + use.name +
+                                      "' is already used by the register at line " +
+                                      std::to_string(it->second->where.line));
+        }
+    }
+    for (const NameUse& key : static_keys) {
+        auto it = first.find(key.name);
+        if (it != first.end() && it->second->metadata) {
+            diag.error(it->second->where, it->second->label + ": name '" + key.name +
+                                              "' is already a static metadata key (line " +
+                                              std::to_string(key.where.line) + ")");
+        }
+    }
+}
+
+/// Reads name, token and bus of a meter, checking them against the other meters and buses;
+/// returns the meter's bus when it is defined.
+const BusConfig* read_meter_identity(const MapReader& m, const std::vector<BusConfig>& buses,
+                                     std::map<std::string, int>& name_lines,
+                                     std::map<std::string, std::string>& token_owners,
+                                     MeterConfig& meter) {
+    if (auto v = m.string("name", Need::kRequired)) {
+        if (!is_meter_name(*v)) {
+            m.fail("name", "'" + *v + "' may contain only letters, digits, '_', '.' and '-'");
+        } else if (auto [it, inserted] = name_lines.emplace(*v, m.where().line); !inserted) {
+            m.fail("name", "'" + *v + "' is already used by the meter at line " +
+                               std::to_string(it->second));
+        }
+        meter.name = *v;
+    }
+    if (auto v = m.string("token", Need::kRequired)) {
+        if (v->find_first_of("+#/.") != std::string::npos) {
+            m.fail("token",
+                   "'" + *v + "' must not contain + # / . characters (Kaa endpoint token)");
+        } else if (auto [it, inserted] = token_owners.emplace(*v, meter.name); !inserted) {
+            m.fail("token", "'" + *v + "' is already used by meter '" + it->second + "'");
+        }
+        meter.token = *v;
+    }
+    if (auto v = m.string("bus", Need::kRequired)) {
+        meter.bus = *v;
+        auto bus = std::find_if(buses.begin(), buses.end(),
+                                [&](const BusConfig& b) { return b.name == *v; });
+        if (bus == buses.end()) {
+            std::vector<std::string> defined;
+            for (const auto& b : buses) {
+                defined.push_back(b.name);
+            }
+            m.fail("bus", "'" + *v + "' is not defined; " +
+                              (defined.empty() ? std::string("no buses are defined")
+                                               : "defined buses: " + join(defined)));
+            return nullptr;
+        }
+        return &*bus;
+    }
+    return nullptr;
+}
+
+/// Reads one meter mapping.
+MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
+                       std::map<std::string, int>& name_lines,
+                       std::map<std::string, std::string>& token_owners) {
+    MeterConfig meter;
+    meter.where = m.where();
+    const BusConfig* bus = read_meter_identity(m, buses, name_lines, token_owners, meter);
+    if (auto v = m.integer("unit", 0, 247)) {
+        meter.unit = static_cast<int>(*v);
+        if (*v == 0 && bus != nullptr && std::holds_alternative<RtuLink>(bus->link)) {
+            m.fail("unit", "0 is the RTU broadcast address, which meters never answer; use 1..247");
+        }
+    }
+    if (auto v = m.duration("poll_interval")) {
+        if (*v < kMinPollInterval) {
+            m.fail("poll_interval",
+                   "must be at least 100ms, got " + m.get("poll_interval").Scalar());
+        } else {
+            meter.poll_interval = *v;
+        }
+    }
+    if (auto v = m.integer("max_gap", 0, 125)) {
+        meter.max_gap = static_cast<int>(*v);
+    }
+    if (auto v = m.integer("max_registers", 1, 125)) {
+        meter.max_registers = static_cast<int>(*v);
+    }
+    std::vector<NameUse> static_keys;
+    if (m.has("metadata")) {
+        meter.metadata = read_metadata(m, static_keys);
+    }
+    std::vector<NameUse> names;
+    read_register_list(m, "metadata_registers", true, meter.metadata_registers, names);
+    if (read_register_list(m, "registers", false, meter.registers, names) &&
+        meter.registers.empty()) {
+        m.fail("registers", "must list at least one register");
+    }
+    check_unique_names(m.diag(), std::move(names), static_keys);
+    return meter;
+}
+
+}  // namespace
+
+std::vector<BusConfig> read_buses(const MapReader& top) {
+    std::vector<BusConfig> buses;
+    auto items = top.list("buses");
+    if (!items) {
+        return buses;
+    }
+    std::map<std::string, int> name_lines;
+    for (size_t i = 0; i < items->size(); ++i) {
+        MapReader r(top.diag(), (*items)[i], item_label((*items)[i], "bus", "buses", i),
+                    {"name", "rtu", "tcp", "timeout", "retries", "inter_request_delay"},
+                    top.value_where("buses"));
+        if (!r.is_map()) {
+            continue;
+        }
+        BusConfig bus;
+        bus.where = r.where();
+        if (auto v = r.string("name", Need::kRequired)) {
+            if (auto [it, inserted] = name_lines.emplace(*v, r.where().line); !inserted) {
+                r.fail("name", "'" + *v + "' is already used by the bus at line " +
+                                   std::to_string(it->second));
+            }
+            bus.name = *v;
+        }
+        if (auto link = read_link(r)) {
+            bus.link = *link;
+        }
+        bus.inter_request_delay =
+            std::holds_alternative<RtuLink>(bus.link) ? kRtuInterRequestDelay : Millis{0};
+        if (auto v = r.duration("timeout")) {
+            if (v->count() <= 0) {
+                r.fail("timeout", "must be greater than 0");
+            } else {
+                bus.timeout = *v;
+            }
+        }
+        if (auto v = r.integer("retries", 0, 10)) {
+            bus.retries = static_cast<int>(*v);
+        }
+        if (auto v = r.duration("inter_request_delay")) {
+            bus.inter_request_delay = *v;
+        }
+        buses.push_back(std::move(bus));
+    }
+    return buses;
+}
+
+std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses) {
+    std::vector<MeterConfig> meters;
+    auto items = top.list("meters");
+    if (!items) {
+        return meters;
+    }
+    std::map<std::string, int> name_lines;
+    std::map<std::string, std::string> token_owners;
+    for (size_t i = 0; i < items->size(); ++i) {
+        MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
+                    {"name", "token", "bus", "unit", "poll_interval", "metadata",
+                     "metadata_registers", "registers", "max_gap", "max_registers"},
+                    top.value_where("meters"));
+        if (m.is_map()) {
+            meters.push_back(read_meter(m, buses, name_lines, token_owners));
+        }
+    }
+    return meters;
+}
+
+}  // namespace kaa::config

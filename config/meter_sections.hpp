@@ -1,0 +1,18 @@
+#pragma once
+// Reading of the gateway's buses: and meters: lists (internal to the config loader).
+
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace kaa::config {
+
+/// Reads the `buses` list of the top-level mapping: unique names, one link each.
+std::vector<BusConfig> read_buses(const MapReader& top);
+
+/// Reads the `meters` list of the top-level mapping, checking names, tokens, bus
+/// references, unit ids, metadata and registers against the already read buses.
+std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses);
+
+}  // namespace kaa::config

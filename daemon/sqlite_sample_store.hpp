@@ -1,0 +1,115 @@
+#pragma once
+// SqliteSampleStore: the durable SampleStore, one SQLite database in WAL mode. Samples
+// survive kill -9 and power cuts; only this class (and the composition root) knows SQLite.
+//
+// On-disk bound: the live pages, (page_count - freelist_count) * page_size, plus a WAL
+// allowance stay within max_bytes. The WAL is checkpointed every `allowance / 2` bytes and
+// truncated back to the allowance afterwards, so a poll round larger than half the
+// allowance can push the WAL over it until the next checkpoint.
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "daemon/sample_store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace kaa {
+
+/// Where the buffer lives, which meters it serves, and how large it may grow.
+struct SqliteStoreOptions {
+    std::string path;                      // database file; its directory must exist
+    std::vector<std::string> meter_names;  // index = meter_index; rows are keyed by name
+    uint64_t max_bytes = 256ull * 1024 * 1024;
+    config::Overflow overflow = config::Overflow::kDropOldest;
+};
+
+/// SampleStore in a SQLite file: one transaction per append/remove, taken ids in memory.
+class SqliteSampleStore final : public SampleStore {
+  public:
+    /// Opens (or creates) the buffer; a damaged file is moved aside and a fresh one started.
+    static Result<std::unique_ptr<SqliteSampleStore>> open(const SqliteStoreOptions& options);
+    ~SqliteSampleStore() override;
+    SqliteSampleStore(const SqliteSampleStore&) = delete;
+    SqliteSampleStore& operator=(const SqliteSampleStore&) = delete;
+
+    /// Writes one poll round in one transaction; disk errors come back as a Status.
+    Status append(const std::vector<Sample>& samples) override;
+    /// Returns the meter's oldest samples that are not taken, and marks them taken.
+    std::vector<StoredSample> take(size_t meter_index, size_t max) override;
+    /// Makes taken samples pending again; unknown ids are ignored.
+    void release(const std::vector<uint64_t>& ids) override;
+    /// Deletes samples in one transaction; unknown ids are ignored.
+    Status remove(const std::vector<uint64_t>& ids) override;
+    /// True when the meter has samples that are not taken (no database access).
+    bool has_pending(size_t meter_index) const override;
+    /// Samples and payload bytes waiting (orphans included) and overflow drops.
+    StoreStats stats() const override;
+    /// Samples of meters no longer in the configuration: kept, not delivered.
+    uint64_t orphaned_samples() const { return orphaned_; }
+
+  private:
+    /// Per-meter bookkeeping; pending = released.size() + rows with id > cursor.
+    struct MeterState {
+        std::string name;
+        uint64_t pending = 0;
+        uint64_t cursor = 0;          // highest id taken this session
+        std::set<uint64_t> released;  // ids <= cursor put back by release()
+    };
+    /// A row deleted inside a transaction, applied to the bookkeeping after COMMIT.
+    struct Gone {
+        uint64_t id;
+        std::string meter;
+        uint64_t bytes;
+    };
+
+    explicit SqliteSampleStore(const SqliteStoreOptions& options);
+    Status open_database();
+    Status create_schema();
+    Status prepare_statements();
+    Status load_counts();
+    void close_database();
+    Status measure(uint64_t& used_bytes);
+    Status drop_oldest(size_t count, std::vector<Gone>& gone);
+    Status delete_row(uint64_t id, std::vector<Gone>& gone);
+    Status insert(const Sample& sample, uint64_t id);
+    Status exec(sqlite3_stmt* stmt, const char* what);
+    Status fail(int rc, const char* what);
+    void rollback();
+    void forget(const Gone& row);
+    int read_row(uint64_t id, StoredSample& out);
+    void report_read_error(int rc);
+    uint64_t row_cost(const Sample& sample) const;
+
+    SqliteStoreOptions options_;
+    sqlite3* db_ = nullptr;
+    sqlite3_stmt* begin_ = nullptr;
+    sqlite3_stmt* commit_ = nullptr;
+    sqlite3_stmt* rollback_ = nullptr;
+    sqlite3_stmt* insert_ = nullptr;
+    sqlite3_stmt* select_new_ = nullptr;
+    sqlite3_stmt* select_one_ = nullptr;
+    sqlite3_stmt* delete_ = nullptr;
+    sqlite3_stmt* oldest_ = nullptr;
+    sqlite3_stmt* page_count_ = nullptr;
+    sqlite3_stmt* freelist_count_ = nullptr;
+
+    std::vector<MeterState> meters_;
+    std::unordered_map<std::string, size_t> index_by_name_;
+    std::unordered_map<uint64_t, size_t> taken_;  // id -> meter index
+    uint64_t next_id_ = 1;
+    uint64_t page_size_ = 4096;
+    uint64_t data_budget_ = 0;  // max_bytes minus the WAL allowance
+    uint64_t used_bytes_ = 0;   // live pages after the last commit
+    uint64_t orphaned_ = 0;
+    StoreStats stats_;
+    std::string last_read_error_;  // logged once until the failure changes
+};
+
+}  // namespace kaa

@@ -1,0 +1,441 @@
+// Tests of the gateway configuration loader: the reference file, defaults, the top level,
+// the kaa: and buffer: sections, file handling, and the example configurations.
+#include "config/config_loader.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "config/sim_config_loader.hpp"
+#include "tests/unit/config_test_helpers.hpp"
+
+namespace kaa::config {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using namespace kaa::config::testing;  // NOLINT: test helpers
+
+const std::string kReference = KAA_SOURCE_DIR "/../shared/gateway.reference.yaml";
+
+/// A kaa: section whose lines 1-3 are fixed; extra lines start at line 4.
+std::string kaa_with(const std::string& extra) {
+    return "kaa:\n  host: h\n  app_version: av\n" + extra;
+}
+
+std::string hostname() {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return host;
+}
+
+TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
+    LoadOptions options;
+    options.check_files = false;
+    LoadResult r = load_gateway_config(kReference, options);
+    ASSERT_THAT(messages(r.errors), IsEmpty());
+    // The reference combines port 1883 with a tls: section, which is worth a warning.
+    EXPECT_THAT(messages(r.warnings),
+                ElementsAre(kReference + ":10:9: kaa: port 1883 is the plain MQTT port but tls: is "
+                                         "configured; use 8883 or remove the tls: section"));
+    ASSERT_TRUE(r.config);
+    const GatewayConfig& c = *r.config;
+    EXPECT_EQ(c.source_path, kReference);
+
+    EXPECT_EQ(c.kaa.host, "127.0.0.1");
+    EXPECT_EQ(c.kaa.port, 1883);
+    EXPECT_EQ(c.kaa.app_version, "demo_application_v1");
+    EXPECT_EQ(c.kaa.client_id, "gateway-01");
+    EXPECT_EQ(c.kaa.keepalive, Millis{60'000});
+    EXPECT_EQ(c.kaa.qos, 1);
+    EXPECT_EQ(c.kaa.delivery, Delivery::kStatus);
+    EXPECT_EQ(c.kaa.response_timeout, Millis{30'000});
+    ASSERT_TRUE(c.kaa.tls);
+    EXPECT_EQ(c.kaa.tls->ca_file, "/etc/ssl/certs/ca-certificates.crt");
+    EXPECT_EQ(c.kaa.tls->cert_file, "/etc/kaa-gateway/client.crt");
+    EXPECT_EQ(c.kaa.tls->key_file, "/etc/kaa-gateway/client.key");
+    ASSERT_TRUE(c.kaa.auth);
+    EXPECT_EQ(c.kaa.auth->username, "gw-01@tenant");
+    EXPECT_EQ(c.kaa.auth->password_file, "/etc/kaa-gateway/password");
+    EXPECT_EQ(c.kaa.reconnect.min_delay, Millis{1000});
+    EXPECT_EQ(c.kaa.reconnect.max_delay, Millis{60'000});
+
+    EXPECT_EQ(c.buffer.path, "/var/lib/kaa-gateway/buffer.db");
+    EXPECT_EQ(c.buffer.max_size_bytes, 256ull * 1024 * 1024);
+    EXPECT_EQ(c.buffer.overflow, Overflow::kDropOldest);
+    EXPECT_EQ(c.buffer.batch, 500);
+
+    ASSERT_EQ(c.buses.size(), 2u);
+    const BusConfig& rtu = c.buses[0];
+    EXPECT_EQ(rtu.name, "rs485-1");
+    ASSERT_TRUE(std::holds_alternative<RtuLink>(rtu.link));
+    const auto& serial = std::get<RtuLink>(rtu.link);
+    EXPECT_EQ(serial.device, "/dev/ttyUSB0");
+    EXPECT_EQ(serial.baud, 9600);
+    EXPECT_EQ(serial.parity, Parity::kNone);
+    EXPECT_EQ(serial.data_bits, 8);
+    EXPECT_EQ(serial.stop_bits, 1);
+    EXPECT_EQ(rtu.timeout, Millis{500});
+    EXPECT_EQ(rtu.retries, 1);
+    EXPECT_EQ(rtu.inter_request_delay, Millis{20});
+    EXPECT_EQ(rtu.where.file, kReference);
+    EXPECT_EQ(rtu.where.line, 38);
+    EXPECT_EQ(rtu.where.column, 5);
+    const BusConfig& tcp = c.buses[1];
+    EXPECT_EQ(tcp.name, "plant");
+    ASSERT_TRUE(std::holds_alternative<TcpLink>(tcp.link));
+    EXPECT_EQ(std::get<TcpLink>(tcp.link).host, "127.0.0.1");
+    EXPECT_EQ(std::get<TcpLink>(tcp.link).port, 502);
+    EXPECT_EQ(tcp.timeout, Millis{1000});
+    EXPECT_EQ(tcp.retries, 1);
+    EXPECT_EQ(tcp.inter_request_delay, Millis{0});
+    EXPECT_EQ(tcp.where.line, 48);
+
+    ASSERT_EQ(c.meters.size(), 1u);
+    const MeterConfig& m = c.meters[0];
+    EXPECT_EQ(m.name, "main-meter");
+    EXPECT_EQ(m.token, "meter-001");
+    EXPECT_EQ(m.bus, "rs485-1");
+    EXPECT_EQ(m.unit, 1);
+    EXPECT_EQ(m.poll_interval, Millis{10'000});
+    EXPECT_EQ(m.metadata, nlohmann::json::parse(
+                              R"({"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"})"));
+    EXPECT_EQ(m.max_gap, 8);
+    EXPECT_EQ(m.max_registers, 125);
+    EXPECT_EQ(m.where.line, 55);
+    EXPECT_EQ(m.where.column, 5);
+
+    ASSERT_EQ(m.metadata_registers.size(), 1u);
+    const RegisterConfig& sn = m.metadata_registers[0];
+    EXPECT_EQ(sn.name, "serial_number");
+    EXPECT_EQ(sn.address, 64512);
+    EXPECT_EQ(sn.function, RegisterFunction::kHolding);
+    EXPECT_EQ(sn.type, ValueType::kUint32);
+    EXPECT_EQ(sn.where.line, 64);
+
+    ASSERT_EQ(m.registers.size(), 2u);
+    const RegisterConfig& v = m.registers[0];
+    EXPECT_EQ(v.name, "voltage");
+    EXPECT_EQ(v.address, 0);
+    EXPECT_EQ(v.function, RegisterFunction::kInput);
+    EXPECT_EQ(v.type, ValueType::kFloat32);
+    EXPECT_EQ(v.byte_order, ByteOrder::kABCD);
+    EXPECT_EQ(v.scale, 1.0);
+    EXPECT_EQ(v.offset, 0.0);
+    EXPECT_EQ(v.where.line, 69);
+    EXPECT_EQ(v.where.column, 9);
+    const RegisterConfig& e = m.registers[1];
+    EXPECT_EQ(e.name, "energy_total");
+    EXPECT_EQ(e.address, 342);
+    EXPECT_EQ(e.function, RegisterFunction::kInput);
+    EXPECT_EQ(e.type, ValueType::kFloat32);
+    EXPECT_EQ(e.byte_order, ByteOrder::kABCD);
+    EXPECT_EQ(e.where.line, 76);
+}
+
+TEST(ConfigLoader, ReferencePasswordFileIsCheckedByDefault) {
+    LoadResult r = load_gateway_config(kReference);
+    if (access("/etc/kaa-gateway/password", F_OK) != 0) {
+        EXPECT_THAT(messages(r.errors),
+                    ElementsAre(kReference + ":26:20: kaa.auth: password_file "
+                                             "'/etc/kaa-gateway/password' does not exist"));
+    }
+}
+
+TEST(ConfigLoader, MissingPasswordFileIsAnErrorToRunButAWarningToCheck) {
+    const std::string text =
+        "kaa:\n"
+        "  host: h\n"
+        "  app_version: av\n"
+        "  auth: {username: u, password_file: /nonexistent-kaa-dir/password}\n"
+        "meters: []\n";
+    LoadResult run = load_gateway_config_text(text, "t.yaml");
+    EXPECT_THAT(messages(run.errors),
+                ElementsAre("t.yaml:4:43: kaa.auth: password_file "
+                            "'/nonexistent-kaa-dir/password' does not exist"));
+    LoadOptions checking;
+    checking.missing_files_are_errors = false;
+    LoadResult check = load_gateway_config_text(text, "t.yaml", checking);
+    EXPECT_THAT(messages(check.errors), IsEmpty());
+    EXPECT_THAT(messages(check.warnings),
+                testing::Contains("t.yaml:4:43: kaa.auth: password_file "
+                                  "'/nonexistent-kaa-dir/password' does not exist; the daemon "
+                                  "will not start until it does"));
+}
+
+TEST(ConfigLoader, KaaDefaults) {
+    LoadResult r = load("kaa: {host: h, app_version: av}\n");
+    ASSERT_THAT(messages(r.errors), IsEmpty());
+    EXPECT_THAT(messages(r.warnings), ElementsAre("t.yaml:1:1: no meters configured"));
+    const KaaConfig& k = r.config->kaa;
+    EXPECT_EQ(k.port, 1883);
+    EXPECT_EQ(k.client_id, "kaa-gw-" + hostname());
+    EXPECT_EQ(k.keepalive, Millis{60'000});
+    EXPECT_EQ(k.qos, 1);
+    EXPECT_EQ(k.delivery, Delivery::kStatus);
+    EXPECT_EQ(k.response_timeout, Millis{30'000});
+    EXPECT_FALSE(k.tls);
+    EXPECT_FALSE(k.auth);
+    EXPECT_EQ(k.reconnect.min_delay, Millis{1000});
+    EXPECT_EQ(k.reconnect.max_delay, Millis{60'000});
+    const BufferConfig& b = r.config->buffer;
+    EXPECT_EQ(b.path, "/var/lib/kaa-gateway/buffer.db");
+    EXPECT_EQ(b.max_size_bytes, 256ull * 1024 * 1024);
+    EXPECT_EQ(b.overflow, Overflow::kDropOldest);
+    EXPECT_EQ(b.batch, 500);
+    EXPECT_TRUE(r.config->buses.empty());
+    EXPECT_TRUE(r.config->meters.empty());
+}
+
+TEST(ConfigLoader, TlsWithoutPortDefaultsTo8883) {
+    LoadResult r = load(kaa_with("  tls: {ca_file: /ca}\nmeters: []\n"));
+    ASSERT_THAT(messages(r.errors), IsEmpty());
+    EXPECT_THAT(messages(r.warnings), ElementsAre("t.yaml:5:9: no meters configured"));
+    EXPECT_EQ(r.config->kaa.port, 8883);
+}
+
+TEST(ConfigLoader, OtherValuesAsWritten) {
+    LoadResult r =
+        load(kaa_with("  qos: 0\n  delivery: none\n  keepalive: 1.5min\n"
+                      "buffer: {max_size: 2MB, overflow: drop-newest, batch: 10000}\n"));
+    ASSERT_THAT(messages(r.errors), IsEmpty());
+    EXPECT_EQ(r.config->kaa.qos, 0);
+    EXPECT_EQ(r.config->kaa.delivery, Delivery::kNone);
+    EXPECT_EQ(r.config->kaa.keepalive, Millis{90'000});
+    EXPECT_EQ(r.config->buffer.max_size_bytes, 2'000'000u);
+    EXPECT_EQ(r.config->buffer.overflow, Overflow::kDropNewest);
+    EXPECT_EQ(r.config->buffer.batch, 10000);
+}
+
+TEST(ConfigLoader, MissingKaaSection) {
+    EXPECT_THAT(errors("buffer: {}\n"),
+                ElementsAre("t.yaml:1:1: missing required key 'kaa' at the top level"));
+}
+
+TEST(ConfigLoader, MissingHostAndAppVersion) {
+    EXPECT_THAT(errors("kaa: {port: 1883}\n"),
+                ElementsAre("t.yaml:1:6: missing required key 'host' in kaa",
+                            "t.yaml:1:6: missing required key 'app_version' in kaa"));
+}
+
+TEST(ConfigLoader, UnknownKeyListsAllowedKeys) {
+    EXPECT_THAT(errors(kaa_with("  hots: x\n")),
+                ElementsAre("t.yaml:4:3: unknown key 'hots' in kaa; allowed keys: host, port, "
+                            "app_version, client_id, keepalive, qos, delivery, response_timeout, "
+                            "tls, auth, reconnect"));
+    EXPECT_THAT(errors("kaa: {host: h, app_version: av}\nmeter: []\n"),
+                ElementsAre("t.yaml:2:1: unknown key 'meter' at the top level; allowed keys: kaa, "
+                            "buffer, buses, meters"));
+    EXPECT_THAT(errors(kaa_with("buffer: {size: 1MiB}\n")),
+                ElementsAre("t.yaml:4:10: unknown key 'size' in buffer; allowed keys: path, "
+                            "max_size, overflow, batch"));
+}
+
+TEST(ConfigLoader, DuplicateKey) {
+    EXPECT_THAT(errors("kaa: {host: h, app_version: av, host: g}\n"),
+                ElementsAre("t.yaml:1:33: duplicate key 'host' in kaa"));
+}
+
+TEST(ConfigLoader, TopLevelMustBeAMapping) {
+    EXPECT_THAT(errors("- a\n"), ElementsAre("t.yaml:1:1: the file: expected a mapping with keys "
+                                             "kaa, buffer, buses, meters, got a list"));
+}
+
+TEST(ConfigLoader, YamlSyntaxErrorHasItsPosition) {
+    EXPECT_THAT(errors("kaa: [1\nb: 2\n"),
+                ElementsAre("t.yaml:2:2: invalid YAML: end of sequence flow not found"));
+}
+
+TEST(ConfigLoader, MissingFileNamesThePath) {
+    LoadResult r = load_gateway_config("/nonexistent/gw.yaml");
+    EXPECT_FALSE(r.config);
+    EXPECT_THAT(messages(r.errors),
+                ElementsAre("/nonexistent/gw.yaml: cannot open config file "
+                            "'/nonexistent/gw.yaml': No such file or directory"));
+}
+
+TEST(ConfigLoader, ThreeErrorsAreAllReported) {
+    LoadResult r = load(kaa_with("  port: 0\n  qos: 2\n  colour: blue\n"));
+    EXPECT_FALSE(r.config);
+    EXPECT_THAT(messages(r.errors),
+                ElementsAre("t.yaml:4:9: kaa: port must be between 1 and 65535, got 0",
+                            "t.yaml:5:8: kaa: qos must be 0 or 1, got 2",
+                            "t.yaml:6:3: unknown key 'colour' in kaa; allowed keys: host, port, "
+                            "app_version, client_id, keepalive, qos, delivery, response_timeout, "
+                            "tls, auth, reconnect"));
+}
+
+TEST(ConfigKaa, AppVersionCharacters) {
+    EXPECT_THAT(errors("kaa:\n  host: h\n  app_version: Demo_V1\n"),
+                ElementsAre("t.yaml:3:16: kaa: app_version 'Demo_V1' may contain only a-z, 0-9, "
+                            "'_' and '-'"));
+    EXPECT_THAT(errors("kaa:\n  host: h\n  app_version: a.b\n"),
+                ElementsAre("t.yaml:3:16: kaa: app_version 'a.b' may contain only a-z, 0-9, '_' "
+                            "and '-'"));
+}
+
+TEST(ConfigKaa, ClientId) {
+    EXPECT_THAT(errors(kaa_with("  client_id: gw+1\n")),
+                ElementsAre("t.yaml:4:14: kaa: client_id 'gw+1' must not contain + or #"));
+    EXPECT_THAT(errors(kaa_with("  client_id: gw#1\n")),
+                ElementsAre("t.yaml:4:14: kaa: client_id 'gw#1' must not contain + or #"));
+    EXPECT_THAT(errors(kaa_with("  client_id: \"\"\n")),
+                ElementsAre("t.yaml:4:14: kaa: client_id must not be empty"));
+}
+
+TEST(ConfigKaa, Port) {
+    EXPECT_THAT(errors(kaa_with("  port: 65536\n")),
+                ElementsAre("t.yaml:4:9: kaa: port must be between 1 and 65535, got 65536"));
+    EXPECT_THAT(errors(kaa_with("  port: abc\n")),
+                ElementsAre("t.yaml:4:9: kaa: port: expected an integer, got 'abc'"));
+}
+
+TEST(ConfigKaa, QosAndDelivery) {
+    EXPECT_THAT(errors(kaa_with("  qos: 2\n")),
+                ElementsAre("t.yaml:4:8: kaa: qos must be 0 or 1, got 2"));
+    EXPECT_THAT(errors(kaa_with("  delivery: always\n")),
+                ElementsAre("t.yaml:4:13: kaa: delivery must be one of status, puback, none, got "
+                            "'always'"));
+    EXPECT_THAT(errors(kaa_with("  qos: 0\n  delivery: puback\n")),
+                ElementsAre("t.yaml:5:13: kaa: delivery puback needs qos 1: with qos 0 the broker "
+                            "sends no PUBACK"));
+}
+
+TEST(ConfigKaa, KeepaliveRangeAndSyntax) {
+    EXPECT_THAT(errors(kaa_with("  keepalive: 2s\n")),
+                ElementsAre("t.yaml:4:14: kaa: keepalive must be between 5s and 65535s, got 2s"));
+    EXPECT_THAT(errors(kaa_with("  keepalive: 65536s\n")),
+                ElementsAre("t.yaml:4:14: kaa: keepalive must be between 5s and 65535s, got "
+                            "65536s"));
+    EXPECT_THAT(errors(kaa_with("  keepalive: abc\n")),
+                ElementsAre("t.yaml:4:14: kaa: keepalive: expected a duration like 500ms, 10s, "
+                            "5min, got 'abc'"));
+    EXPECT_THAT(errors(kaa_with("  keepalive: 60\n")),
+                ElementsAre("t.yaml:4:14: kaa: keepalive: expected a duration like 500ms, 10s, "
+                            "5min, got '60'"));
+    EXPECT_THAT(errors(kaa_with("  keepalive:\n")),
+                ElementsAre("t.yaml:4:3: kaa: keepalive: expected a duration like 500ms, 10s, "
+                            "5min, got nothing"));
+}
+
+TEST(ConfigKaa, ResponseTimeoutMustBePositive) {
+    EXPECT_THAT(errors(kaa_with("  response_timeout: 0s\n")),
+                ElementsAre("t.yaml:4:21: kaa: response_timeout must be greater than 0"));
+}
+
+TEST(ConfigKaa, TlsNeedsCaFile) {
+    EXPECT_THAT(errors(kaa_with("  tls: {cert_file: /c, key_file: /k}\n")),
+                ElementsAre("t.yaml:4:8: missing required key 'ca_file' in kaa.tls"));
+    EXPECT_THAT(errors(kaa_with("  tls:\n")),
+                ElementsAre("t.yaml:4:3: missing required key 'ca_file' in kaa.tls"));
+}
+
+TEST(ConfigKaa, TlsCertAndKeyGoTogether) {
+    EXPECT_THAT(errors(kaa_with("  tls: {ca_file: /ca, cert_file: /c}\n")),
+                ElementsAre("t.yaml:4:23: kaa.tls: cert_file and key_file go together; key_file "
+                            "is missing"));
+    EXPECT_THAT(errors(kaa_with("  tls: {ca_file: /ca, key_file: /k}\n")),
+                ElementsAre("t.yaml:4:23: kaa.tls: cert_file and key_file go together; cert_file "
+                            "is missing"));
+}
+
+TEST(ConfigKaa, AuthNeedsUsernameAndPasswordFile) {
+    EXPECT_THAT(errors(kaa_with("  auth: {username: u}\n")),
+                ElementsAre("t.yaml:4:9: missing required key 'password_file' in kaa.auth"));
+    EXPECT_THAT(errors(kaa_with("  auth: {password_file: /p}\n")),
+                ElementsAre("t.yaml:4:9: missing required key 'username' in kaa.auth"));
+}
+
+TEST(ConfigKaa, MissingPasswordFileIsAnError) {
+    LoadResult r = load_gateway_config_text(
+        kaa_with("  auth: {username: u, password_file: /nonexistent/kaa-pw}\n"), "t.yaml");
+    EXPECT_THAT(messages(r.errors),
+                ElementsAre("t.yaml:4:38: kaa.auth: password_file '/nonexistent/kaa-pw' does not "
+                            "exist"));
+}
+
+TEST(ConfigKaa, WorldReadablePasswordFileIsAWarning) {
+    char path[] = "/tmp/kaa-pw-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    std::string yaml =
+        kaa_with("  auth: {username: u, password_file: " + std::string(path) + "}\nmeters: []\n");
+    chmod(path, 0644);
+    LoadResult open = load_gateway_config_text(yaml, "t.yaml");
+    chmod(path, 0600);
+    LoadResult closed = load_gateway_config_text(yaml, "t.yaml");
+    std::remove(path);
+    EXPECT_THAT(messages(open.errors), IsEmpty());
+    EXPECT_THAT(messages(open.warnings),
+                ElementsAre("t.yaml:4:38: kaa.auth: password_file '" + std::string(path) +
+                                "' is readable by every user; restrict it with chmod o-r",
+                            "t.yaml:5:9: no meters configured"));
+    EXPECT_THAT(messages(closed.warnings), ElementsAre("t.yaml:5:9: no meters configured"));
+}
+
+TEST(ConfigKaa, Reconnect) {
+    EXPECT_THAT(errors(kaa_with("  reconnect: {min_delay: 5s, max_delay: 1s}\n")),
+                ElementsAre("t.yaml:4:26: kaa.reconnect: min_delay 5s must not be greater than "
+                            "max_delay 1s"));
+    EXPECT_THAT(errors(kaa_with("  reconnect: {max_delay: 500ms}\n")),
+                ElementsAre("t.yaml:4:26: kaa.reconnect: max_delay 500ms must not be smaller than "
+                            "min_delay 1s"));
+    EXPECT_THAT(errors(kaa_with("  reconnect: {min_delay: 0s}\n")),
+                ElementsAre("t.yaml:4:26: kaa.reconnect: min_delay must be greater than 0"));
+}
+
+TEST(ConfigKaa, PortAndTlsMismatchWarns) {
+    LoadResult plain = load(kaa_with("  port: 8883\nmeters: []\n"));
+    EXPECT_THAT(messages(plain.errors), IsEmpty());
+    EXPECT_THAT(messages(plain.warnings),
+                ElementsAre("t.yaml:4:9: kaa: port 8883 is the TLS port; add a tls: section or "
+                            "use 1883",
+                            "t.yaml:5:9: no meters configured"));
+    LoadResult tls = load(kaa_with("  port: 1883\n  tls: {ca_file: /ca}\nmeters: []\n"));
+    EXPECT_THAT(messages(tls.errors), IsEmpty());
+    EXPECT_THAT(messages(tls.warnings),
+                ElementsAre("t.yaml:4:9: kaa: port 1883 is the plain MQTT port but tls: is "
+                            "configured; use 8883 or remove the tls: section",
+                            "t.yaml:6:9: no meters configured"));
+}
+
+TEST(ConfigBuffer, BatchRange) {
+    EXPECT_THAT(errors(kaa_with("buffer: {batch: 0}\n")),
+                ElementsAre("t.yaml:4:17: buffer: batch must be between 1 and 10000, got 0"));
+    EXPECT_THAT(errors(kaa_with("buffer: {batch: 10001}\n")),
+                ElementsAre("t.yaml:4:17: buffer: batch must be between 1 and 10000, got 10001"));
+}
+
+TEST(ConfigBuffer, MaxSize) {
+    EXPECT_THAT(errors(kaa_with("buffer: {max_size: 512KiB}\n")),
+                ElementsAre("t.yaml:4:20: buffer: max_size must be at least 1MiB, got 512KiB"));
+    EXPECT_THAT(errors(kaa_with("buffer: {max_size: 100}\n")),
+                ElementsAre("t.yaml:4:20: buffer: max_size: expected a size like 64KiB, 256MiB, "
+                            "1GiB, got '100'"));
+}
+
+TEST(ConfigBuffer, Overflow) {
+    EXPECT_THAT(errors(kaa_with("buffer: {overflow: drop-all}\n")),
+                ElementsAre("t.yaml:4:20: buffer: overflow must be one of drop-oldest, "
+                            "drop-newest, got 'drop-all'"));
+}
+
+TEST(ConfigExamples, GatewayAndSimulatorExamplesLoadCleanly) {
+    LoadResult gw = load_gateway_config(KAA_SOURCE_DIR "/config/examples/gateway.yaml");
+    EXPECT_THAT(messages(gw.errors), IsEmpty());
+    EXPECT_THAT(messages(gw.warnings), IsEmpty());
+    ASSERT_TRUE(gw.config);
+    EXPECT_EQ(gw.config->kaa.port, 18830);
+    EXPECT_EQ(gw.config->buffer.path, "./.demo/buffer.db");
+    LoadSimResult sim = load_sim_config(KAA_SOURCE_DIR "/config/examples/sim.yaml");
+    EXPECT_THAT(messages(sim.errors), IsEmpty());
+    ASSERT_TRUE(sim.config);
+}
+
+}  // namespace
+}  // namespace kaa::config
