@@ -303,13 +303,7 @@ LoadResult load_gateway_config_text(const std::string& yaml_text, const std::str
 
 LoadResult load_gateway_config(const std::string& path, const LoadOptions& options) {
     Diagnostics diag(path);
-    std::optional<std::string> text;
-    try {
-        text = read_config_file(diag, path);
-    } catch (const std::exception& e) {
-        diag.error(Location{path, 0, 0},
-                   "cannot read config file '" + path + "': " + std::string(e.what()));
-    }
+    const std::optional<std::string> text = read_config_file(diag, path);
     if (!text) {
         return finish(diag, std::nullopt);
     }

@@ -275,13 +275,7 @@ LoadSimResult load_sim_config_text(const std::string& yaml_text, const std::stri
 
 LoadSimResult load_sim_config(const std::string& path) {
     Diagnostics diag(path);
-    std::optional<std::string> text;
-    try {
-        text = read_config_file(diag, path);
-    } catch (const std::exception& e) {
-        diag.error(Location{path, 0, 0},
-                   "cannot read config file '" + path + "': " + std::string(e.what()));
-    }
+    const std::optional<std::string> text = read_config_file(diag, path);
     if (!text) {
         LoadSimResult result;
         result.errors = diag.errors();
