@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kComponent = "buffer";
 constexpr int64_t kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
-// WAL + FULL: every commit is fsynced, so a confirmed append survives a power cut.
+// WAL + FULL: every commit is fsynced, so an append that returned ok survives a power cut.
 constexpr const char* kSynchronous = "PRAGMA synchronous=FULL";
 constexpr uint64_t kMinWalPages = 8;
 constexpr uint64_t kMaxWalPages = 1000;
@@ -51,10 +51,10 @@ class Reset {
     sqlite3_stmt* stmt_;
 };
 
-/// True when `dir` sits on a file system mounted read-only.
-bool read_only_fs(const std::string& dir) {
-    struct statvfs vfs {};
-    return ::statvfs(dir.c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;
+/// Shorthand for an I/O error with a formatted message.
+template <typename... Args>
+Error io_error(int code, fmt::format_string<Args...> format, Args&&... args) {
+    return make_error(ErrorKind::kIo, fmt::format(format, std::forward<Args>(args)...), code);
 }
 
 std::string directory_of(const std::string& path) {
@@ -64,12 +64,11 @@ std::string directory_of(const std::string& path) {
 
 /// Plain words for a SQLite failure, using the OS errno where SQLite records it.
 std::string cause(int rc, int sys_errno, const std::string& path) {
-    static const std::map<int, const char*> kErrnoWords = {
-        {ENOSPC, "disk full"},
-        {EDQUOT, "disk quota exceeded"},
-        {EFBIG, "file size limit exceeded"},
-        {EROFS, "read-only file system"},
-        {EACCES, "permission denied"}};
+    static const std::map<int, const char*> kErrnoWords = {{ENOSPC, "disk full"},
+                                                           {EDQUOT, "disk quota exceeded"},
+                                                           {EFBIG, "file size limit exceeded"},
+                                                           {EROFS, "read-only file system"},
+                                                           {EACCES, "permission denied"}};
     static const std::map<int, const char*> kCodeWords = {
         {SQLITE_FULL, "disk full"},
         {SQLITE_READONLY, "read-only (check the file's owner and permissions)"},
@@ -81,23 +80,22 @@ std::string cause(int rc, int sys_errno, const std::string& path) {
         {SQLITE_IOERR, "I/O error"},
         {SQLITE_CANTOPEN, "cannot open the file"}};
     const int primary = rc & 0xff;
-    // SQLite keeps errno only for these; for other codes it is stale.
+    // SQLite keeps errno only for these codes; for the others it is stale.
     const bool has_errno = primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN;
-    if (has_errno && kErrnoWords.count(sys_errno) > 0) return kErrnoWords.at(sys_errno);
+    if (has_errno && kErrnoWords.count(sys_errno) > 0)
+        return kErrnoWords.at(sys_errno);
+    struct statvfs vfs {};
     if ((primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN) &&
-        read_only_fs(directory_of(path))) {
+        ::statvfs(directory_of(path).c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0) {
         return "read-only file system";
     }
     const auto it = kCodeWords.find(primary);
-    if (it == kCodeWords.end()) return sqlite3_errstr(rc);
-    if (has_errno && sys_errno != 0) return fmt::format("{}: {}", it->second, std::strerror(sys_errno));
+    if (it == kCodeWords.end())
+        return sqlite3_errstr(rc);
+    if (has_errno && sys_errno != 0) {
+        return fmt::format("{}: {}", it->second, std::strerror(sys_errno));
+    }
     return it->second;
-}
-
-/// Shorthand for an I/O error with a formatted message.
-template <typename... Args>
-Error io_error(int code, fmt::format_string<Args...> format, Args&&... args) {
-    return make_error(ErrorKind::kIo, fmt::format(format, std::forward<Args>(args)...), code);
 }
 
 bool is_damage(int rc) {
@@ -111,29 +109,22 @@ Status check_directory(const std::string& path) {
     if (::stat(dir.c_str(), &st) != 0) {
         const int e = errno;
         if (e == ENOENT) {
-            return make_error(ErrorKind::kIo,
-                              fmt::format("buffer {}: directory {} does not exist (create it, "
-                                          "writable by the daemon's user)",
-                                          path, dir),
-                              e);
+            return io_error(e,
+                            "buffer {}: directory {} does not exist (create it, writable by "
+                            "the daemon's user)",
+                            path, dir);
         }
-        return make_error(
-            ErrorKind::kIo,
-            fmt::format("buffer {}: cannot use directory {}: {}", path, dir, std::strerror(e)), e);
+        return io_error(e, "buffer {}: cannot use directory {}: {}", path, dir, std::strerror(e));
     }
-    if (!S_ISDIR(st.st_mode)) {
-        return make_error(ErrorKind::kIo,
-                          fmt::format("buffer {}: {} is not a directory", path, dir), ENOTDIR);
-    }
+    if (!S_ISDIR(st.st_mode))
+        return io_error(ENOTDIR, "buffer {}: {} is not a directory", path, dir);
     if (::access(dir.c_str(), W_OK | X_OK) != 0) {
         const int e = errno;
-        return make_error(ErrorKind::kIo,
-                          fmt::format("buffer {}: directory {} is not writable: {}", path, dir,
-                                      e == EROFS ? "read-only file system" : std::strerror(e)),
-                          e);
+        return io_error(e, "buffer {}: directory {} is not writable: {}", path, dir,
+                        e == EROFS ? "read-only file system" : std::strerror(e));
     }
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-        return make_error(ErrorKind::kIo, fmt::format("buffer {}: is a directory", path), EISDIR);
+        return io_error(EISDIR, "buffer {}: is a directory", path);
     }
     return {};
 }
@@ -147,10 +138,8 @@ Result<std::string> move_aside(const std::string& path) {
     }
     if (::rename(path.c_str(), dest.c_str()) != 0) {
         const int e = errno;
-        return make_error(ErrorKind::kIo,
-                          fmt::format("buffer {}: damaged, and cannot move it aside to {}: {}",
-                                      path, dest, std::strerror(e)),
-                          e);
+        return io_error(e, "buffer {}: damaged, and cannot move it aside to {}: {}", path, dest,
+                        std::strerror(e));
     }
     for (const char* suffix : {"-wal", "-shm"}) {
         const std::string from = path + suffix;
@@ -159,13 +148,18 @@ Result<std::string> move_aside(const std::string& path) {
         // A stale WAL must never be replayed into the fresh file: delete it instead.
         if (::unlink(from.c_str()) != 0 && errno != ENOENT) {
             const int e = errno;
-            return make_error(ErrorKind::kIo,
-                              fmt::format("buffer {}: cannot move or delete {}: {}", path, from,
-                                          std::strerror(e)),
-                              e);
+            return io_error(e, "buffer {}: cannot move or delete {}: {}", path, from,
+                            std::strerror(e));
         }
     }
     return dest;
+}
+
+std::string column_string(sqlite3_stmt* stmt, int column) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, column));
+    return text == nullptr
+               ? std::string()
+               : std::string(text, static_cast<size_t>(sqlite3_column_bytes(stmt, column)));
 }
 
 }  // namespace
@@ -183,13 +177,10 @@ SqliteSampleStore::~SqliteSampleStore() {
 
 Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
     const SqliteStoreOptions& options) {
-    if (options.path.empty()) {
-        return make_error(ErrorKind::kInvalidArgument, "buffer: the path is empty");
-    }
     const std::set<std::string> unique(options.meter_names.begin(), options.meter_names.end());
-    if (unique.size() != options.meter_names.size()) {
+    if (options.path.empty() || unique.size() != options.meter_names.size()) {
         return make_error(ErrorKind::kInvalidArgument,
-                          fmt::format("buffer {}: meter names are not unique", options.path));
+                          "buffer: the path is empty or the meter names are not unique");
     }
     if (auto st = check_directory(options.path); !st)
         return st.error();
@@ -219,14 +210,26 @@ Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
 Status SqliteSampleStore::fail(int rc, const char* what) {
     const int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
     const char* detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    return make_error(ErrorKind::kIo,
-                      fmt::format("buffer {}: cannot {}: {} ({})", options_.path, what,
-                                  cause(rc, sys_errno, options_.path), detail),
-                      rc);
+    return io_error(rc, "buffer {}: cannot {}: {} ({})", options_.path, what,
+                    cause(rc, sys_errno, options_.path), detail);
+}
+
+Status SqliteSampleStore::query(const std::string& sql, std::string* out) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
+    bool first = true;
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW && first && out != nullptr)
+            *out = column_string(stmt, 0);
+        first = first && rc != SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? Status{} : fail(rc, "read the database");
 }
 
 Status SqliteSampleStore::open_database() {
-    int rc =
+    const int rc =
         sqlite3_open_v2(options_.path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK)
@@ -235,88 +238,58 @@ Status SqliteSampleStore::open_database() {
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
     if (sqlite3_db_readonly(db_, "main") == 1)
         return fail(SQLITE_READONLY, "open for writing");
-    // Runs one statement; `out` receives the first column of the first row.
-    auto run = [this](const std::string& sql, std::string* out, const char* what) -> Status {
-        sqlite3_stmt* stmt = nullptr;
-        int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
-        bool first = true;
-        while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-            rc = sqlite3_step(stmt);
-            if (rc == SQLITE_ROW && first && out != nullptr) {
-                const unsigned char* text = sqlite3_column_text(stmt, 0);
-                *out = text != nullptr ? reinterpret_cast<const char*>(text) : "";
-            }
-            first = first && rc != SQLITE_ROW;
+    std::string mode, check, page_size, version;
+    const std::pair<std::string, std::string*> setup[] = {{"PRAGMA journal_mode=WAL", &mode},
+                                                          {kSynchronous, nullptr},
+                                                          {"PRAGMA quick_check(1)", &check},
+                                                          {"PRAGMA page_size", &page_size},
+                                                          {"PRAGMA user_version", &version}};
+    for (const auto& [sql, out] : setup) {
+        if (auto st = query(sql, out); !st)
+            return st;
+        if (out == &mode && mode != "wal") {
+            return io_error(0, "buffer {}: cannot use WAL mode (journal mode stays '{}')",
+                            options_.path, mode);
         }
-        sqlite3_finalize(stmt);
-        return rc == SQLITE_DONE ? Status{} : fail(rc, what);
-    };
-    std::string text;
-    if (auto st = run("PRAGMA journal_mode=WAL", &text, "read the database"); !st)
-        return st;
-    if (text != "wal") {
-        return make_error(ErrorKind::kIo, fmt::format("buffer {}: cannot switch to WAL mode "
-                                                      "(journal mode is '{}')",
-                                                      options_.path, text));
     }
-    if (auto st = run(kSynchronous, nullptr, "set synchronous"); !st)
-        return st;
-    if (auto st = run("PRAGMA quick_check(1)", &text, "check the database"); !st)
-        return st;
-    if (text != "ok") {
-        return make_error(ErrorKind::kIo,
-                          fmt::format("buffer {}: the file is damaged (integrity check: {})",
-                                      options_.path, text),
-                          SQLITE_CORRUPT);
+    if (check != "ok") {
+        return io_error(SQLITE_CORRUPT, "buffer {}: the file is damaged (integrity check: {})",
+                        options_.path, check);
     }
-    if (auto st = run("PRAGMA page_size", &text, "read the page size"); !st)
-        return st;
-    page_size_ = std::max<uint64_t>(512, std::strtoull(text.c_str(), nullptr, 10));
+    const int64_t schema = std::strtoll(version.c_str(), nullptr, 10);
+    if (schema > kSchemaVersion) {
+        return io_error(0,
+                        "buffer {}: written by a newer kaa-gateway (schema {}, this one "
+                        "knows {}); upgrade, or move the file away",
+                        options_.path, schema, kSchemaVersion);
+    }
+    page_size_ = std::max<uint64_t>(512, std::strtoull(page_size.c_str(), nullptr, 10));
+    // Checkpoint every half allowance; truncate the WAL back to the allowance afterwards.
     const uint64_t wal_pages =
         std::clamp(options_.max_bytes / 16 / page_size_, kMinWalPages, kMaxWalPages);
-    const uint64_t allowance = 32 + 2 * wal_pages * (page_size_ + 24) + kShmBytes;
-    data_budget_ = options_.max_bytes > allowance ? options_.max_bytes - allowance : 0;
-    if (auto st = run(fmt::format("PRAGMA wal_autocheckpoint={}", wal_pages), nullptr,
-                      "set the checkpoint interval");
-        !st) {
-        return st;
-    }
-    if (auto st = run(fmt::format("PRAGMA journal_size_limit={}", allowance - kShmBytes), nullptr,
-                      "set the WAL size limit");
-        !st) {
-        return st;
-    }
-    if (auto st = run("PRAGMA user_version", &text, "read the schema version"); !st)
-        return st;
-    const int64_t version = std::strtoll(text.c_str(), nullptr, 10);
-    if (version > kSchemaVersion) {
-        return make_error(ErrorKind::kIo,
-                          fmt::format("buffer {}: written by a newer kaa-gateway (schema {}, this "
-                                      "one knows {}); upgrade, or move the file away",
-                                      options_.path, version, kSchemaVersion));
-    }
-    if (version < kSchemaVersion) {
-        if (auto st = create_schema(); !st)
+    const uint64_t wal_bytes = 32 + 2 * wal_pages * (page_size_ + 24);
+    data_budget_ =
+        options_.max_bytes > wal_bytes + kShmBytes ? options_.max_bytes - wal_bytes - kShmBytes : 0;
+    for (const std::string& sql : {fmt::format("PRAGMA wal_autocheckpoint={}", wal_pages),
+                                   fmt::format("PRAGMA journal_size_limit={}", wal_bytes)}) {
+        if (auto st = query(sql, nullptr); !st)
             return st;
     }
+    if (schema < kSchemaVersion) {
+        const int created = sqlite3_exec(db_, kSchema, nullptr, nullptr, nullptr);
+        if (created != SQLITE_OK) {
+            Status st = fail(created, "create the tables");
+            rollback();
+            return st;
+        }
+    }
     return prepare_statements();
-}
-
-Status SqliteSampleStore::create_schema() {
-    const int rc = sqlite3_exec(db_, kSchema, nullptr, nullptr, nullptr);
-    if (rc == SQLITE_OK)
-        return {};
-    Status st = fail(rc, "create the tables");
-    if (sqlite3_get_autocommit(db_) == 0)
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return st;
 }
 
 Status SqliteSampleStore::prepare_statements() {
     const std::pair<sqlite3_stmt**, const char*> all[] = {
         {&begin_, "BEGIN IMMEDIATE"},
         {&commit_, "COMMIT"},
-        {&rollback_, "ROLLBACK"},
         {&insert_, "INSERT INTO samples(id, meter, ts, json) VALUES(?1, ?2, ?3, ?4)"},
         {&select_new_,
          "SELECT id, ts, json FROM samples WHERE meter = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
@@ -345,16 +318,16 @@ Status SqliteSampleStore::load_counts() {
         rc = sqlite3_step(stmt);
         if (rc != SQLITE_ROW)
             break;
-        const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        const std::string name = column_string(stmt, 0);
         const auto count = static_cast<uint64_t>(sqlite3_column_int64(stmt, 1));
         stats_.samples += count;
         stats_.bytes += static_cast<uint64_t>(sqlite3_column_int64(stmt, 2));
         next_id_ = std::max(next_id_, static_cast<uint64_t>(sqlite3_column_int64(stmt, 3)) + 1);
-        const auto it = index_by_name_.find(name != nullptr ? name : "");
+        const auto it = index_by_name_.find(name);
         if (it != index_by_name_.end()) {
             meters_[it->second].pending = count;
         } else {
-            orphans[name != nullptr ? name : ""] = count;
+            orphans[name] = count;
             orphaned_ += count;
         }
     }
@@ -375,8 +348,8 @@ Status SqliteSampleStore::load_counts() {
 }
 
 void SqliteSampleStore::close_database() {
-    for (sqlite3_stmt** stmt : {&begin_, &commit_, &rollback_, &insert_, &select_new_, &select_one_,
-                                &delete_, &oldest_, &page_count_, &freelist_count_}) {
+    for (sqlite3_stmt** stmt : {&begin_, &commit_, &insert_, &select_new_, &select_one_, &delete_,
+                                &oldest_, &page_count_, &freelist_count_}) {
         sqlite3_finalize(*stmt);
         *stmt = nullptr;
     }
@@ -392,9 +365,8 @@ Status SqliteSampleStore::exec(sqlite3_stmt* stmt, const char* what) {
 
 void SqliteSampleStore::rollback() {
     if (sqlite3_get_autocommit(db_) != 0)
-        return;  // SQLite already rolled back
-    Reset reset(rollback_);
-    sqlite3_step(rollback_);
+        return;  // none open, or SQLite rolled back already
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 Status SqliteSampleStore::measure(uint64_t& used_bytes) {
@@ -442,19 +414,16 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
         return st;
     std::vector<Gone> gone;
     size_t accepted = samples.size();
+    Status st;
     if (used_bytes_ + incoming > data_budget_) {
         uint64_t used = used_bytes_;
         if (options_.overflow == config::Overflow::kDropOldest) {
             const size_t chunk = std::max<size_t>(samples.size(), stats_.samples / 100);
-            while (used + incoming > data_budget_) {
+            while (st && used + incoming > data_budget_) {
                 const size_t before = gone.size();
-                Status st = drop_oldest(chunk, gone);
+                st = drop_oldest(chunk, gone);
                 if (st)
                     st = measure(used);
-                if (!st) {
-                    rollback();
-                    return st;
-                }
                 if (gone.size() == before)
                     break;  // only taken rows are left
             }
@@ -465,13 +434,11 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
             used += row_cost(samples[accepted++]);
         }
     }
-    for (size_t i = 0; i < accepted; ++i) {
-        if (auto st = insert(samples[i], next_id_ + i); !st) {
-            rollback();
-            return st;
-        }
-    }
-    if (auto st = exec(commit_, "commit samples"); !st) {
+    for (size_t i = 0; st && i < accepted; ++i)
+        st = insert(samples[i], next_id_ + i);
+    if (st)
+        st = exec(commit_, "commit samples");
+    if (!st) {
         rollback();
         return st;
     }
@@ -515,8 +482,7 @@ Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
     sqlite3_bind_int64(delete_, 1, static_cast<sqlite3_int64>(id));
     int rc = sqlite3_step(delete_);
     if (rc == SQLITE_ROW) {
-        const auto* meter = reinterpret_cast<const char*>(sqlite3_column_text(delete_, 0));
-        gone.push_back(Gone{id, meter != nullptr ? meter : "",
+        gone.push_back(Gone{id, column_string(delete_, 0),
                             static_cast<uint64_t>(sqlite3_column_int64(delete_, 1))});
         rc = sqlite3_step(delete_);
     }
@@ -539,20 +505,6 @@ void SqliteSampleStore::forget(const Gone& row) {
         --m.pending;
 }
 
-int SqliteSampleStore::read_row(uint64_t id, StoredSample& out) {
-    Reset reset(select_one_);
-    sqlite3_bind_int64(select_one_, 1, static_cast<sqlite3_int64>(id));
-    const int rc = sqlite3_step(select_one_);
-    if (rc != SQLITE_ROW)
-        return rc;
-    out.id = id;
-    out.timestamp_ms = sqlite3_column_int64(select_one_, 0);
-    const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(select_one_, 1));
-    out.json.assign(json != nullptr ? json : "",
-                    static_cast<size_t>(sqlite3_column_bytes(select_one_, 1)));
-    return rc;
-}
-
 void SqliteSampleStore::report_read_error(int rc) {
     const std::string message = fail(rc, "read samples").error().message;
     if (message == last_read_error_)
@@ -569,8 +521,9 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
     // Released samples are older than anything past the cursor: they go first.
     while (!m.released.empty() && out.size() < max) {
         const uint64_t id = *m.released.begin();
-        StoredSample s;
-        const int rc = read_row(id, s);
+        Reset reset(select_one_);
+        sqlite3_bind_int64(select_one_, 1, static_cast<sqlite3_int64>(id));
+        const int rc = sqlite3_step(select_one_);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             report_read_error(rc);
             return out;
@@ -579,10 +532,10 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
         if (m.pending > 0)
             --m.pending;
         if (rc == SQLITE_DONE)
-            continue;
-        s.meter_index = meter_index;
+            continue;  // vanished: nothing to send
+        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one_, 0),
+                                   column_string(select_one_, 1)});
         taken_.emplace(id, meter_index);
-        out.push_back(std::move(s));
     }
     if (out.size() == max)
         return out;
@@ -595,18 +548,13 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
     size_t got = 0;
     int rc = SQLITE_DONE;
     while ((rc = sqlite3_step(select_new_)) == SQLITE_ROW) {
-        StoredSample s;
-        s.id = static_cast<uint64_t>(sqlite3_column_int64(select_new_, 0));
-        s.meter_index = meter_index;
-        s.timestamp_ms = sqlite3_column_int64(select_new_, 1);
-        const auto* json = reinterpret_cast<const char*>(sqlite3_column_text(select_new_, 2));
-        s.json.assign(json != nullptr ? json : "",
-                      static_cast<size_t>(sqlite3_column_bytes(select_new_, 2)));
-        m.cursor = s.id;
+        const auto id = static_cast<uint64_t>(sqlite3_column_int64(select_new_, 0));
+        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new_, 1),
+                                   column_string(select_new_, 2)});
+        m.cursor = id;
         if (m.pending > 0)
             --m.pending;
-        taken_.emplace(s.id, meter_index);
-        out.push_back(std::move(s));
+        taken_.emplace(id, meter_index);
         ++got;
     }
     if (rc != SQLITE_DONE) {
@@ -632,16 +580,15 @@ void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
 Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
     if (ids.empty())
         return {};
-    if (auto st = exec(begin_, "start a transaction"); !st)
+    Status st = exec(begin_, "start a transaction");
+    if (!st)
         return st;
     std::vector<Gone> gone;
-    for (uint64_t id : ids) {
-        if (auto st = delete_row(id, gone); !st) {
-            rollback();
-            return st;
-        }
-    }
-    if (auto st = exec(commit_, "commit deletions"); !st) {
+    for (size_t i = 0; st && i < ids.size(); ++i)
+        st = delete_row(ids[i], gone);
+    if (st)
+        st = exec(commit_, "commit deletions");
+    if (!st) {
         rollback();
         return st;
     }

@@ -71,7 +71,7 @@ class SqliteSampleStore final : public SampleStore {
 
     explicit SqliteSampleStore(const SqliteStoreOptions& options);
     Status open_database();
-    Status create_schema();
+    Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
     Status load_counts();
     void close_database();
@@ -83,7 +83,6 @@ class SqliteSampleStore final : public SampleStore {
     Status fail(int rc, const char* what);
     void rollback();
     void forget(const Gone& row);
-    int read_row(uint64_t id, StoredSample& out);
     void report_read_error(int rc);
     uint64_t row_cost(const Sample& sample) const;
 
@@ -91,7 +90,6 @@ class SqliteSampleStore final : public SampleStore {
     sqlite3* db_ = nullptr;
     sqlite3_stmt* begin_ = nullptr;
     sqlite3_stmt* commit_ = nullptr;
-    sqlite3_stmt* rollback_ = nullptr;
     sqlite3_stmt* insert_ = nullptr;
     sqlite3_stmt* select_new_ = nullptr;
     sqlite3_stmt* select_one_ = nullptr;

@@ -155,14 +155,14 @@ TEST(ConfigLoader, MissingPasswordFileIsAnErrorToRunButAWarningToCheck) {
         "meters: []\n";
     LoadResult run = load_gateway_config_text(text, "t.yaml");
     EXPECT_THAT(messages(run.errors),
-                ElementsAre("t.yaml:4:43: kaa.auth: password_file "
+                ElementsAre("t.yaml:4:38: kaa.auth: password_file "
                             "'/nonexistent-kaa-dir/password' does not exist"));
     LoadOptions checking;
     checking.missing_files_are_errors = false;
     LoadResult check = load_gateway_config_text(text, "t.yaml", checking);
     EXPECT_THAT(messages(check.errors), IsEmpty());
     EXPECT_THAT(messages(check.warnings),
-                testing::Contains("t.yaml:4:43: kaa.auth: password_file "
+                ::testing::Contains("t.yaml:4:38: kaa.auth: password_file "
                                   "'/nonexistent-kaa-dir/password' does not exist; the daemon "
                                   "will not start until it does"));
 }
