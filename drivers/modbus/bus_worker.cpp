@@ -92,9 +92,9 @@ void BusWorker::run() {
         if (!ensure_open())
             continue;
         const size_t i = schedule_.next();
-        // Wake at least once a second so progress() shows the worker is alive.
+        // Wake at least four times a second so progress() shows the worker is alive.
         const auto due = schedule_.due(i);
-        const auto heartbeat = clock_.now() + std::chrono::seconds(1);
+        const auto heartbeat = clock_.now() + std::chrono::milliseconds(250);
         if (due > heartbeat) {
             wait_until(heartbeat);
             continue;
