@@ -15,18 +15,17 @@ packages=(
   mosquitto mosquitto-clients socat python3 python3-pymodbus python3-paho-mqtt sqlite3
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
-fi
-
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+export DEBIAN_FRONTEND=noninteractive
+
+# apt-get install is idempotent and quick when everything is there; it also puts back
+# the native -dev packages that a cross build (scripts/build-deb.sh arm64) replaced with
+# their arm64 twins. Only when it fails (a fresh machine with stale package lists) is
+# the index refreshed first.
+if ! $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/tmp/kaa-install-deps.log 2>&1; then
+  echo "install-deps: refreshing the package lists"
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
+fi
+echo "install-deps: ${#packages[@]} packages present"

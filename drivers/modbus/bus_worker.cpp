@@ -1,6 +1,8 @@
 // One thread per bus: open, schedule, poll, hand over.
 #include "drivers/modbus/bus_worker.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 namespace kaa::modbus {
@@ -80,6 +82,16 @@ bool BusWorker::ensure_open() {
     return false;
 }
 
+void BusWorker::defer_if_failing(size_t i) {
+    const int failures = pollers_[i]->consecutive_failures();
+    if (failures < kFailuresBeforeBackoff) return;
+    const auto interval = pollers_[i]->config().poll_interval;
+    const auto cap = std::max<std::chrono::milliseconds>(interval, kFailingMeterMaxDelay);
+    auto delay = interval;
+    for (int k = kFailuresBeforeBackoff - 1; k < failures && delay < cap; ++k) delay *= 2;
+    schedule_.defer(i, clock_.now() + std::min(delay, cap));
+}
+
 void BusWorker::run() {
     BusLine line(bus_, *transport_, clock_,
                  [this](Clock::Monotonic when) { return wait_until(when); });
@@ -113,6 +125,7 @@ void BusWorker::run() {
         if (outcome.sample)
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
+        defer_if_failing(i);
         size_t failing = 0;
         for (const auto& p : pollers_)
             failing += p->consecutive_failures() > 0 ? 1 : 0;

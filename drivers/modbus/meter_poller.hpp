@@ -62,6 +62,8 @@ class MeterPoller {
     bool metadata_due() const { return metadata_due_; }
     void request_metadata() { metadata_due_ = !metadata_plan_.empty(); }
     const config::MeterConfig& config() const { return meter_; }
+    /// The reads one poll makes now (after any splitting the meter forced).
+    const std::vector<PlannedRead>& plan() const { return plan_; }
     /// Consecutive polls that produced nothing.
     int consecutive_failures() const { return consecutive_failures_; }
 
@@ -73,7 +75,7 @@ class MeterPoller {
         bool stopped = false;
         bool timed_out = false;
     };
-    ReadValues read_all(BusLine& line, const std::vector<PlannedRead>& plan,
+    ReadValues read_all(BusLine& line, std::vector<PlannedRead>& plan,
                         const std::vector<config::RegisterConfig>& registers);
     void note_success(const std::vector<std::string>& problems);
     void note_failure(const std::string& reason);

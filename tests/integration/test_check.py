@@ -126,6 +126,28 @@ class CheckTest(h.IntegrationTest):
         between = lines[merged + 1:split] if merged < split else lines[:split]
         self.assertTrue(any("plant" in l for l in between), out)
 
+    def test_a_bus_that_cannot_fit_its_poll_intervals_is_an_error(self):
+        # 2 x 125 registers every 500 ms at 1200 baud: each read is 8 + 255 characters of
+        # 11 bits (even parity) = 2.41 s of line time, so the meter needs ~966% of the bus.
+        config = {
+            "kaa": {"host": "127.0.0.1", "port": 1883, "app_version": "demo_application_v1"},
+            "buffer": {"path": str(self.ws.file("buffer.db"))},
+            "buses": [{"name": "slow-line", "rtu": {"device": "/dev/ttyUSB9", "baud": 1200,
+                                                    "parity": "even"}}],
+            "meters": [{"name": "greedy", "token": "tok-greedy", "bus": "slow-line",
+                        "poll_interval": "500ms", "registers": [
+                            {"name": "block_a", "address": 0, "type": "string", "length": 120},
+                            {"name": "block_b", "address": 120, "type": "string",
+                             "length": 120}]}],
+        }
+        path = self.ws.write_yaml("slow.yaml", config)
+        r = h.run([h.gatewayd(), "--check", "--config", path])
+        self.assertEqual(r.returncode, EX_CONFIG, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))
+        self.assertRegex(r.stderr, re.compile(
+            r"^.*slow\.yaml:\d+:\d+: bus slow-line cannot fit its poll intervals: its meters need "
+            r"9\d\d% of the line's time \(greedy needs \d+\.\d ms every 500ms\)", re.MULTILINE))
+        self.assertRegex(r.stdout, r"estimated bus time: \d+\.\d ms to poll every meter once")
+
     def test_broken_config_reports_every_error_with_location(self):
         path = self.ws.write("broken.yaml", BROKEN.format(buffer=self.ws.file("buffer.db")))
         lines = BROKEN.splitlines()

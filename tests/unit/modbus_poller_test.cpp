@@ -132,11 +132,37 @@ TEST_F(PollerTest, RequestsOnARtuLineAreSeparatedByTheInterRequestDelay) {
     }
 }
 
-TEST_F(PollerTest, AnExceptionSkipsOnlyThatRequestsRegisters) {
-    transport.words[{3, RegisterFunction::kHolding, 100}] = 0;
+TEST_F(PollerTest, IllegalAddressOnAMergedReadSplitsItAndKeepsTheReadableValues) {
+    transport.words[{3, RegisterFunction::kHolding, 1}] = 0xFFFE;
     transport.words[{3, RegisterFunction::kHolding, 101}] = 7;
+    // The meter refuses any read starting at 0 (voltage), however long.
     transport.failures[{3, RegisterFunction::kHolding, 0}] = {
         make_error(ErrorKind::kModbusException, "Modbus exception 2 (illegal data address)", 2),
+        100};
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    auto outcome = poller.poll(l);
+    ASSERT_TRUE(outcome.sample);
+    auto j = nlohmann::json::parse(outcome.sample->json);
+    EXPECT_FALSE(j.contains("voltage"));  // fails on its own: reported by name
+    EXPECT_EQ(j["current"], -2);          // readable once split out of the merged read
+    EXPECT_EQ(j["energy"], 7);
+    EXPECT_EQ(j["relay"], false);
+    EXPECT_EQ(poller.consecutive_failures(), 0);
+    // The split is remembered: coil 5, holding 0, holding 1, holding 100..101.
+    ASSERT_EQ(poller.plan().size(), 4u);
+    EXPECT_EQ(poller.plan()[1].address, 0);
+    EXPECT_EQ(poller.plan()[1].count, 1);
+    EXPECT_EQ(poller.plan()[2].address, 1);
+    transport.requests.clear();
+    poller.poll(l);
+    EXPECT_EQ(transport.requests.size(), 4u);
+}
+
+TEST_F(PollerTest, OtherExceptionsSkipOnlyThatRequestsRegisters) {
+    transport.words[{3, RegisterFunction::kHolding, 101}] = 7;
+    transport.failures[{3, RegisterFunction::kHolding, 0}] = {
+        make_error(ErrorKind::kModbusException, "Modbus exception 4 (server device failure)", 4),
         100};
     MeterPoller poller(0, meter, bus.name, clock);
     auto l = line();
@@ -146,8 +172,7 @@ TEST_F(PollerTest, AnExceptionSkipsOnlyThatRequestsRegisters) {
     EXPECT_FALSE(j.contains("voltage"));
     EXPECT_FALSE(j.contains("current"));
     EXPECT_EQ(j["energy"], 7);
-    EXPECT_EQ(j["relay"], false);
-    EXPECT_EQ(poller.consecutive_failures(), 0);
+    EXPECT_EQ(poller.plan().size(), 3u);  // not split: only exception 2 means "a hole"
 }
 
 TEST_F(PollerTest, ATimeoutIsRetriedOnceThenTheMeterIsSkippedThisRound) {
