@@ -13,7 +13,8 @@ namespace {
 std::string describe_read(const modbus::PlannedRead& read,
                           const std::vector<config::RegisterConfig>& registers) {
     std::vector<std::string> names;
-    for (const auto& slot : read.slots) names.push_back(registers[slot.register_index].name);
+    for (const auto& slot : read.slots)
+        names.push_back(registers[slot.register_index].name);
     const bool bits = config::is_bit_function(read.function);
     return fmt::format("read {} {}..{} ({} {}{}): {}", config::to_string(read.function),
                        read.address, read.address + read.count - 1, read.count,
@@ -21,7 +22,9 @@ std::string describe_read(const modbus::PlannedRead& read,
                        fmt::join(names, ", "));
 }
 
-std::string ms(std::chrono::microseconds d) { return fmt::format("{:.1f} ms", d.count() / 1000.0); }
+std::string ms(std::chrono::microseconds d) {
+    return fmt::format("{:.1f} ms", d.count() / 1000.0);
+}
 
 std::string where(const config::BusConfig& bus) {
     return fmt::format("{}:{}:{}: ", bus.where.file, bus.where.line, bus.where.column);
@@ -31,7 +34,8 @@ std::string where(const config::BusConfig& bus) {
 std::string describe_meters(const config::GatewayConfig& config, const config::BusConfig& bus) {
     std::string out;
     for (const auto& meter : config.meters) {
-        if (meter.bus != bus.name) continue;
+        if (meter.bus != bus.name)
+            continue;
         modbus::PlanLimits limits;
         limits.max_gap = meter.max_gap;
         limits.max_registers = meter.max_registers;
@@ -42,7 +46,8 @@ std::string describe_meters(const config::GatewayConfig& config, const config::B
             meter.name, meter.unit, config::format_duration(meter.poll_interval), meter.token,
             plan.size(), plan.size() == 1 ? "" : "s", meter.registers.size(),
             meter.registers.size() == 1 ? "" : "s");
-        for (const auto& read : plan) out += "    " + describe_read(read, meter.registers) + "\n";
+        for (const auto& read : plan)
+            out += "    " + describe_read(read, meter.registers) + "\n";
         for (const auto& read : metadata_plan) {
             out += "    metadata: " + describe_read(read, meter.metadata_registers) + "\n";
         }
@@ -59,7 +64,8 @@ void check_budget(const config::GatewayConfig& config, const config::BusConfig& 
         return;
     }
     std::chrono::microseconds per_cycle{0};
-    for (const auto& m : budget.meters) per_cycle += m.per_poll;
+    for (const auto& m : budget.meters)
+        per_cycle += m.per_poll;
     const double percent = budget.utilisation * 100.0;
     if (budget.serial) {
         check.report += fmt::format(
@@ -95,14 +101,15 @@ void check_budget(const config::GatewayConfig& config, const config::BusConfig& 
 PlanCheck check_polling_plan(const config::GatewayConfig& config) {
     PlanCheck check;
     for (const auto& bus : config.buses) {
-        check.report += fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {})\n",
-                                    bus.name, modbus::describe_link(bus),
-                                    config::format_duration(bus.timeout), bus.retries,
-                                    config::format_duration(bus.inter_request_delay));
+        check.report +=
+            fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {})\n", bus.name,
+                        modbus::describe_link(bus), config::format_duration(bus.timeout),
+                        bus.retries, config::format_duration(bus.inter_request_delay));
         check.report += describe_meters(config, bus);
         check_budget(config, bus, check);
     }
-    if (config.buses.empty()) check.report += "no buses configured\n";
+    if (config.buses.empty())
+        check.report += "no buses configured\n";
     return check;
 }
 

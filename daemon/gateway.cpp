@@ -13,6 +13,7 @@
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/memory_sample_store.hpp"
+#include "daemon/sqlite_sample_store.hpp"
 #include "drivers/modbus/bus_worker.hpp"
 #include "drivers/modbus/libmodbus_transport.hpp"
 
@@ -20,8 +21,10 @@ namespace kaa {
 namespace {
 
 constexpr const char* kComponent = "gateway";
-// Until the durable buffer lands, samples wait in memory within this budget.
+// When the buffer file cannot be used, samples wait in memory within this budget.
 constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
+// Samples read while the buffer refuses writes (disk full) wait here, then the oldest go.
+constexpr size_t kMaxUnstored = 100'000;
 constexpr auto kStatusInterval = std::chrono::seconds(5);
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
@@ -76,9 +79,7 @@ Gateway::~Gateway() = default;
 
 bool Gateway::start() {
     const size_t meter_count = config_.meters.size();
-    store_ = std::make_unique<MemorySampleStore>(
-        meter_count, std::min(config_.buffer.max_size_bytes, kMemoryBudgetBytes),
-        config_.buffer.overflow);
+    open_store();
 
     std::vector<uplink::Endpoint> endpoints;
     for (const auto& m : config_.meters)
@@ -129,6 +130,33 @@ bool Gateway::start() {
     next_status_log_ = now + kStatusLogInterval;
     notifier_.ready();
     return true;
+}
+
+void Gateway::open_store() {
+    SqliteStoreOptions options;
+    options.path = config_.buffer.path;
+    for (const auto& m : config_.meters)
+        options.meter_names.push_back(m.name);
+    options.max_bytes = config_.buffer.max_size_bytes;
+    options.overflow = config_.buffer.overflow;
+    auto opened = SqliteSampleStore::open(options);
+    if (opened) {
+        const auto waiting = opened.value()->stats().samples;
+        spdlog::info("{}: buffer {} open; {} samples from earlier runs wait for delivery",
+                     kComponent, config_.buffer.path, waiting);
+        store_ = std::move(opened.value());
+        durable_ = true;
+        return;
+    }
+    // Polling must go on: keep samples in memory and say loudly what is wrong.
+    spdlog::error(
+        "{}: {}; samples are kept in memory only (up to {} MiB) and are lost if the "
+        "daemon stops: fix buffer.path or the disk and restart",
+        kComponent, opened.error().message, kMemoryBudgetBytes >> 20);
+    store_ = std::make_unique<MemorySampleStore>(
+        config_.meters.size(), std::min(config_.buffer.max_size_bytes, kMemoryBudgetBytes),
+        config_.buffer.overflow);
+    durable_ = false;
 }
 
 std::optional<Clock::Monotonic> Gateway::next_wakeup() const {

@@ -84,6 +84,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
 
   private:
     bool start();
+    void open_store();
     void handle(GatewayEvent& event);
     void store_samples();
     void feed_watchdog();
@@ -101,6 +102,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<uplink::Uplink> uplink_;
     std::vector<std::unique_ptr<modbus::BusWorker>> workers_;
     std::vector<Sample> arrived_;
+    bool durable_ = false;        // the SQLite buffer is in use (else memory only)
+    bool store_failing_ = false;  // the last append failed (disk full...)
+    uint64_t unstored_dropped_ = 0;
     bool stopping_ = false;
     std::optional<std::chrono::microseconds> watchdog_interval_;
     Clock::Monotonic next_watchdog_;

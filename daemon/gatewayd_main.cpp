@@ -59,15 +59,18 @@ int main(int argc, char** argv) {
     if (check) {
         std::cout << "config " << config_path << " is valid: " << config.buses.size()
                   << (config.buses.size() == 1 ? " bus, " : " buses, ") << config.meters.size()
-                  << (config.meters.size() == 1 ? " meter\n" : " meters\n")
-                  << plan.report;
-        for (const auto& w : plan.warnings) std::cerr << w << " (warning)\n";
-        for (const auto& e : plan.errors) std::cerr << e << "\n";
+                  << (config.meters.size() == 1 ? " meter\n" : " meters\n") << plan.report;
+        for (const auto& w : plan.warnings)
+            std::cerr << w << " (warning)\n";
+        for (const auto& e : plan.errors)
+            std::cerr << e << "\n";
         return plan.errors.empty() ? 0 : kExitConfig;
     }
     // A plan that cannot fit still polls (slower than asked): better than not polling.
-    for (const auto& w : plan.warnings) spdlog::warn("gateway: {}", w);
-    for (const auto& e : plan.errors) spdlog::error("gateway: {}", e);
+    for (const auto& w : plan.warnings)
+        spdlog::warn("gateway: {}", w);
+    for (const auto& e : plan.errors)
+        spdlog::error("gateway: {}", e);
 
     std::signal(SIGPIPE, SIG_IGN);
     kaa::GatewayOptions options;

@@ -1,0 +1,462 @@
+// SqliteSampleStore tests: the MemoryStoreTest semantics against a real SQLite file in a
+// temporary directory, plus persistence, orphaned meters, damaged files, unwritable paths,
+// a full disk and the on-disk bound with each overflow policy.
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "daemon/buffer_file.hpp"
+#include "daemon/sqlite_sample_store.hpp"
+
+namespace kaa {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr uint64_t kMiB = 1024 * 1024;
+
+/// A ~200-byte sample JSON for meter `meter`, numbered `n`.
+Sample sample(size_t meter, int64_t n) {
+    std::string json = "{\"timestamp\":" + std::to_string(n);
+    for (int v = 0; v < 16; ++v)
+        json += ",\"v" + std::to_string(v) + "\":1234.56";
+    return Sample{meter, n, json + "}"};
+}
+
+/// The ids of taken samples, for release() and remove().
+std::vector<uint64_t> ids_of(const std::vector<StoredSample>& taken) {
+    std::vector<uint64_t> ids;
+    for (const auto& s : taken)
+        ids.push_back(s.id);
+    return ids;
+}
+
+/// A fresh temporary directory per test, removed afterwards.
+class SqliteStoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "kaa-store-XXXXXX").string();
+        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+        dir = tmpl;
+        path = (fs::path(dir) / "buffer.db").string();
+    }
+    void TearDown() override {
+        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
+        fs::remove_all(dir);
+    }
+
+    Result<std::unique_ptr<SqliteSampleStore>> try_open(
+        std::vector<std::string> names, uint64_t max_bytes = 64 * kMiB,
+        config::Overflow overflow = config::Overflow::kDropOldest) {
+        return SqliteSampleStore::open(SqliteStoreOptions{path, names, max_bytes, overflow});
+    }
+    std::unique_ptr<SqliteSampleStore> open(
+        std::vector<std::string> names = {"a"}, uint64_t max_bytes = 64 * kMiB,
+        config::Overflow overflow = config::Overflow::kDropOldest) {
+        auto r = try_open(names, max_bytes, overflow);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? std::move(r.value()) : nullptr;
+    }
+    /// Bytes of the database, its WAL and its shared-memory index.
+    uint64_t disk_bytes() const {
+        uint64_t total = 0;
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::error_code ec;
+            const auto size = fs::file_size(path + suffix, ec);
+            if (!ec)
+                total += size;
+        }
+        return total;
+    }
+    /// Appends `rounds` rounds of `per_round` samples of meter 0, numbered from 0.
+    void fill(SampleStore& store, int rounds, int per_round) {
+        for (int r = 0; r < rounds; ++r) {
+            std::vector<Sample> v;
+            for (int i = 0; i < per_round; ++i)
+                v.push_back(sample(0, r * per_round + i));
+            ASSERT_TRUE(store.append(v).ok());
+        }
+    }
+
+    std::string dir;
+    std::string path;
+};
+
+TEST_F(SqliteStoreTest, ReleasedSamplesComeBackInOrder) {
+    auto store = open();
+    ASSERT_TRUE(store->append({Sample{0, 1, "a"}, Sample{0, 2, "b"}, Sample{0, 3, "c"}}).ok());
+    auto first = store->take(0, 2);
+    auto rest = store->take(0, 5);
+    ASSERT_EQ(rest.size(), 1u);
+    EXPECT_FALSE(store->has_pending(0));
+    store->release({first[0].id, first[1].id});
+    EXPECT_TRUE(store->has_pending(0));
+    auto again = store->take(0, 5);
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_EQ(again[0].json, "a");
+    EXPECT_EQ(again[1].json, "b");
+    EXPECT_EQ(again[0].timestamp_ms, 1);
+    EXPECT_FALSE(store->has_pending(0));
+}
+
+TEST_F(SqliteStoreTest, TakesEachMetersOldestSamplesAndCountsBytes) {
+    auto store = open({"a", "b"});
+    ASSERT_TRUE(store->append({Sample{0, 1, "a1"}, Sample{1, 1, "b1"}, Sample{0, 2, "a2"}}).ok());
+    ASSERT_TRUE(store->append({Sample{1, 2, "b22"}, Sample{0, 3, "a3"}}).ok());
+    EXPECT_EQ(store->stats().samples, 5u);
+    EXPECT_EQ(store->stats().bytes, 11u);
+    auto a = store->take(0, 2);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[0].json, "a1");
+    EXPECT_EQ(a[1].json, "a2");
+    EXPECT_LT(a[0].id, a[1].id);
+    EXPECT_EQ(a[0].meter_index, 0u);
+    auto b = store->take(1, 10);
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(b[1].json, "b22");
+    EXPECT_FALSE(store->has_pending(1));
+    EXPECT_TRUE(store->has_pending(0));
+    ASSERT_TRUE(store->remove(ids_of(b)).ok());
+    EXPECT_EQ(store->stats().samples, 3u);
+    EXPECT_EQ(store->stats().bytes, 6u);
+    EXPECT_TRUE(store->take(1, 10).empty());
+}
+
+TEST_F(SqliteStoreTest, UnknownIdsAndMetersAreHarmless) {
+    auto store = open();
+    ASSERT_TRUE(store->append({Sample{0, 1, "a"}}).ok());
+    store->release({12345});
+    ASSERT_TRUE(store->remove({12345, 999}).ok());
+    ASSERT_TRUE(store->remove({}).ok());
+    EXPECT_TRUE(store->take(7, 10).empty());
+    EXPECT_FALSE(store->has_pending(7));
+    EXPECT_EQ(store->stats().samples, 1u);
+    auto bad = store->append({Sample{3, 1, "x"}});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().kind, ErrorKind::kInvalidArgument);
+    EXPECT_EQ(store->stats().samples, 1u);
+    auto taken = store->take(0, 10);
+    ASSERT_EQ(taken.size(), 1u);
+    ASSERT_TRUE(store->remove(ids_of(taken)).ok());
+    ASSERT_TRUE(store->remove(ids_of(taken)).ok());  // twice: already gone
+    store->release(ids_of(taken));
+    EXPECT_FALSE(store->has_pending(0));
+    EXPECT_EQ(store->stats().samples, 0u);
+}
+
+TEST_F(SqliteStoreTest, RemovingPendingSamplesKeepsCountsRight) {
+    auto store = open();
+    ASSERT_TRUE(store->append({Sample{0, 1, "a"}, Sample{0, 2, "b"}}).ok());
+    auto first = store->take(0, 1);
+    store->release(ids_of(first));
+    ASSERT_TRUE(store->remove({first[0].id, first[0].id + 1}).ok());  // both pending
+    EXPECT_FALSE(store->has_pending(0));
+    EXPECT_TRUE(store->take(0, 10).empty());
+}
+
+TEST_F(SqliteStoreTest, SamplesIdsAndOrderSurviveAReopen) {
+    std::vector<uint64_t> ids;
+    {
+        auto store = open({"a", "b"});
+        ASSERT_TRUE(store
+                        ->append({Sample{0, 1, "a1"}, Sample{1, 1, "b1"}, Sample{0, 2, "a2"},
+                                  Sample{0, 3, "a3"}})
+                        .ok());
+        auto taken = store->take(0, 2);  // in flight when the process ends
+        ids = ids_of(taken);
+        auto b = store->take(1, 1);
+        ASSERT_TRUE(store->remove(ids_of(b)).ok());
+    }
+    auto store = open({"b", "a"});  // indices changed: rows follow the names
+    EXPECT_EQ(store->stats().samples, 3u);
+    EXPECT_EQ(store->stats().bytes, 6u);
+    EXPECT_FALSE(store->has_pending(0));
+    EXPECT_TRUE(store->has_pending(1));
+    ASSERT_TRUE(store->append({Sample{1, 4, "a4"}}).ok());
+    auto again = store->take(1, 10);
+    ASSERT_EQ(again.size(), 4u);
+    EXPECT_EQ(again[0].id, ids[0]);
+    EXPECT_EQ(again[1].id, ids[1]);
+    EXPECT_EQ(again[2].json, "a3");
+    EXPECT_EQ(again[3].json, "a4");
+    EXPECT_GT(again[3].id, again[2].id);
+    EXPECT_EQ(again[3].meter_index, 1u);
+}
+
+TEST_F(SqliteStoreTest, KillDashNineLosesNothingThatWasAppended) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {  // appends, takes some, and dies without closing anything
+        auto r = try_open({"a"});
+        if (!r.ok())
+            ::_exit(2);
+        fill(*r.value(), 30, 100);
+        r.value()->take(0, 500);
+        ::kill(::getpid(), SIGKILL);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    auto store = open();
+    EXPECT_EQ(store->stats().samples, 3000u);
+    auto all = store->take(0, 5000);
+    ASSERT_EQ(all.size(), 3000u);
+    EXPECT_EQ(all.front().timestamp_ms, 0);
+    EXPECT_EQ(all.back().timestamp_ms, 2999);
+}
+
+TEST_F(SqliteStoreTest, MovingAsideNeverOverwritesAnEarlierCopy) {
+    for (int i = 0; i < 2; ++i) {
+        std::ofstream(path) << "not a database " << i;
+        std::ofstream(path + "-wal") << "stale";
+        auto moved = buffer_file::move_aside(path, 1700000000);
+        ASSERT_TRUE(moved.ok()) << moved.error().message;
+        EXPECT_EQ(moved.value(), path + (i == 0 ? ".corrupt-1700000000" : ".corrupt-1700000000-2"));
+        EXPECT_TRUE(fs::exists(moved.value() + "-wal"));
+        EXPECT_FALSE(fs::exists(path + "-wal"));
+    }
+}
+
+TEST_F(SqliteStoreTest, OrphanedMetersAreKeptCountedAndDeliveredWhenBack) {
+    {
+        auto store = open({"a", "gone"});
+        ASSERT_TRUE(
+            store->append({Sample{0, 1, "a1"}, Sample{1, 1, "g1"}, Sample{1, 2, "g2"}}).ok());
+    }
+    {
+        auto store = open({"a"});
+        EXPECT_EQ(store->orphaned_samples(), 2u);
+        EXPECT_EQ(store->stats().samples, 3u);
+        auto a = store->take(0, 10);
+        ASSERT_EQ(a.size(), 1u);
+        EXPECT_EQ(a[0].json, "a1");
+        ASSERT_TRUE(store->remove(ids_of(a)).ok());
+    }
+    auto store = open({"gone", "a"});
+    EXPECT_EQ(store->orphaned_samples(), 0u);
+    auto g = store->take(0, 10);
+    ASSERT_EQ(g.size(), 2u);
+    EXPECT_EQ(g[0].json, "g1");
+}
+
+TEST_F(SqliteStoreTest, DamagedHeaderIsMovedAsideAndAFreshBufferOpens) {
+    {
+        auto store = open();
+        fill(*store, 1, 10);
+    }
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        const std::string garbage(100, '\x5a');
+        f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->stats().samples, 0u);
+    int moved = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        if (entry.path().filename().string().rfind("buffer.db.corrupt-", 0) == 0)
+            ++moved;
+    }
+    EXPECT_EQ(moved, 1);
+    ASSERT_TRUE(store->append({sample(0, 1)}).ok());
+}
+
+TEST_F(SqliteStoreTest, DamagedPagesAreMovedAsideToo) {
+    {
+        auto store = open({"a"});
+        fill(*store, 20, 100);
+    }
+    ASSERT_GT(fs::file_size(path), 16 * 4096u);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(4096);  // page 2 onwards: the table and index b-trees
+        const std::string garbage(8 * 4096, '\x7f');
+        f.write(garbage.data(), static_cast<std::streamsize>(garbage.size()));
+    }
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->stats().samples, 0u);
+}
+
+TEST_F(SqliteStoreTest, MissingDirectoryIsAClearError) {
+    path = dir + "/missing/buffer.db";
+    auto r = try_open({"a"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::kIo);
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("does not exist"), std::string::npos) << r.error().message;
+}
+
+TEST_F(SqliteStoreTest, ParentThatIsAFileIsAClearError) {
+    std::ofstream(dir + "/file") << "x";
+    path = dir + "/file/buffer.db";
+    auto r = try_open({"a"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+}
+
+TEST_F(SqliteStoreTest, UnwritableDirectoryIsAClearError) {
+    if (::geteuid() == 0) {
+        path = "/sys/kaa-gateway-test-buffer.db";  // root bypasses chmod; sysfs refuses files
+    } else {
+        ASSERT_EQ(::chmod(dir.c_str(), 0555), 0);
+    }
+    auto r = try_open({"a"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().kind, ErrorKind::kIo);
+    EXPECT_NE(r.error().message.find(path), std::string::npos) << r.error().message;
+    EXPECT_TRUE(r.error().message.find("not writable") != std::string::npos ||
+                r.error().message.find("permission denied") != std::string::npos)
+        << r.error().message;
+}
+
+TEST_F(SqliteStoreTest, FailedWriteIsAnErrorAndTheStoreKeepsWorking) {
+    auto store = open();
+    fill(*store, 1, 10);
+    const StoreStats before = store->stats();
+    // A file size limit makes the next WAL write fail (EFBIG: an I/O error).
+    rlimit old{};
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+    auto* previous = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit tight = old;
+    tight.rlim_cur = disk_bytes();
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+    std::vector<Sample> big;
+    for (int i = 0; i < 2000; ++i)
+        big.push_back(sample(0, 100 + i));
+    auto st = store->append(big);
+    ::setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, previous);
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().kind, ErrorKind::kIo);
+    EXPECT_NE(st.error().message.find(path), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find("I/O error"), std::string::npos) << st.error().message;
+    EXPECT_EQ(store->stats().samples, before.samples);
+    EXPECT_EQ(store->stats().bytes, before.bytes);
+    ASSERT_TRUE(store->append({sample(0, 99)}).ok());
+    EXPECT_EQ(store->take(0, 100).size(), 11u);
+}
+
+TEST_F(SqliteStoreTest, FullDiskSaysDiskFull) {
+    // A child process mounts a 256 KiB tmpfs over the test directory in its own mount
+    // namespace (root only), then appends until the disk is full.
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        if (::unshare(CLONE_NEWNS) != 0 ||
+            ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+            ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k") != 0) {
+            ::_exit(77);
+        }
+        auto r = try_open({"a"});
+        if (!r.ok())
+            ::_exit(2);
+        for (int round = 0; round < 100; ++round) {
+            std::vector<Sample> v;
+            for (int i = 0; i < 100; ++i)
+                v.push_back(sample(0, round * 100 + i));
+            if (auto st = r.value()->append(v); !st) {
+                std::fprintf(stderr, "append: %s\n", st.error().message.c_str());
+                const bool clear = st.error().message.find("disk full") != std::string::npos &&
+                                   st.error().message.find(path) != std::string::npos;
+                ::_exit(clear ? 0 : 3);
+            }
+        }
+        ::_exit(4);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        GTEST_SKIP() << "cannot mount a small tmpfs here (needs root)";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(SqliteStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
+    auto store = open({"a"}, kMiB, config::Overflow::kDropOldest);
+    fill(*store, 100, 100);  // 10,000 samples of ~270 bytes: far more than 1 MiB
+    const StoreStats s = store->stats();
+    EXPECT_GT(s.samples, 1000u);
+    EXPECT_LT(s.samples, 4000u);
+    EXPECT_EQ(s.samples + s.dropped_overflow, 10000u);
+    EXPECT_LE(disk_bytes(), kMiB) << fs::file_size(path) << " + " << fs::file_size(path + "-wal");
+    auto all = store->take(0, 10000);
+    ASSERT_EQ(all.size(), s.samples);
+    for (size_t i = 0; i < all.size(); ++i) {  // exactly the newest, in order
+        EXPECT_EQ(all[i].timestamp_ms, static_cast<int64_t>(10000 - s.samples + i));
+    }
+}
+
+TEST_F(SqliteStoreTest, DropOldestNeverDropsSamplesInFlight) {
+    auto store = open({"a"}, kMiB, config::Overflow::kDropOldest);
+    fill(*store, 30, 100);
+    const uint64_t kept = store->stats().samples;
+    auto in_flight = store->take(0, kept);  // everything is in flight
+    ASSERT_EQ(in_flight.size(), kept);
+    std::vector<Sample> more;
+    for (int i = 0; i < 100; ++i)
+        more.push_back(sample(0, 5000 + i));
+    const uint64_t dropped = store->stats().dropped_overflow;
+    ASSERT_TRUE(store->append(more).ok());
+    EXPECT_EQ(store->stats().samples + store->stats().dropped_overflow, kept + dropped + 100);
+    EXPECT_GE(store->stats().samples, kept);  // none of the taken rows went
+    const uint64_t accepted = 100 - (store->stats().dropped_overflow - dropped);
+    ASSERT_TRUE(store->remove(ids_of(in_flight)).ok());
+    EXPECT_EQ(store->stats().samples, accepted);
+    store->release(ids_of(in_flight));  // already delivered: harmless
+    EXPECT_EQ(store->take(0, 1000).size(), accepted);
+}
+
+TEST_F(SqliteStoreTest, BoundHoldsWhileOneMeterDrainsAndOthersFill) {
+    for (auto policy : {config::Overflow::kDropOldest, config::Overflow::kDropNewest}) {
+        fs::remove(path);
+        auto store = open({"a", "b", "c"}, kMiB, policy);
+        uint64_t appended = 0, delivered = 0;
+        for (int round = 0; round < 200; ++round) {
+            std::vector<Sample> v;
+            for (int i = 0; i < 30; ++i)
+                v.push_back(sample(static_cast<size_t>(i % 3), round));
+            ASSERT_TRUE(store->append(v).ok());
+            appended += v.size();
+            if (round % 3 == 0) {  // meter a drains, leaving holes between b and c rows
+                auto taken = store->take(0, 25);
+                ASSERT_TRUE(store->remove(ids_of(taken)).ok());
+                delivered += taken.size();
+            }
+            ASSERT_LE(disk_bytes(), kMiB) << "round " << round;
+        }
+        const StoreStats s = store->stats();
+        EXPECT_GT(s.dropped_overflow, 0u);
+        EXPECT_EQ(s.samples + s.dropped_overflow + delivered, appended);
+    }
+}
+
+TEST_F(SqliteStoreTest, DropNewestRefusesNewSamples) {
+    auto store = open({"a"}, kMiB, config::Overflow::kDropNewest);
+    fill(*store, 100, 100);
+    const StoreStats s = store->stats();
+    EXPECT_GT(s.samples, 1000u);
+    EXPECT_EQ(s.samples + s.dropped_overflow, 10000u);
+    EXPECT_LE(disk_bytes(), kMiB);
+    auto all = store->take(0, 10000);
+    ASSERT_EQ(all.size(), s.samples);
+    for (size_t i = 0; i < all.size(); ++i) {  // exactly the oldest, in order
+        EXPECT_EQ(all[i].timestamp_ms, static_cast<int64_t>(i));
+    }
+    ASSERT_TRUE(store->remove(ids_of(all)).ok());
+    ASSERT_TRUE(store->append({sample(0, 1)}).ok());  // room again once delivered
+    EXPECT_EQ(store->stats().samples, 1u);
+    EXPECT_EQ(store->stats().dropped_overflow, s.dropped_overflow);
+}
+
+}  // namespace
+}  // namespace kaa
