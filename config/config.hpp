@@ -77,6 +77,7 @@ struct KaaConfig {
     int qos = 1;
     Delivery delivery = Delivery::kStatus;
     Millis response_timeout{30000};
+    int max_in_flight = 16;  // sample batches awaiting confirmation at once (1..1000)
     std::optional<TlsConfig> tls;
     std::optional<AuthConfig> auth;
     ReconnectConfig reconnect;

@@ -178,7 +178,7 @@ void read_kaa_connection(const MapReader& k, KaaConfig& kaa) {
     }
 }
 
-/// Reads qos, delivery and response_timeout of the kaa: section.
+/// Reads qos, delivery, response_timeout and max_in_flight of the kaa: section.
 void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
     if (auto v = k.integer("qos", std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max())) {
@@ -197,6 +197,9 @@ void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
     if (auto v = positive_duration(k, "response_timeout")) {
         kaa.response_timeout = *v;
     }
+    if (auto v = k.integer("max_in_flight", 1, 1000)) {
+        kaa.max_in_flight = static_cast<int>(*v);
+    }
 }
 
 /// Reads the kaa: section; the port defaults by the presence of tls:.
@@ -204,7 +207,7 @@ KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
     KaaConfig kaa;
     MapReader k(top.diag(), top.get("kaa"), "kaa",
                 {"host", "port", "app_version", "client_id", "keepalive", "qos", "delivery",
-                 "response_timeout", "tls", "auth", "reconnect"},
+                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect"},
                 top.key_where("kaa"));
     read_kaa_connection(k, kaa);
     read_kaa_delivery(k, kaa);

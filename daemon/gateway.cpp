@@ -67,13 +67,16 @@ uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
     s.delivery = config.kaa.delivery;
     s.response_timeout = config.kaa.response_timeout;
     s.batch = static_cast<size_t>(config.buffer.batch);
+    s.max_in_flight = static_cast<size_t>(config.kaa.max_in_flight);
     return s;
 }
 
 }  // namespace
 
 Gateway::Gateway(config::GatewayConfig config, GatewayOptions options)
-    : config_(std::move(config)), options_(std::move(options)) {}
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      log_limiter_(clock_, std::chrono::minutes(1)) {}
 
 Gateway::~Gateway() = default;
 
@@ -195,12 +198,48 @@ void Gateway::handle(GatewayEvent& event) {
 }
 
 void Gateway::store_samples() {
-    if (arrived_.empty())
+    if (arrived_.empty()) {
         return;
-    if (auto st = store_->append(arrived_); !st) {
-        spdlog::error("{}: cannot store samples: {}", kComponent, st.error().message);
     }
-    arrived_.clear();
+    const uint64_t dropped_before = store_->stats().dropped_overflow;
+    auto st = store_->append(arrived_);
+    report_overflow(dropped_before);
+    if (st) {
+        if (store_failing_) {
+            spdlog::info("{}: the buffer accepts samples again", kComponent);
+            store_failing_ = false;
+        }
+        arrived_.clear();
+        return;
+    }
+    // Keep them and try again with the next samples; polling goes on meanwhile.
+    if (!store_failing_) {
+        spdlog::error("{}: {}; keeping up to {} samples in memory until it accepts them again",
+                      kComponent, st.error().message, kMaxUnstored);
+        store_failing_ = true;
+    }
+    if (arrived_.size() > kMaxUnstored) {
+        const size_t excess = arrived_.size() - kMaxUnstored;
+        arrived_.erase(arrived_.begin(), arrived_.begin() + static_cast<std::ptrdiff_t>(excess));
+        unstored_dropped_ += excess;
+        spdlog::error("{}: dropped the {} oldest samples that could not be stored ({} so far)",
+                      kComponent, excess, unstored_dropped_);
+    }
+}
+
+void Gateway::report_overflow(uint64_t dropped_before) {
+    const uint64_t dropped = store_->stats().dropped_overflow;
+    overflow_unreported_ += dropped - dropped_before;
+    int suppressed = 0;
+    if (overflow_unreported_ == 0 || !log_limiter_.allow("overflow", suppressed)) {
+        return;
+    }
+    spdlog::warn(
+        "{}: the buffer is full (buffer.max_size {} MiB): dropped {} {} samples ({} "
+        "dropped since start)",
+        kComponent, config_.buffer.max_size_bytes >> 20, overflow_unreported_,
+        config_.buffer.overflow == config::Overflow::kDropOldest ? "oldest" : "newest", dropped);
+    overflow_unreported_ = 0;
 }
 
 void Gateway::feed_watchdog() {
@@ -267,23 +306,27 @@ int Gateway::run() {
 
 void Gateway::shutdown() {
     notifier_.stopping();
-    for (auto& w : workers_)
+    for (auto& w : workers_) {
         w->stop();
+    }
     // Keep what the workers read before they stopped.
     std::deque<GatewayEvent> events;
     queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now()));
     for (auto& event : events) {
-        if (auto* s = std::get_if<Sample>(&event))
+        if (auto* s = std::get_if<Sample>(&event)) {
             arrived_.push_back(std::move(*s));
+        }
     }
     store_samples();
     mqtt_->stop();
-    const auto waiting = store_->stats().samples;
-    if (waiting > 0) {
-        spdlog::warn(
-            "{}: {} samples were not yet confirmed by Kaa at shutdown and are lost "
-            "(they are kept only in memory)",
-            kComponent, waiting);
+    const uint64_t waiting = store_->stats().samples;
+    if (durable_ && waiting > 0) {
+        spdlog::info("{}: {} samples wait in the buffer for the next start", kComponent, waiting);
+    }
+    const uint64_t lost = arrived_.size() + (durable_ ? 0 : waiting);
+    if (lost > 0) {
+        spdlog::warn("{}: {} samples were kept only in memory and are lost at shutdown", kComponent,
+                     lost);
     }
     spdlog::info("{}: stopped; {} samples delivered in this run", kComponent,
                  uplink_->counters().samples_delivered);

@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "daemon/core/clock.hpp"
 #include "daemon/core/event_queue.hpp"
+#include "daemon/core/rate_limiter.hpp"
 #include "daemon/core/sample_sink.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/sample_store.hpp"
@@ -87,6 +88,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void open_store();
     void handle(GatewayEvent& event);
     void store_samples();
+    void report_overflow(uint64_t dropped_before);
     void feed_watchdog();
     void publish_status();
     void shutdown();
@@ -105,6 +107,8 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     bool durable_ = false;        // the SQLite buffer is in use (else memory only)
     bool store_failing_ = false;  // the last append failed (disk full...)
     uint64_t unstored_dropped_ = 0;
+    uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
+    RateLimiter log_limiter_;
     bool stopping_ = false;
     std::optional<std::chrono::microseconds> watchdog_interval_;
     Clock::Monotonic next_watchdog_;

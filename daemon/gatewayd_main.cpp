@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config_loader.hpp"
+#include "config/isolated_loader.hpp"
 #include "daemon/check_report.hpp"
 #include "daemon/core/log.hpp"
 #include "daemon/gateway.hpp"
@@ -42,7 +43,9 @@ int main(int argc, char** argv) {
 
     kaa::config::LoadOptions load_options;
     load_options.missing_files_are_errors = !check;
-    auto loaded = kaa::config::load_gateway_config(config_path, load_options);
+    // Parsed in a child process: the YAML tree's memory never counts against a daemon that
+    // runs for years, and a parser crash cannot take it down.
+    auto loaded = kaa::config::load_gateway_config_isolated(config_path, load_options);
     for (const auto& w : loaded.warnings)
         std::cerr << w.to_string() << " (warning)\n";
     if (!loaded.errors.empty() || !loaded.config) {

@@ -392,6 +392,11 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
     }
     for (size_t i = 0; st && i < accepted; ++i)
         st = insert(samples[i], next_id_ + i);
+    // row_cost() underestimates rows that fill a page on their own (large samples): near
+    // the budget, measure what the rows really took and give back what does not fit.
+    if (st && used > data_budget_ / 2 && (st = measure(used)) && used > data_budget_) {
+        st = shrink_to_budget(accepted, gone, used);
+    }
     if (st)
         st = exec(commit_, "commit samples");
     if (!st) {
@@ -411,6 +416,33 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
     next_id_ += accepted;
     used_bytes_ = used;
     return {};
+}
+
+Status SqliteSampleStore::shrink_to_budget(size_t& accepted, std::vector<Gone>& gone,
+                                           uint64_t& used) {
+    Status st;
+    if (options_.overflow == config::Overflow::kDropOldest) {
+        const size_t chunk = std::max<size_t>(1, stats_.samples / 100);
+        while (st && used > data_budget_) {
+            const size_t before = gone.size();
+            st = drop_oldest(chunk, gone);
+            if (st)
+                st = measure(used);
+            if (gone.size() == before)
+                break;  // only rows in flight are left: refuse the newest below
+        }
+    }
+    // Refuse this round's newest rows until the rest fits.
+    while (st && used > data_budget_ && accepted > 0) {
+        --accepted;
+        const std::string sql =
+            fmt::format("DELETE FROM samples WHERE id = {}", next_id_ + accepted);
+        const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            return fail(rc, "refuse samples over the budget");
+        st = measure(used);
+    }
+    return st;
 }
 
 Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {

@@ -80,6 +80,9 @@ class SqliteSampleStore final : public SampleStore {
 
     explicit SqliteSampleStore(const SqliteStoreOptions& options);
     Status open_database();
+    /// Inside an append's transaction: drops (policy) or refuses rows until the measured
+    /// size fits the budget; `accepted` shrinks by the refused rows of this round.
+    Status shrink_to_budget(size_t& accepted, std::vector<Gone>& gone, uint64_t& used);
     Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
     Status load_counts();

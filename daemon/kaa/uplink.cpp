@@ -258,11 +258,17 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
             spdlog::error("{}: cannot delete rejected samples: {}", kComponent, st.error().message);
         }
         counters_.samples_rejected += req.sample_ids.size();
-        spdlog::error(
-            "{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; dropped "
-            "them, as sending again would fail the same way ({} dropped so far)",
-            kComponent, req.sample_ids.size(), endpoint(req.meter).meter, endpoint(req.meter).token,
-            code, reason, counters_.samples_rejected);
+        int suppressed = 0;
+        if (log_limiter_.allow("reject:" + endpoint(req.meter).token + std::to_string(code),
+                               suppressed)) {
+            spdlog::error(
+                "{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; "
+                "dropped them, as sending again would fail the same way ({} dropped "
+                "so far{})",
+                kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
+                endpoint(req.meter).token, code, reason, counters_.samples_rejected,
+                suppressed > 0 ? fmt::format("; {} more rejections", suppressed) : "");
+        }
     } else {
         metadata_[req.meter].in_flight = false;
         spdlog::error("{}: Kaa rejected the metadata of meter {} (token {}) with {} '{}'",

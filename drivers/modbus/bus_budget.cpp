@@ -17,8 +17,8 @@ int reply_bytes(const PlannedRead& read) {
 }
 
 std::chrono::microseconds char_time(const config::RtuLink& rtu) {
-    const int bits = 1 + rtu.data_bits + (rtu.parity == config::Parity::kNone ? 0 : 1) +
-                     rtu.stop_bits;
+    const int bits =
+        1 + rtu.data_bits + (rtu.parity == config::Parity::kNone ? 0 : 1) + rtu.stop_bits;
     return std::chrono::microseconds(1'000'000LL * bits / std::max(rtu.baud, 1));
 }
 
@@ -36,7 +36,8 @@ BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config:
     budget.dead_meter = (gap + bus.timeout) * (bus.retries + 1);
 
     for (const auto& meter : config.meters) {
-        if (meter.bus != bus.name) continue;
+        if (meter.bus != bus.name)
+            continue;
         PlanLimits limits;
         limits.max_gap = meter.max_gap;
         limits.max_registers = meter.max_registers;
@@ -49,8 +50,8 @@ BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config:
         }
         const auto interval_us =
             std::chrono::duration_cast<std::chrono::microseconds>(meter.poll_interval).count();
-        mb.utilisation = interval_us > 0 ? static_cast<double>(mb.per_poll.count()) / interval_us
-                                         : 0.0;
+        mb.utilisation =
+            interval_us > 0 ? static_cast<double>(mb.per_poll.count()) / interval_us : 0.0;
         budget.utilisation += mb.utilisation;
         budget.meters.push_back(mb);
     }

@@ -25,7 +25,7 @@ struct BusBudget {
     std::string bus;
     bool serial = false;  // TCP frames cost no line time: only the configured delays count
     std::vector<MeterBudget> meters;
-    double utilisation = 0;                  // sum over meters; 1.0 = the bus is always busy
+    double utilisation = 0;                   // sum over meters; 1.0 = the bus is always busy
     std::chrono::microseconds dead_meter{0};  // what one poll of a silent meter costs
 };
 

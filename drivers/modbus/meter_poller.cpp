@@ -88,14 +88,16 @@ std::vector<PlannedRead> split_read(const PlannedRead& read) {
 
 std::string names_of(const PlannedRead& read, const std::vector<config::RegisterConfig>& regs) {
     std::vector<std::string> names;
-    for (const auto& slot : read.slots) names.push_back(regs[slot.register_index].name);
+    for (const auto& slot : read.slots)
+        names.push_back(regs[slot.register_index].name);
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
 }  // namespace
 
-MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, std::vector<PlannedRead>& plan,
-                                              const std::vector<config::RegisterConfig>& registers) {
+MeterPoller::ReadValues MeterPoller::read_all(
+    BusLine& line, std::vector<PlannedRead>& plan,
+    const std::vector<config::RegisterConfig>& registers) {
     ReadValues out;
     std::vector<std::optional<Value>> decoded(registers.size());
     for (size_t r = 0; r < plan.size(); ++r) {
@@ -110,10 +112,11 @@ MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, std::vector<Planned
             if (err.kind == ErrorKind::kModbusException && err.code == 2 && read.slots.size() > 1) {
                 // The meter refuses to read across a hole: read these values one by one
                 // from now on, starting with this poll, so the readable ones keep flowing.
-                spdlog::info("{}: meter {} refused the merged read {} {}..{} ({}); reading its "
-                             "registers one by one from now on",
-                             kComponent, meter_.name, config::to_string(read.function),
-                             read.address, read.address + read.count - 1, err.message);
+                spdlog::info(
+                    "{}: meter {} refused the merged read {} {}..{} ({}); reading its "
+                    "registers one by one from now on",
+                    kComponent, meter_.name, config::to_string(read.function), read.address,
+                    read.address + read.count - 1, err.message);
                 auto parts = split_read(read);
                 plan.erase(plan.begin() + static_cast<std::ptrdiff_t>(r));
                 plan.insert(plan.begin() + static_cast<std::ptrdiff_t>(r), parts.begin(),
@@ -121,11 +124,11 @@ MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, std::vector<Planned
                 --r;
                 continue;
             }
-            out.problems.push_back(fmt::format("{} reading {} {}..{} ({})", err.message,
-                                               config::to_string(read.function), read.address,
-                                               read.address + read.count - 1,
-                                               names_of(read, registers)));
-            if (err.kind == ErrorKind::kModbusException) continue;
+            out.problems.push_back(fmt::format(
+                "{} reading {} {}..{} ({})", err.message, config::to_string(read.function),
+                read.address, read.address + read.count - 1, names_of(read, registers)));
+            if (err.kind == ErrorKind::kModbusException)
+                continue;
             // Timeouts and garbage: the meter is not answering properly; do not spend
             // the bus's time on its other requests this round.
             out.timed_out = err.kind == ErrorKind::kTimeout || err.kind == ErrorKind::kBadResponse;
@@ -142,11 +145,13 @@ MeterPoller::ReadValues MeterPoller::read_all(BusLine& line, std::vector<Planned
         }
     }
     for (size_t i = 0; i < registers.size(); ++i) {
-        if (!decoded[i]) continue;
+        if (!decoded[i])
+            continue;
         if (!put_json(out.values, registers[i].name, *decoded[i])) {
-            out.problems.push_back(fmt::format("register {} decoded to a value JSON cannot carry "
-                                               "(NaN or infinity); left out",
-                                               registers[i].name));
+            out.problems.push_back(
+                fmt::format("register {} decoded to a value JSON cannot carry "
+                            "(NaN or infinity); left out",
+                            registers[i].name));
         }
     }
     return out;

@@ -163,8 +163,8 @@ TEST(ConfigLoader, MissingPasswordFileIsAnErrorToRunButAWarningToCheck) {
     EXPECT_THAT(messages(check.errors), IsEmpty());
     EXPECT_THAT(messages(check.warnings),
                 ::testing::Contains("t.yaml:4:38: kaa.auth: password_file "
-                                  "'/nonexistent-kaa-dir/password' does not exist; the daemon "
-                                  "will not start until it does"));
+                                    "'/nonexistent-kaa-dir/password' does not exist; the daemon "
+                                    "will not start until it does"));
 }
 
 TEST(ConfigLoader, KaaDefaults) {
@@ -178,6 +178,7 @@ TEST(ConfigLoader, KaaDefaults) {
     EXPECT_EQ(k.qos, 1);
     EXPECT_EQ(k.delivery, Delivery::kStatus);
     EXPECT_EQ(k.response_timeout, Millis{30'000});
+    EXPECT_EQ(k.max_in_flight, 16);
     EXPECT_FALSE(k.tls);
     EXPECT_FALSE(k.auth);
     EXPECT_EQ(k.reconnect.min_delay, Millis{1000});
@@ -226,6 +227,7 @@ TEST(ConfigLoader, UnknownKeyListsAllowedKeys) {
     EXPECT_THAT(errors(kaa_with("  hots: x\n")),
                 ElementsAre("t.yaml:4:3: unknown key 'hots' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
+                            "max_in_flight, "
                             "tls, auth, reconnect"));
     EXPECT_THAT(errors("kaa: {host: h, app_version: av}\nmeter: []\n"),
                 ElementsAre("t.yaml:2:1: unknown key 'meter' at the top level; allowed keys: kaa, "
@@ -266,6 +268,7 @@ TEST(ConfigLoader, ThreeErrorsAreAllReported) {
                             "t.yaml:5:8: kaa: qos must be 0 or 1, got 2",
                             "t.yaml:6:3: unknown key 'colour' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
+                            "max_in_flight, "
                             "tls, auth, reconnect"));
 }
 
