@@ -17,6 +17,9 @@ cmake --build build -j"$jobs"
 echo "== tests (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs"
 
+echo "== systemd unit: systemd-analyze verify and security exposure"
+bash tests/package/check_unit.sh build/kaa-gatewayd
+
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON -DKAA_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
