@@ -391,7 +391,8 @@ def report(args, fill_line, runs, floor, in_flight_note, backlog_bytes):
         lines.append("  [%s] drain time / floor's <= %.1fx:  %6.2fx  (%.3f s / %.3f s)   %s"
                      % (tag, TARGET_RATIO, ratio, r.drain_s, floor.drain_s,
                         "PASS" if ratio <= TARGET_RATIO else "FAIL"))
-        lines.append("  [%s] daemon RSS < %.0f MiB while draining: %6.2f MiB (VmHWM)        %s"
+        lines.append("  [%s] daemon RSS < %.0f MiB while draining: %6.2f MiB (max of VmHWM and the"
+                     " sampled VmRSS)   %s"
                      % (tag, TARGET_RSS_MIB, rss,
                         "PASS" if rss < TARGET_RSS_MIB else "FAIL"))
         if r.rows_left:
