@@ -12,7 +12,7 @@ echo "== format check"
 bash scripts/check-format.sh
 
 echo "== build (RelWithDebInfo) into build/"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON -DKAA_BUILD_BENCH=ON >/dev/null
 cmake --build build -j"$jobs"
 echo "== tests (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs"
