@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -25,6 +26,8 @@ constexpr const char* kComponent = "gateway";
 constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
 // Samples read while the buffer refuses writes (disk full) wait here, then the oldest go.
 constexpr size_t kMaxUnstored = 100'000;
+// How long the main loop lets a burst of samples or replies gather before handling it.
+constexpr auto kRoundWindow = std::chrono::milliseconds(50);
 constexpr auto kStatusInterval = std::chrono::seconds(5);
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
@@ -291,6 +294,16 @@ int Gateway::run() {
     std::deque<GatewayEvent> events;
     while (!stopping_) {
         queue_.wait_drain(events, next_wakeup());
+        // Samples of a poll round and Kaa's answers come in bursts: let the rest of a burst
+        // arrive, so it is stored in one transaction and handled in one turn instead of one
+        // wake-up (and one SQLite commit) per event.
+        const bool burst = std::any_of(events.begin(), events.end(), [](const auto& e) {
+            return std::holds_alternative<Sample>(e) || std::holds_alternative<events::Message>(e);
+        });
+        if (burst && !stopping_) {
+            queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now() + kRoundWindow),
+                              /*until_deadline=*/true);
+        }
         for (auto& event : events)
             handle(event);
         events.clear();

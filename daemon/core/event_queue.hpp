@@ -16,19 +16,29 @@ class EventQueue {
   public:
     /// Adds an event and wakes the consumer.
     void push(T event) {
+        bool wake = false;
         {
             std::lock_guard<std::mutex> lock(mutex_);
             events_.push_back(std::move(event));
+            wake = !gathering_;
         }
-        cv_.notify_one();
+        if (wake) {
+            cv_.notify_one();
+        }
     }
 
     /// Waits until at least one event is queued or the deadline passes (no deadline:
-    /// wait for an event), then moves everything queued into `out`.
+    /// wait for an event), then moves everything queued into `out`. With until_deadline,
+    /// waits for the deadline whatever arrives (to let a burst of events gather).
     template <typename Deadline>
-    void wait_drain(std::deque<T>& out, const std::optional<Deadline>& deadline) {
+    void wait_drain(std::deque<T>& out, const std::optional<Deadline>& deadline,
+                    bool until_deadline = false) {
         std::unique_lock<std::mutex> lock(mutex_);
-        if (deadline) {
+        if (deadline && until_deadline) {
+            gathering_ = true;  // producers need not wake us: we sleep to the deadline
+            cv_.wait_until(lock, *deadline, [] { return false; });
+            gathering_ = false;
+        } else if (deadline) {
             cv_.wait_until(lock, *deadline, [this] { return !events_.empty(); });
         } else {
             cv_.wait(lock, [this] { return !events_.empty(); });
@@ -49,6 +59,7 @@ class EventQueue {
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<T> events_;
+    bool gathering_ = false;
 };
 
 }  // namespace kaa

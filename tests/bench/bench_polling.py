@@ -360,6 +360,9 @@ def main():
     parser.add_argument("--meters", type=int, default=100)
     parser.add_argument("--build-dir", default=str(REPO / "build"))
     parser.add_argument("--keep", action="store_true", help="keep the workspace (configs, logs)")
+    parser.add_argument("--floor-without-replies", action="store_true",
+                        help="the floor does not subscribe to the /status replies (by default it "
+                        "receives the same replies the daemon receives with kaa.delivery status)")
     args = parser.parse_args()
     if not 1 <= args.meters <= 247:
         parser.error("--meters must be 1..247 (Modbus unit ids)")
@@ -414,7 +417,9 @@ def main():
         floor = Run("polling_floor", FLOOR_APP)
         fl = harness.Process([floor_bin, "--modbus-port", modbus_port, "--mqtt-port", broker.port,
                               "--meters", args.meters, "--seconds", int(args.seconds) + 60,
-                              "--app", FLOOR_APP], ws, "floor")
+                              "--app", FLOOR_APP]
+                             + ([] if args.floor_without_replies else ["--subscribe-status"]),
+                             ws, "floor")
         cleanups.append(fl.kill)
         measure(fl, floor, args.seconds, collector)
 
