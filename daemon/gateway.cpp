@@ -310,6 +310,7 @@ int Gateway::run() {
         store_samples();
         uplink_->check_timeouts();
         uplink_->pump();
+        uplink_->flush_removals();
         feed_watchdog();
         publish_status();
     }
@@ -332,6 +333,7 @@ void Gateway::shutdown() {
     }
     store_samples();
     mqtt_->stop();
+    uplink_->flush_removals();
     const uint64_t waiting = store_->stats().samples;
     if (durable_ && waiting > 0) {
         spdlog::info("{}: {} samples wait in the buffer for the next start", kComponent, waiting);

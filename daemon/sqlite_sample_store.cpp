@@ -580,6 +580,13 @@ void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
 Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
     if (ids.empty())
         return {};
+    // A deletion lost to a power cut only means a duplicate later: never wait for fsync.
+    if (full_sync_) {
+        const int rc = sqlite3_exec(db_, kSynchronous, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            return fail(rc, "set synchronous");
+        full_sync_ = false;
+    }
     Status st = exec(begin_, "start a transaction");
     if (!st)
         return st;

@@ -210,10 +210,7 @@ void Uplink::confirm(uint32_t rid) {
         return;
     Request& req = it->second;
     if (req.extension == Extension::kDataCollection) {
-        if (auto st = store_.remove(req.sample_ids); !st) {
-            spdlog::error("{}: cannot delete delivered samples: {}", kComponent,
-                          st.error().message);
-        }
+        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_delivered += req.sample_ids.size();
         holds_[req.meter] = MeterHold{};
     } else {
@@ -254,9 +251,7 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
         return;
     Request& req = it->second;
     if (req.extension == Extension::kDataCollection) {
-        if (auto st = store_.remove(req.sample_ids); !st) {
-            spdlog::error("{}: cannot delete rejected samples: {}", kComponent, st.error().message);
-        }
+        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_rejected += req.sample_ids.size();
         int suppressed = 0;
         if (log_limiter_.allow("reject:" + endpoint(req.meter).token + std::to_string(code),
@@ -339,6 +334,18 @@ void Uplink::handle_published(int message_id) {
         return;
     if (settings_.delivery != config::Delivery::kStatus)
         confirm(it->second);
+}
+
+void Uplink::flush_removals() {
+    if (removals_.empty()) {
+        return;
+    }
+    if (auto st = store_.remove(removals_); !st) {
+        // They stay in the buffer and are sent again after a restart: duplicates, not losses.
+        spdlog::error("{}: cannot delete {} delivered samples from the buffer: {}", kComponent,
+                      removals_.size(), st.error().message);
+    }
+    removals_.clear();
 }
 
 void Uplink::check_timeouts() {

@@ -74,6 +74,8 @@ class Uplink {
     void pump();
     /// Releases requests whose confirmation did not come within response_timeout.
     void check_timeouts();
+    /// Deletes, in one transaction, the samples confirmed (or rejected) since the last call.
+    void flush_removals();
     /// The earliest moment check_timeouts has work to do.
     std::optional<Clock::Monotonic> next_deadline() const;
 
@@ -121,6 +123,7 @@ class Uplink {
     Topics topics_;
     bool connected_ = false;
     std::vector<MetadataState> metadata_;
+    std::vector<uint64_t> removals_;  // delivered or rejected, not yet deleted from the store
     std::vector<MeterHold> holds_;
     std::map<uint32_t, Request> in_flight_;
     std::map<int, uint32_t> rid_by_message_id_;
