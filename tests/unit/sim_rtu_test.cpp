@@ -63,7 +63,7 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
         if (std::chrono::steady_clock::now() >= end) {
             return false;
         }
-        std::this_thread::sleep_for(5ms);
+        std::this_thread::sleep_for(5ms);  // poll interval of this deadline-bounded wait
     }
     return true;
 }
