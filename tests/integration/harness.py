@@ -72,6 +72,26 @@ def wait_seconds(seconds):
     wait_until(lambda: time.monotonic() >= end, seconds + 5, interval=0.02)
 
 
+def dcx_publishes(kpc, token):
+    """[(request, [samples])] of a token's DCX publishes the KPC stand-in saw, in arrival order."""
+    out = []
+    for r in kpc.requests("dcx", token):
+        body = r.json()
+        out.append((r, body if isinstance(body, list) else [body]))
+    return out
+
+
+def dcx_timestamps(kpc, token):
+    """The distinct sample timestamps of a token the KPC stand-in saw, sorted."""
+    return sorted({s["timestamp"] for _, ss in dcx_publishes(kpc, token) for s in ss})
+
+
+def timestamp_gaps(stamps, limit_ms):
+    """(timestamp, gap) for every gap between consecutive timestamps longer than limit_ms."""
+    stamps = sorted(stamps)
+    return [(a, b - a) for a, b in zip(stamps, stamps[1:]) if b - a > limit_ms]
+
+
 def now_ms():
     return int(time.time() * 1000)
 

@@ -81,15 +81,6 @@ class DeliveryModesTest(h.IntegrationTest):
     # ---- what the stand-in received ---------------------------------------------------
 
     @staticmethod
-    def publishes(kpc):
-        """[(request, [samples])] of the meter's DCX publishes, in arrival order."""
-        out = []
-        for r in kpc.requests("dcx", TOKEN):
-            body = r.json()
-            out.append((r, body if isinstance(body, list) else [body]))
-        return out
-
-    @staticmethod
     def counts(pubs):
         """How many times each sample timestamp was published."""
         return collections.Counter(s["timestamp"] for _, samples in pubs for s in samples)
@@ -99,7 +90,7 @@ class DeliveryModesTest(h.IntegrationTest):
         def first():
             if not gw.alive():
                 raise AssertionError("gateway exited (rc %s)\n%s" % (gw.returncode(), gw.tail()))
-            pubs = self.publishes(kpc)
+            pubs = h.dcx_publishes(kpc, TOKEN)
             return pubs[0][0].received if pubs else None
 
         t_first = h.wait_until(first, 15, message=lambda: "a first DCX publish\n" + self.logs())
@@ -128,7 +119,7 @@ class DeliveryModesTest(h.IntegrationTest):
 
     def check_each_once(self, gw, kpc, window_s, what):
         """The window's samples were all published exactly once, with no gap."""
-        pubs = self.publishes(kpc)
+        pubs = h.dcx_publishes(kpc, TOKEN)
         counts = self.counts(pubs)
         self.check_values_and_order(pubs)
         twice = {ts - self.t0_ms: n for ts, n in counts.items() if n != 1}
@@ -143,7 +134,7 @@ class DeliveryModesTest(h.IntegrationTest):
 
     def first_resend(self, kpc):
         """(first publish, first later publish repeating one of its timestamps) or None."""
-        pubs = self.publishes(kpc)
+        pubs = h.dcx_publishes(kpc, TOKEN)
         if not pubs:
             return None
         first_req, first_samples = pubs[0]
@@ -163,7 +154,7 @@ class DeliveryModesTest(h.IntegrationTest):
         gw, kpc = self.start_plant("ok", delivery="status", qos=1, response_timeout="1s")
         self.first_publish_plus(gw, kpc, 3.0)
         self.check_each_once(gw, kpc, 3.0, "delivery status, KPC answers /status")
-        pubs = self.publishes(kpc)
+        pubs = h.dcx_publishes(kpc, TOKEN)
         h.wait_until(lambda: all(r.answer == "status" for r, _ in pubs), 5,
                      message="the stand-in's /status answers")
         self.finish(gw)
@@ -189,7 +180,7 @@ class DeliveryModesTest(h.IntegrationTest):
                         % re.escape(METER), 15)
         self.first_publish_plus(gw, kpc, 3.0)
         self.check_each_once(gw, kpc, 3.0, "/error 400")
-        pubs = self.publishes(kpc)
+        pubs = h.dcx_publishes(kpc, TOKEN)
         h.wait_until(lambda: all(r.answer == "error" for r, _ in pubs), 5,
                      message="the stand-in's /error answers")
         # Every rejection names the meter, its token and the code.
@@ -205,17 +196,17 @@ class DeliveryModesTest(h.IntegrationTest):
         pair = h.wait_until(lambda: self.first_resend(kpc), 15,
                             message=lambda: "a re-send of the first batch; publishes %s\n%s" % (
                                 [(round(r.received, 3), [s["timestamp"] for s in ss])
-                                 for r, ss in self.publishes(kpc)], self.logs()))
+                                 for r, ss in h.dcx_publishes(kpc, TOKEN)], self.logs()))
         first, again = pair
         delay = again.received - first.received
         self.assertTrue(0.8 <= delay <= 2.5,
                         "the first batch was sent again %.3f s after its 503 (want ~1 s)" % delay)
         first_stamps = [s["timestamp"] for s in first.json()]
-        counts = self.counts(self.publishes(kpc))
+        counts = self.counts(h.dcx_publishes(kpc, TOKEN))
         self.assertEqual({ts: counts[ts] for ts in first_stamps if counts[ts] < 2}, {},
                          "samples of the first batch not published again")
         self.assertNotEqual(first.request_id, again.request_id)
-        self.check_values_and_order(self.publishes(kpc))
+        self.check_values_and_order(h.dcx_publishes(kpc, TOKEN))
         gw.wait_for_log(r"\[warning\] kaa: samples of meter %s \(request %d\): Kaa answered 503 "
                         r"'[^'\n]*'; sending again" % (re.escape(METER), first.request_id), 5)
         self.finish(gw)
@@ -229,12 +220,12 @@ class DeliveryModesTest(h.IntegrationTest):
         self.assertTrue(0.9 <= delay <= 2.5,
                         "the first batch was sent again %.3f s after it went out "
                         "(response_timeout 1s)" % delay)
-        counts = self.counts(self.publishes(kpc))
+        counts = self.counts(h.dcx_publishes(kpc, TOKEN))
         first_stamps = [s["timestamp"] for s in first.json()]
         self.assertEqual({ts: counts[ts] for ts in first_stamps if counts[ts] < 2}, {},
                          "samples of the first batch not published again")
         self.assertNotEqual(first.request_id, again.request_id)
-        self.check_values_and_order(self.publishes(kpc))
+        self.check_values_and_order(h.dcx_publishes(kpc, TOKEN))
         gw.wait_for_log(r"\[warning\] kaa: samples of meter %s \(request %d\): no confirmation "
                         r"within 1s; sending again" % (re.escape(METER), first.request_id), 5)
         self.finish(gw)
@@ -245,7 +236,7 @@ class DeliveryModesTest(h.IntegrationTest):
         # Past the 5 s response timeout of the first batch: a wrong re-send would show.
         t_first = self.first_publish_plus(gw, kpc, 6.0)
         self.check_each_once(gw, kpc, 6.0, "KPC answers after 2 s, response_timeout 5s")
-        early = [r for r, _ in self.publishes(kpc) if r.received <= t_first + 3.5]
+        early = [r for r, _ in h.dcx_publishes(kpc, TOKEN) if r.received <= t_first + 3.5]
         h.wait_until(lambda: all(r.answer == "status" for r in early), 5,
                      message="the slow stand-in's answers to the early publishes")
         self.finish(gw)

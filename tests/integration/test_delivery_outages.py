@@ -39,34 +39,19 @@ METERS = {  # token: (meter name, bus, unit, value)
 
 class DeliveryOutagesTest(h.IntegrationTest):
 
-    def publishes(self, kpc, token):
-        """[(request, [samples])] of a token's DCX publishes, in arrival order."""
-        out = []
-        for r in kpc.requests("dcx", token):
-            body = r.json()
-            out.append((r, body if isinstance(body, list) else [body]))
-        return out
-
-    def stamps(self, kpc, token):
-        return sorted({s["timestamp"] for _, ss in self.publishes(kpc, token) for s in ss})
-
-    @staticmethod
-    def gaps(stamps):
-        return [(a, b - a) for a, b in zip(stamps, stamps[1:]) if b - a > MAX_GAP_MS]
-
     def wait_caught_up(self, gw, kpc, since_ms, t_ref):
         """Every token has samples from `since_ms`+2 s and no gap from its first sample on."""
         def caught_up():
             if not gw.alive():
                 raise AssertionError("gateway exited (rc %s)\n%s" % (gw.returncode(), gw.tail()))
             for t in METERS:
-                stamps = self.stamps(kpc, t)
-                if not stamps or stamps[-1] < since_ms + 2000 or self.gaps(stamps):
+                stamps = h.dcx_timestamps(kpc, t)
+                if not stamps or stamps[-1] < since_ms + 2000 or h.timestamp_gaps(stamps, MAX_GAP_MS):
                     return False
             return True
 
         h.wait_until(caught_up, 30, message=lambda: "catch-up; gaps (ms after start, length): %s\n%s"
-                     % ({t: [(a - t_ref, d) for a, d in self.gaps(self.stamps(kpc, t))]
+                     % ({t: [(a - t_ref, d) for a, d in h.timestamp_gaps(h.dcx_timestamps(kpc, t), MAX_GAP_MS)]
                          for t in METERS}, self.logs()))
 
     def test_two_20s_broker_kills_lose_nothing(self):
@@ -92,7 +77,7 @@ class DeliveryOutagesTest(h.IntegrationTest):
 
         t_start = h.now_ms()
         gw = self.gateway(config)
-        h.wait_until(lambda: all(len(self.stamps(kpc, t)) >= 5 for t in METERS), 15,
+        h.wait_until(lambda: all(len(h.dcx_timestamps(kpc, t)) >= 5 for t in METERS), 15,
                      message=lambda: "5 delivered samples per meter\n" + self.logs())
         h.wait_seconds(2.0)
 
@@ -114,7 +99,7 @@ class DeliveryOutagesTest(h.IntegrationTest):
         duplicates = 0
         dup_detail = {}
         for token, (name, _, _, value) in METERS.items():
-            pubs = self.publishes(kpc, token)
+            pubs = h.dcx_publishes(kpc, token)
             receipts = collections.defaultdict(list)  # timestamp -> arrival times
             for r, ss in pubs:
                 self.assertLessEqual(len(ss), BATCH, "%s: publish of %d samples (batch %d)"
@@ -131,7 +116,7 @@ class DeliveryOutagesTest(h.IntegrationTest):
             self.assertGreaterEqual(stamps[0], t_start, token)
             self.assertLessEqual(stamps[0], t_start + 2000,
                                  "%s: first sample %d ms after the start" % (token, stamps[0] - t_start))
-            self.assertEqual(self.gaps(stamps), [], token)
+            self.assertEqual(h.timestamp_gaps(stamps, MAX_GAP_MS), [], token)
             duration = stamps[-1] - stamps[0]
             self.assertGreaterEqual(len(stamps), int(0.9 * duration / POLL_MS),
                                     "%s: %d samples over %d ms" % (token, len(stamps), duration))

@@ -33,21 +33,6 @@ METERS = {  # token: (meter name, bus, unit, value)
 
 class DaemonRestartTest(h.IntegrationTest):
 
-    def publishes(self, kpc, token):
-        """[(request, [samples])] of a token's DCX publishes, in arrival order."""
-        out = []
-        for r in kpc.requests("dcx", token):
-            body = r.json()
-            out.append((r, body if isinstance(body, list) else [body]))
-        return out
-
-    def stamps(self, kpc, token):
-        return sorted({s["timestamp"] for _, ss in self.publishes(kpc, token) for s in ss})
-
-    @staticmethod
-    def gaps(stamps):
-        return [(a, b - a) for a, b in zip(stamps, stamps[1:]) if b - a > MAX_GAP_MS]
-
     def test_samples_buffered_before_kill_9_arrive_after_restart(self):
         broker = self.mosquitto().start()
         kpc = self.kpc(broker.port, mode="ok")
@@ -74,9 +59,9 @@ class DaemonRestartTest(h.IntegrationTest):
         gw1 = self.track(h.Process(argv, self.ws, "gatewayd-1").start())
 
         # -- a few samples go through while the broker is up -----------------------------
-        h.wait_until(lambda: all(len(self.stamps(kpc, t)) >= 3 for t in METERS), 15,
+        h.wait_until(lambda: all(len(h.dcx_timestamps(kpc, t)) >= 3 for t in METERS), 15,
                      message=lambda: "3 delivered samples per meter\n" + self.logs())
-        delivered_before_cut = {t: self.stamps(kpc, t) for t in METERS}
+        delivered_before_cut = {t: h.dcx_timestamps(kpc, t) for t in METERS}
 
         # -- broker killed; 3 s later the daemon is killed ---------------------------------
         t_cut = h.now_ms()
@@ -99,12 +84,12 @@ class DaemonRestartTest(h.IntegrationTest):
         self.assertTrue(kpc.wait_subscribed(10), "KPC stand-in did not resubscribe")
 
         def complete(token):
-            stamps = self.stamps(kpc, token)
+            stamps = h.dcx_timestamps(kpc, token)
             before = [ts for ts in stamps if ts <= t_kill - COMMIT_SLACK_MS]
             after = [ts for ts in stamps if ts >= t_restart]
             return (before and before[0] == delivered_before_cut[token][0]
                     and before[-1] >= t_kill - COMMIT_SLACK_MS - MAX_GAP_MS
-                    and not self.gaps(before)
+                    and not h.timestamp_gaps(before, MAX_GAP_MS)
                     and after and after[-1] >= t_up + 1000)
 
         def all_complete():
@@ -114,17 +99,17 @@ class DaemonRestartTest(h.IntegrationTest):
 
         h.wait_until(all_complete, 20, message=lambda: "every sample up to kill-1s, then live ones; "
                      "gaps (ms after start, length): %s; last before kill-1s: %s\n%s" % (
-                         {t: [(a - t_start, d) for a, d in self.gaps(
-                             [ts for ts in self.stamps(kpc, t) if ts <= t_kill - COMMIT_SLACK_MS])]
+                         {t: [(a - t_start, d) for a, d in h.timestamp_gaps(
+                             [ts for ts in h.dcx_timestamps(kpc, t) if ts <= t_kill - COMMIT_SLACK_MS], MAX_GAP_MS)]
                           for t in METERS},
-                         {t: max([ts - t_start for ts in self.stamps(kpc, t)
+                         {t: max([ts - t_start for ts in h.dcx_timestamps(kpc, t)
                                   if ts <= t_kill - COMMIT_SLACK_MS], default=None)
                           for t in METERS},
                          self.logs()))
 
         duplicates = 0
         for token, (name, _, _, value) in METERS.items():
-            pubs = self.publishes(kpc, token)
+            pubs = h.dcx_publishes(kpc, token)
             counts = collections.Counter(s["timestamp"] for _, ss in pubs for s in ss)
             duplicates += sum(n - 1 for n in counts.values())
             stamps = sorted(counts)
@@ -144,7 +129,7 @@ class DaemonRestartTest(h.IntegrationTest):
             # The second daemon polled from its start and delivered that too.
             after = [ts for ts in stamps if ts >= t_restart]
             self.assertLessEqual(after[0], t_restart + 2000, token)
-            self.assertEqual(self.gaps(after), [], "%s: gaps after the restart" % token)
+            self.assertEqual(h.timestamp_gaps(after, MAX_GAP_MS), [], "%s: gaps after the restart" % token)
             self.assertTrue(all(ts <= t_kill or ts >= t_restart for ts in stamps), token)
             for r, ss in pubs:
                 ts = [s["timestamp"] for s in ss]
