@@ -26,7 +26,7 @@ Status MemorySampleStore::append(const std::vector<Sample>& samples) {
         }
         const uint64_t id = next_id_++;
         meters_[s.meter_index].entries.emplace(id, Entry{s.timestamp_ms, s.json, false});
-        ++meters_[s.meter_index].pending;
+        ++meters_[s.meter_index].pending[lane_of(id)];
         owner_.emplace(id, s.meter_index);
         stats_.bytes += need;
         ++stats_.samples;
@@ -38,7 +38,7 @@ bool MemorySampleStore::drop_oldest_pending() {
     MeterQueue* victim_queue = nullptr;
     std::map<uint64_t, Entry>::iterator victim;
     for (MeterQueue& q : meters_) {
-        if (q.pending == 0)
+        if (q.pending[0] + q.pending[1] == 0)
             continue;
         for (auto it = q.entries.begin(); it != q.entries.end(); ++it) {
             if (it->second.taken)
@@ -55,22 +55,25 @@ bool MemorySampleStore::drop_oldest_pending() {
     stats_.bytes -= cost(victim->second.json);
     --stats_.samples;
     ++stats_.dropped_overflow;
-    --victim_queue->pending;
+    --victim_queue->pending[lane_of(victim->first)];
     owner_.erase(victim->first);
     victim_queue->entries.erase(victim);
     return true;
 }
 
-std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max) {
+std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max, Lane lane) {
     std::vector<StoredSample> out;
     if (meter_index >= meters_.size())
         return out;
     MeterQueue& q = meters_[meter_index];
-    for (auto it = q.entries.begin(); it != q.entries.end() && out.size() < max; ++it) {
+    const bool live = lane == Lane::kLive;
+    auto it = live ? q.entries.lower_bound(live_from_) : q.entries.begin();
+    const auto end = live ? q.entries.end() : q.entries.lower_bound(live_from_);
+    for (; it != end && out.size() < max; ++it) {
         if (it->second.taken)
             continue;
         it->second.taken = true;
-        --q.pending;
+        --q.pending[lane_of(it->first)];
         out.push_back(
             StoredSample{it->first, meter_index, it->second.timestamp_ms, it->second.json});
     }
@@ -94,7 +97,7 @@ void MemorySampleStore::release(const std::vector<uint64_t>& ids) {
         if (q == nullptr || !it->second.taken)
             continue;
         it->second.taken = false;
-        ++q->pending;
+        ++q->pending[lane_of(id)];
     }
 }
 
@@ -105,7 +108,7 @@ Status MemorySampleStore::remove(const std::vector<uint64_t>& ids) {
         if (q == nullptr)
             continue;
         if (!it->second.taken)
-            --q->pending;
+            --q->pending[lane_of(id)];
         stats_.bytes -= cost(it->second.json);
         --stats_.samples;
         q->entries.erase(it);
@@ -114,8 +117,17 @@ Status MemorySampleStore::remove(const std::vector<uint64_t>& ids) {
     return {};
 }
 
-bool MemorySampleStore::has_pending(size_t meter_index) const {
-    return meter_index < meters_.size() && meters_[meter_index].pending > 0;
+bool MemorySampleStore::has_pending(size_t meter_index, Lane lane) const {
+    return meter_index < meters_.size() &&
+           meters_[meter_index].pending[lane == Lane::kLive ? 0 : 1] > 0;
+}
+
+void MemorySampleStore::start_live() {
+    for (MeterQueue& q : meters_) {
+        q.pending[1] += q.pending[0];
+        q.pending[0] = 0;
+    }
+    live_from_ = next_id_;
 }
 
 StoreStats MemorySampleStore::stats() const {

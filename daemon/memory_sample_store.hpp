@@ -16,10 +16,13 @@ class MemorySampleStore final : public SampleStore {
     MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
 
     Status append(const std::vector<Sample>& samples) override;
-    std::vector<StoredSample> take(size_t meter_index, size_t max) override;
+    using SampleStore::has_pending;
+    using SampleStore::take;
+    std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) override;
+    void start_live() override;
     void release(const std::vector<uint64_t>& ids) override;
     Status remove(const std::vector<uint64_t>& ids) override;
-    bool has_pending(size_t meter_index) const override;
+    bool has_pending(size_t meter_index, Lane lane) const override;
     StoreStats stats() const override;
 
   private:
@@ -30,8 +33,10 @@ class MemorySampleStore final : public SampleStore {
     };
     struct MeterQueue {
         std::map<uint64_t, Entry> entries;
-        size_t pending = 0;
+        size_t pending[2] = {0, 0};  // untaken entries per Lane
     };
+    /// The lane of a sample id, as an index into MeterQueue::pending.
+    size_t lane_of(uint64_t id) const { return id < live_from_ ? 1 : 0; }
     static uint64_t cost(const std::string& json) { return json.size() + 64; }
     bool drop_oldest_pending();
     MeterQueue* find_owner(uint64_t id, std::map<uint64_t, Entry>::iterator& it);
@@ -41,6 +46,7 @@ class MemorySampleStore final : public SampleStore {
     uint64_t max_bytes_;
     config::Overflow overflow_;
     uint64_t next_id_ = 1;
+    uint64_t live_from_ = 1;  // first id of the live lane
     StoreStats stats_;
 };
 

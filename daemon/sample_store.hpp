@@ -4,6 +4,7 @@
 // good) or releases them to be sent again.
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -27,20 +28,42 @@ struct StoreStats {
     uint64_t dropped_overflow = 0;  // samples dropped because the store was full
 };
 
+/// Which samples of a meter a take() looks at. Live: appended since the last
+/// start_live() (readings taken while connected); backlog: everything older (what waited
+/// through an outage or a restart). The uplink sends live samples first so that a long
+/// backlog never delays current readings; within a lane samples come out oldest first.
+enum class Lane { kLive, kBacklog };
+
 /// Durable or in-memory queue of samples per meter.
 class SampleStore {
   public:
     virtual ~SampleStore() = default;
     /// Adds the samples of one poll round (one transaction); may drop per overflow policy.
     virtual Status append(const std::vector<Sample>& samples) = 0;
-    /// Takes up to `max` of the meter's oldest samples that are not already taken.
-    virtual std::vector<StoredSample> take(size_t meter_index, size_t max) = 0;
+    /// Takes up to `max` of the meter's oldest samples in `lane` that are not already taken.
+    virtual std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) = 0;
+    /// Moves every waiting sample to the backlog; samples appended from now on are live.
+    virtual void start_live() = 0;
     /// Puts taken samples back so the next take returns them again (send again).
     virtual void release(const std::vector<uint64_t>& ids) = 0;
     /// Deletes samples for good (delivered, or rejected by Kaa).
     virtual Status remove(const std::vector<uint64_t>& ids) = 0;
-    /// True when the meter has samples that are not taken.
-    virtual bool has_pending(size_t meter_index) const = 0;
+    /// True when the meter has samples in `lane` that are not taken.
+    virtual bool has_pending(size_t meter_index, Lane lane) const = 0;
+    /// Takes up to `max` of the meter's oldest samples, backlog before live.
+    std::vector<StoredSample> take(size_t meter_index, size_t max) {
+        std::vector<StoredSample> out = take(meter_index, max, Lane::kBacklog);
+        if (out.size() < max) {
+            std::vector<StoredSample> live = take(meter_index, max - out.size(), Lane::kLive);
+            out.insert(out.end(), std::make_move_iterator(live.begin()),
+                       std::make_move_iterator(live.end()));
+        }
+        return out;
+    }
+    /// True when the meter has samples in either lane that are not taken.
+    bool has_pending(size_t meter_index) const {
+        return has_pending(meter_index, Lane::kLive) || has_pending(meter_index, Lane::kBacklog);
+    }
     /// Current figures.
     virtual StoreStats stats() const = 0;
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -105,7 +106,7 @@ std::string column_string(sqlite3_stmt* stmt, int column) {
 
 SqliteSampleStore::SqliteSampleStore(const SqliteStoreOptions& options) : options_(options) {
     for (size_t i = 0; i < options_.meter_names.size(); ++i) {
-        meters_.push_back(MeterState{options_.meter_names[i], 0, 0, {}});
+        meters_.push_back(MeterState{options_.meter_names[i], {}, {}});
         index_by_name_.emplace(options_.meter_names[i], i);
     }
 }
@@ -234,7 +235,8 @@ Status SqliteSampleStore::prepare_statements() {
         {&commit_, "COMMIT"},
         {&insert_, "INSERT INTO samples(id, meter, ts, json) VALUES(?1, ?2, ?3, ?4)"},
         {&select_new_,
-         "SELECT id, ts, json FROM samples WHERE meter = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
+         "SELECT id, ts, json FROM samples WHERE meter = ?1 AND id > ?2 AND id < ?4 ORDER BY id "
+         "LIMIT ?3"},
         {&select_one_, "SELECT ts, json FROM samples WHERE id = ?1"},
         {&delete_, "DELETE FROM samples WHERE id = ?1 RETURNING meter, length(CAST(json AS BLOB))"},
         {&delete_taken_, "DELETE FROM samples WHERE id = ?1"},
@@ -268,7 +270,7 @@ Status SqliteSampleStore::load_counts() {
         next_id_ = std::max(next_id_, static_cast<uint64_t>(sqlite3_column_int64(stmt, 3)) + 1);
         const auto it = index_by_name_.find(name);
         if (it != index_by_name_.end()) {
-            meters_[it->second].pending = count;
+            meters_[it->second].backlog.pending = count;
         } else {
             orphans[name] = count;
             orphaned_ += count;
@@ -277,6 +279,9 @@ Status SqliteSampleStore::load_counts() {
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE)
         return fail(rc, "count the waiting samples");
+    live_from_ = next_id_;  // what is on disk is backlog
+    for (MeterState& m : meters_)
+        m.live.cursor = live_from_ - 1;
     if (!orphans.empty()) {
         std::string list;
         for (const auto& [name, count] : orphans) {
@@ -409,7 +414,7 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
         forget(row);
     stats_.dropped_overflow += gone.size() + (samples.size() - accepted);
     for (size_t i = 0; i < accepted; ++i) {
-        ++meters_[samples[i].meter_index].pending;
+        ++lane_of(meters_[samples[i].meter_index], next_id_ + i).pending;
         ++stats_.samples;
         stats_.bytes += samples[i].json.size();
     }
@@ -500,9 +505,9 @@ void SqliteSampleStore::forget(const Gone& row) {
             --orphaned_;
         return;
     }
-    MeterState& m = meters_[row.meter];
-    if ((m.released.erase(row.id) > 0 || row.id > m.cursor) && m.pending > 0)
-        --m.pending;
+    LaneState& lane = lane_of(meters_[row.meter], row.id);
+    if ((lane.released.erase(row.id) > 0 || row.id > lane.cursor) && lane.pending > 0)
+        --lane.pending;
 }
 
 void SqliteSampleStore::report_read_error(int rc) {
@@ -513,14 +518,15 @@ void SqliteSampleStore::report_read_error(int rc) {
     spdlog::error("{}", message);
 }
 
-std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max) {
+std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max, Lane which) {
     std::vector<StoredSample> out;
     if (meter_index >= meters_.size() || max == 0)
         return out;
     MeterState& m = meters_[meter_index];
+    LaneState& lane = which == Lane::kLive ? m.live : m.backlog;
     // Released samples are older than anything past the cursor: they go first.
-    while (!m.released.empty() && out.size() < max) {
-        const uint64_t id = *m.released.begin();
+    while (!lane.released.empty() && out.size() < max) {
+        const uint64_t id = *lane.released.begin();
         Reset reset(select_one_);
         sqlite3_bind_int64(select_one_, 1, static_cast<sqlite3_int64>(id));
         const int rc = sqlite3_step(select_one_);
@@ -528,41 +534,71 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
             report_read_error(rc);
             return out;
         }
-        m.released.erase(m.released.begin());
-        if (m.pending > 0)
-            --m.pending;
+        lane.released.erase(lane.released.begin());
+        if (lane.pending > 0)
+            --lane.pending;
         if (rc == SQLITE_DONE)
             continue;  // vanished: nothing to send
         out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one_, 0),
                                    column_string(select_one_, 1)});
         taken_.emplace(id, Taken{meter_index, out.back().json.size()});
     }
-    if (out.size() == max)
-        return out;
-    const size_t want = max - out.size();
-    Reset reset(select_new_);
-    sqlite3_bind_text(select_new_, 1, m.name.data(), static_cast<int>(m.name.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(select_new_, 2, static_cast<sqlite3_int64>(m.cursor));
-    sqlite3_bind_int64(select_new_, 3, static_cast<sqlite3_int64>(want));
-    size_t got = 0;
-    int rc = SQLITE_DONE;
-    while ((rc = sqlite3_step(select_new_)) == SQLITE_ROW) {
-        const auto id = static_cast<uint64_t>(sqlite3_column_int64(select_new_, 0));
-        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new_, 1),
-                                   column_string(select_new_, 2)});
-        m.cursor = id;
-        if (m.pending > 0)
-            --m.pending;
-        taken_.emplace(id, Taken{meter_index, out.back().json.size()});
-        ++got;
-    }
-    if (rc != SQLITE_DONE) {
-        report_read_error(rc);
-    } else if (got < want) {
-        m.pending = m.released.size();  // nothing left past the cursor
+    if (out.size() < max) {
+        const uint64_t below = which == Lane::kLive
+                                   ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                                   : live_from_;
+        take_new(meter_index, lane, below, max, out);
     }
     return out;
+}
+
+void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
+                                 std::vector<StoredSample>& out) {
+    const std::string& name = meters_[meter_index].name;
+    // Rows in flight are skipped: after start_live() rewinds a cursor they are met again.
+    while (out.size() < max) {
+        const size_t want = max - out.size();
+        Reset reset(select_new_);
+        sqlite3_bind_text(select_new_, 1, name.data(), static_cast<int>(name.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(select_new_, 2, static_cast<sqlite3_int64>(lane.cursor));
+        sqlite3_bind_int64(select_new_, 3, static_cast<sqlite3_int64>(want));
+        sqlite3_bind_int64(select_new_, 4, static_cast<sqlite3_int64>(below));
+        size_t rows = 0;
+        int rc = SQLITE_DONE;
+        while ((rc = sqlite3_step(select_new_)) == SQLITE_ROW) {
+            ++rows;
+            const auto id = static_cast<uint64_t>(sqlite3_column_int64(select_new_, 0));
+            lane.cursor = id;
+            if (taken_.count(id) > 0)
+                continue;
+            out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new_, 1),
+                                       column_string(select_new_, 2)});
+            if (lane.pending > 0)
+                --lane.pending;
+            taken_.emplace(id, Taken{meter_index, out.back().json.size()});
+        }
+        if (rc != SQLITE_DONE) {
+            report_read_error(rc);
+            return;
+        }
+        if (rows < want) {
+            lane.pending = lane.released.size();  // nothing left past the cursor
+            return;
+        }
+    }
+}
+
+void SqliteSampleStore::start_live() {
+    // Nothing is lost by rewinding the backlog: every row not in flight is past cursor 0,
+    // and rows in flight are skipped when met. Released sets are covered by the rewind.
+    for (MeterState& m : meters_) {
+        m.backlog.pending += m.live.pending;
+        m.backlog.cursor = 0;
+        m.backlog.released.clear();
+        m.live = LaneState{0, next_id_ - 1, {}};
+    }
+    live_from_ = next_id_;
 }
 
 void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
@@ -570,9 +606,10 @@ void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
         const auto it = taken_.find(id);
         if (it == taken_.end())
             continue;
-        MeterState& m = meters_[it->second.meter];
-        if (m.released.insert(id).second)
-            ++m.pending;
+        LaneState& lane = lane_of(meters_[it->second.meter], id);
+        // Past the cursor (a rewound backlog) the row is simply met again by the next take.
+        if (id > lane.cursor || lane.released.insert(id).second)
+            ++lane.pending;
         taken_.erase(it);
     }
 }
@@ -604,8 +641,11 @@ Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
     return {};
 }
 
-bool SqliteSampleStore::has_pending(size_t meter_index) const {
-    return meter_index < meters_.size() && meters_[meter_index].pending > 0;
+bool SqliteSampleStore::has_pending(size_t meter_index, Lane lane) const {
+    if (meter_index >= meters_.size())
+        return false;
+    const MeterState& m = meters_[meter_index];
+    return (lane == Lane::kLive ? m.live : m.backlog).pending > 0;
 }
 
 StoreStats SqliteSampleStore::stats() const {

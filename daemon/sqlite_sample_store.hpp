@@ -44,26 +44,35 @@ class SqliteSampleStore final : public SampleStore {
 
     /// Writes one poll round in one transaction; disk errors come back as a Status.
     Status append(const std::vector<Sample>& samples) override;
-    /// Returns the meter's oldest samples that are not taken, and marks them taken.
-    std::vector<StoredSample> take(size_t meter_index, size_t max) override;
+    using SampleStore::has_pending;
+    using SampleStore::take;
+    /// Returns the meter's oldest samples in `lane` that are not taken, and marks them taken.
+    std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) override;
+    /// Everything waiting becomes backlog; what is appended from now on is live.
+    void start_live() override;
     /// Makes taken samples pending again; unknown ids are ignored.
     void release(const std::vector<uint64_t>& ids) override;
     /// Deletes samples in one transaction; unknown ids are ignored.
     Status remove(const std::vector<uint64_t>& ids) override;
-    /// True when the meter has samples that are not taken (no database access).
-    bool has_pending(size_t meter_index) const override;
+    /// True when the meter has samples in `lane` that are not taken (no database access).
+    bool has_pending(size_t meter_index, Lane lane) const override;
     /// Samples and payload bytes waiting (orphans included) and overflow drops.
     StoreStats stats() const override;
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const { return orphaned_; }
 
   private:
-    /// Per-meter bookkeeping; pending = released.size() + rows with id > cursor.
+    /// One lane of a meter; pending = released.size() + untaken rows of the lane past cursor.
+    struct LaneState {
+        uint64_t pending = 0;
+        uint64_t cursor = 0;          // rows up to here were taken since the lane started
+        std::set<uint64_t> released;  // ids <= cursor put back by release()
+    };
+    /// Per-meter bookkeeping: the live lane (ids >= live_from_) and the backlog.
     struct MeterState {
         std::string name;
-        uint64_t pending = 0;
-        uint64_t cursor = 0;          // highest id taken this session
-        std::set<uint64_t> released;  // ids <= cursor put back by release()
+        LaneState live;
+        LaneState backlog;
     };
     /// A sample in flight: its meter and payload size, known without reading it again.
     struct Taken {
@@ -96,6 +105,11 @@ class SqliteSampleStore final : public SampleStore {
     void rollback();
     void forget(const Gone& row);
     void report_read_error(int rc);
+    /// The lane a stored row of meter `m` belongs to, by its id.
+    LaneState& lane_of(MeterState& m, uint64_t id) { return id < live_from_ ? m.backlog : m.live; }
+    /// Takes the lane's rows past its cursor (skipping rows in flight) into `out`.
+    void take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
+                  std::vector<StoredSample>& out);
     uint64_t row_cost(const Sample& sample) const;
 
     SqliteStoreOptions options_;
@@ -115,6 +129,7 @@ class SqliteSampleStore final : public SampleStore {
     std::unordered_map<std::string, size_t> index_by_name_;
     std::unordered_map<uint64_t, Taken> taken_;
     uint64_t next_id_ = 1;
+    uint64_t live_from_ = 1;  // first id of the live lane
     uint64_t page_size_ = 4096;
     uint64_t data_budget_ = 0;  // max_bytes minus the WAL allowance
     uint64_t used_bytes_ = 0;   // live pages after the last commit

@@ -64,6 +64,8 @@ void Uplink::handle_connected() {
     // meter's metadata again so the platform sees current keys after every connect.
     for (auto& m : metadata_)
         m.dirty = !m.keys.empty();
+    // What waited for this connection is backlog: readings taken from now on go first.
+    store_.start_live();
     pump();
 }
 
@@ -129,8 +131,8 @@ bool Uplink::publish_metadata(size_t meter) {
     return true;
 }
 
-bool Uplink::publish_batch(size_t meter) {
-    std::vector<StoredSample> batch = store_.take(meter, settings_.batch);
+bool Uplink::publish_batch(size_t meter, Lane lane) {
+    std::vector<StoredSample> batch = store_.take(meter, settings_.batch, lane);
     if (batch.empty())
         return true;
     std::string payload;
@@ -176,22 +178,29 @@ void Uplink::pump() {
             return;
         }
     }
-    const size_t meters = endpoints_.size();
-    while (batches_in_flight_ < settings_.max_in_flight && meters > 0) {
-        size_t chosen = meters;
-        for (size_t step = 0; step < meters; ++step) {
-            const size_t m = (next_meter_ + step) % meters;
-            if (!held(m) && store_.has_pending(m)) {
-                chosen = m;
+    // Live readings first, every meter in turn; the backlog drains behind them.
+    for (Lane lane : {Lane::kLive, Lane::kBacklog}) {
+        while (batches_in_flight_ < settings_.max_in_flight) {
+            const auto chosen = next_meter_with(lane);
+            if (!chosen)
                 break;
-            }
+            if (!publish_batch(*chosen, lane))
+                return;
         }
-        if (chosen == meters)
-            return;
-        next_meter_ = (chosen + 1) % meters;
-        if (!publish_batch(chosen))
-            return;
     }
+}
+
+std::optional<size_t> Uplink::next_meter_with(Lane lane) {
+    size_t& cursor = next_meter_[lane == Lane::kLive ? 0 : 1];
+    const size_t meters = endpoints_.size();
+    for (size_t step = 0; step < meters; ++step) {
+        const size_t m = (cursor + step) % meters;
+        if (!held(m) && store_.has_pending(m, lane)) {
+            cursor = (m + 1) % meters;
+            return m;
+        }
+    }
+    return std::nullopt;
 }
 
 void Uplink::forget(uint32_t rid) {

@@ -70,7 +70,7 @@ class Uplink {
     void handle_published(int message_id);
     /// New metadata keys for a meter; sent now if connected, else after connecting.
     void set_metadata(const MetadataUpdate& update);
-    /// Publishes what may be published now: metadata first, then sample batches.
+    /// Publishes what may be published now: metadata, then live samples, then the backlog.
     void pump();
     /// Releases requests whose confirmation did not come within response_timeout.
     void check_timeouts();
@@ -104,7 +104,9 @@ class Uplink {
 
     uint32_t allocate_request_id();
     bool publish_metadata(size_t meter);
-    bool publish_batch(size_t meter);
+    bool publish_batch(size_t meter, Lane lane);
+    /// The next meter, round-robin, with untaken samples in `lane` and not held back.
+    std::optional<size_t> next_meter_with(Lane lane);
     void confirm(uint32_t rid);
     void retry(uint32_t rid, const std::string& why);
     void reject(uint32_t rid, int code, const std::string& reason);
@@ -128,7 +130,7 @@ class Uplink {
     std::map<uint32_t, Request> in_flight_;
     std::map<int, uint32_t> rid_by_message_id_;
     size_t batches_in_flight_ = 0;
-    size_t next_meter_ = 0;  // round-robin cursor so every meter gets its turn
+    size_t next_meter_[2] = {0, 0};  // round-robin cursors (live, backlog): every meter's turn
     uint32_t next_request_id_ = 1;
     UplinkCounters counters_;
     RateLimiter log_limiter_;

@@ -255,6 +255,29 @@ TEST_F(DeliveryTest, BacklogGoesOutInBatchesInOrderWithBoundedInFlight) {
     EXPECT_EQ(nlohmann::json::parse(mqtt.published[2].payload)[0]["timestamp"], 2000);
 }
 
+TEST_F(DeliveryTest, AfterAReconnectLiveReadingsGoBeforeTheBacklog) {
+    make(config::Delivery::kStatus, 2, 1);
+    add(0, 5);  // read while disconnected: the backlog
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    EXPECT_EQ(mqtt.published[0].payload, R"([{"timestamp":1000,"v":1},{"timestamp":1001,"v":1}])");
+    add(1, 1, 7000);  // live readings of both meters arrive while the window is full
+    add(0, 1, 9000);
+    uplink->handle_message(mqtt.published[0].topic + "/status", "");
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    EXPECT_EQ(mqtt.published[1].payload, R"([{"timestamp":9000,"v":1}])");
+    uplink->handle_message(mqtt.published[1].topic + "/status", "");
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 3u);
+    EXPECT_EQ(mqtt.published[2].topic.substr(0, 24), "kp1/demo_v1/dcx/tok-wate");
+    EXPECT_EQ(mqtt.published[2].payload, R"([{"timestamp":7000,"v":1}])");
+    uplink->handle_message(mqtt.published[2].topic + "/status", "");
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 4u);  // then the backlog, in its order
+    EXPECT_EQ(mqtt.published[3].payload, R"([{"timestamp":1002,"v":1},{"timestamp":1003,"v":1}])");
+}
+
 TEST_F(DeliveryTest, MetersTakeTurns) {
     make(config::Delivery::kStatus, 1, 8);
     add(0, 3);
