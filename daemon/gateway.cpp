@@ -296,10 +296,13 @@ int Gateway::run() {
         queue_.wait_drain(events, next_wakeup());
         // Samples of a poll round and Kaa's answers come in bursts: let the rest of a burst
         // arrive, so it is stored in one transaction and handled in one turn instead of one
-        // wake-up (and one SQLite commit) per event.
-        const bool burst = std::any_of(events.begin(), events.end(), [](const auto& e) {
-            return std::holds_alternative<Sample>(e) || std::holds_alternative<events::Message>(e);
-        });
+        // wake-up (and one SQLite commit) per event. Not while a backlog drains: there each
+        // answer frees a slot for the next batch, and waiting would only slow the drain.
+        const bool burst =
+            !uplink_->draining() && std::any_of(events.begin(), events.end(), [](const auto& e) {
+                return std::holds_alternative<Sample>(e) ||
+                       std::holds_alternative<events::Message>(e);
+            });
         if (burst && !stopping_) {
             queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now() + kRoundWindow),
                               /*until_deadline=*/true);

@@ -91,14 +91,19 @@ class SqliteSampleStore final : public SampleStore {
     Status open_database();
     /// Inside an append's transaction: drops (policy) or refuses rows until the measured
     /// size fits the budget; `accepted` shrinks by the refused rows of this round.
-    Status shrink_to_budget(size_t& accepted, std::vector<Gone>& gone, uint64_t& used);
+    Status shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
+                            std::vector<Gone>& gone, uint64_t& used);
     Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
     Status load_counts();
     void close_database();
     Status measure(uint64_t& used_bytes);
     Status drop_oldest(size_t count, std::vector<Gone>& gone);
+    /// Deletes a row by id: in flight (its meter is known) or, slowly, any other.
     Status delete_row(uint64_t id, std::vector<Gone>& gone);
+    /// Deletes a waiting row of a known meter (`meter` is kOrphan for an orphan's).
+    Status delete_waiting(uint64_t id, size_t meter, const std::string& name,
+                          std::vector<Gone>& gone);
     Status insert(const Sample& sample, uint64_t id);
     Status exec(sqlite3_stmt* stmt, const char* what);
     Status fail(int rc, const char* what);
@@ -121,12 +126,14 @@ class SqliteSampleStore final : public SampleStore {
     sqlite3_stmt* select_one_ = nullptr;
     sqlite3_stmt* delete_ = nullptr;
     sqlite3_stmt* delete_taken_ = nullptr;
+    sqlite3_stmt* delete_unknown_ = nullptr;
     sqlite3_stmt* oldest_ = nullptr;
     sqlite3_stmt* page_count_ = nullptr;
     sqlite3_stmt* freelist_count_ = nullptr;
 
     std::vector<MeterState> meters_;
     std::unordered_map<std::string, size_t> index_by_name_;
+    std::vector<std::string> orphan_names_;  // meters in the file but not in the config
     std::unordered_map<uint64_t, Taken> taken_;
     uint64_t next_id_ = 1;
     uint64_t live_from_ = 1;  // first id of the live lane

@@ -190,6 +190,16 @@ void Uplink::pump() {
     }
 }
 
+bool Uplink::draining() const {
+    if (!connected_)
+        return false;
+    for (size_t m = 0; m < endpoints_.size(); ++m) {
+        if (store_.has_pending(m, Lane::kBacklog))
+            return true;
+    }
+    return false;
+}
+
 std::optional<size_t> Uplink::next_meter_with(Lane lane) {
     size_t& cursor = next_meter_[lane == Lane::kLive ? 0 : 1];
     const size_t meters = endpoints_.size();

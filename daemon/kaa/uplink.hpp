@@ -80,6 +80,9 @@ class Uplink {
     std::optional<Clock::Monotonic> next_deadline() const;
 
     bool connected() const { return connected_; }
+    /// True while connected with backlog samples waiting to be sent: a drain runs at the
+    /// pace of Kaa's answers, so the main loop should act on each one at once.
+    bool draining() const;
     const UplinkCounters& counters() const { return counters_; }
     /// Requests awaiting confirmation (samples and metadata).
     size_t in_flight() const { return in_flight_.size(); }

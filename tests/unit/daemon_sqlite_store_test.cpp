@@ -3,6 +3,7 @@
 // a full disk and the on-disk bound with each overflow policy.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -224,6 +225,35 @@ TEST_F(SqliteStoreTest, MovingAsideNeverOverwritesAnEarlierCopy) {
         EXPECT_TRUE(fs::exists(moved.value() + "-wal"));
         EXPECT_FALSE(fs::exists(path + "-wal"));
     }
+}
+
+TEST_F(SqliteStoreTest, ABufferOfTheFirstSchemaIsMigratedWithEverySample) {
+    // Schema 1: rows in a rowid table, in global id order, with an index on (meter, id).
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL;"
+                     "CREATE TABLE samples(id INTEGER PRIMARY KEY, meter TEXT NOT NULL,"
+                     " ts INTEGER NOT NULL, json TEXT NOT NULL);"
+                     "CREATE INDEX samples_by_meter ON samples(meter, id);"
+                     "INSERT INTO samples VALUES(1, 'b', 10, '{\"timestamp\":10}'),"
+                     " (2, 'a', 20, '{\"timestamp\":20}'), (3, 'b', 30, '{\"timestamp\":30}');"
+                     "PRAGMA user_version=1;",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(db);
+    auto store = open({"a", "b"});
+    EXPECT_EQ(store->stats().samples, 3u);
+    auto b = store->take(1, 10);
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(b[0].id, 1u);
+    EXPECT_EQ(b[0].json, "{\"timestamp\":10}");
+    EXPECT_EQ(b[1].timestamp_ms, 30);
+    ASSERT_TRUE(store->append({sample(0, 40)}).ok());
+    auto a = store->take(0, 10);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[1].id, 4u);  // ids go on after the migrated ones
 }
 
 TEST_F(SqliteStoreTest, OrphanedMetersAreKeptCountedAndDeliveredWhenBack) {
