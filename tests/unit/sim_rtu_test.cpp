@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <modbus/modbus.h>
 
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -54,7 +55,19 @@ std::vector<config::SimUnitConfig> test_units() {
     u2.unit = 2;
     u2.illegal_holes = true;
     u2.registers = {make_reg(RegisterFunction::kHolding, 0, ValueType::kUint16, 4242)};
-    return {u1, u2};
+    // Misbehaving units: 3 answers 300 ms late, 4 spoils the CRC of every 2nd reply, 5 sends noise.
+    std::vector<config::SimUnitConfig> units = {u1, u2};
+    for (int id : {3, 4, 5}) {
+        config::SimUnitConfig u;
+        u.unit = id;
+        u.registers = {make_reg(RegisterFunction::kHolding, 0, ValueType::kUint16, 300 + id)};
+        units.push_back(u);
+    }
+    units[2].faults.reply_delay = 300ms;
+    units[3].faults.corrupt = config::SimCorruption::kCrc;
+    units[3].faults.corrupt_every = 2;
+    units[4].faults.corrupt = config::SimCorruption::kGarbage;
+    return units;
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
@@ -183,6 +196,46 @@ TEST_F(SimRtu, ServesTwoUnitsOnOneLine) {
     modbus_set_slave(ctx, 1);
     EXPECT_EQ(modbus_read_registers(ctx, 10, 1, w), 1) << modbus_strerror(errno);
     EXPECT_EQ(static_cast<int16_t>(w[0]), -1234);
+    modbus_close(ctx);
+    modbus_free(ctx);
+}
+
+TEST_F(SimRtu, LateAndSpoiledReplies) {
+    sim_ = std::make_unique<Simulator>(rtu_config());
+    ASSERT_TRUE(sim_->start().ok());
+    modbus_t* ctx = new_client();
+    ASSERT_EQ(modbus_connect(ctx), 0) << modbus_strerror(errno);
+    uint16_t w = 0;
+    // Late: nothing within 100 ms; the reply comes after 300 ms.
+    modbus_set_slave(ctx, 3);
+    modbus_set_response_timeout(ctx, 0, 100'000);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+    EXPECT_EQ(errno, ETIMEDOUT);
+    const auto readable = [&] {
+        pollfd p{modbus_get_socket(ctx), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    };
+    EXPECT_TRUE(wait_until(readable, 1s)) << "the late reply never came";
+    modbus_flush(ctx);
+    modbus_set_response_timeout(ctx, 1, 0);
+    const auto sent = std::chrono::steady_clock::now();
+    ASSERT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    EXPECT_EQ(w, 303);
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, 290ms);
+    // CRC: every second reply fails the check.
+    modbus_set_slave(ctx, 4);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    EXPECT_EQ(w, 304);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+    EXPECT_EQ(errno, EMBBADCRC);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    // Garbage: never a value.
+    modbus_set_slave(ctx, 5);
+    modbus_set_response_timeout(ctx, 0, 200'000);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+        modbus_flush(ctx);
+    }
     modbus_close(ctx);
     modbus_free(ctx);
 }
