@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <modbus/modbus.h>
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "drivers/modbus/libmodbus_transport.hpp"
 #include "drivers/simulator/rtu_server.hpp"
 #include "drivers/simulator/simulator.hpp"
 
@@ -238,6 +241,39 @@ TEST_F(SimRtu, LateAndSpoiledReplies) {
     }
     modbus_close(ctx);
     modbus_free(ctx);
+}
+
+// The gateway's transport must never take a late reply, left in the line's input
+// queue, as the answer to the next identical request.
+TEST_F(SimRtu, TransportDiscardsALateReplyBeforeTheNextRequest) {
+    sim_ = std::make_unique<Simulator>(rtu_config());
+    ASSERT_TRUE(sim_->start().ok());
+    config::BusConfig bus;
+    bus.name = "line";
+    config::RtuLink link;
+    link.device = client_end_;
+    link.baud = 19200;
+    link.parity = config::Parity::kEven;
+    bus.link = link;
+    bus.timeout = 100ms;
+    modbus::LibmodbusTransport transport(bus);
+    ASSERT_TRUE(transport.open().ok());
+    const auto first = transport.read(3, RegisterFunction::kHolding, 0, 1);
+    ASSERT_FALSE(first.ok());
+    EXPECT_EQ(first.error().kind, ErrorKind::kTimeout);
+    // A second descriptor of the same tty sees its input queue: wait for the late reply.
+    const int watch = ::open(client_end_.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    ASSERT_GE(watch, 0);
+    const auto queued = [&] {
+        int n = 0;
+        return ::ioctl(watch, FIONREAD, &n) == 0 && n > 0;
+    };
+    EXPECT_TRUE(wait_until(queued, 1s)) << "the late reply never came";
+    ::close(watch);
+    const auto second = transport.read(3, RegisterFunction::kHolding, 0, 1);
+    ASSERT_FALSE(second.ok()) << "the late reply to the first request was taken as the answer";
+    EXPECT_EQ(second.error().kind, ErrorKind::kTimeout);
+    transport.close();
 }
 
 TEST_F(SimRtu, MissingDeviceFailsStart) {
