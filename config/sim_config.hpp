@@ -1,6 +1,7 @@
 #pragma once
 // The simulator's typed configuration (kaa-gateway simulate --config sim.yaml).
 
+#include <chrono>
 #include <string>
 #include <variant>
 #include <vector>
@@ -17,11 +18,26 @@ struct SimRegisterConfig {
     double wander = 0;           // a gauge: value wanders up to +/- this around the initial value
 };
 
+/// How a misbehaving simulated meter spoils its replies.
+enum class SimCorruption {
+    kNone,
+    kCrc,      // the reply's CRC is wrong (a flipped bit on the line)
+    kGarbage,  // the reply's bytes are replaced by noise of the same length
+};
+
+/// The faults of one simulated meter (RTU servers only).
+struct SimFaults {
+    std::chrono::milliseconds reply_delay{0};  // every reply is sent this long after the request
+    SimCorruption corrupt = SimCorruption::kNone;
+    int corrupt_every = 1;  // with corrupt: only every n-th reply is spoiled (1 = all)
+};
+
 /// One simulated meter (a Modbus unit id) and its registers.
 struct SimUnitConfig {
     int unit = 1;
     std::vector<SimRegisterConfig> registers;
     bool illegal_holes = false;  // reads touching an address with no register answer exception 02
+    SimFaults faults;
     Location where;
 };
 

@@ -150,8 +150,45 @@ std::string unit_label(const std::string& server, const YAML::Node& node, size_t
     return server + " units[" + std::to_string(index) + "]";
 }
 
-/// Reads one unit: its id, illegal_holes and registers.
-SimUnitConfig read_unit(const MapReader& u) {
+/// The longest reply_delay: beyond it a meter is simply dead (leave the unit out).
+constexpr std::chrono::milliseconds kMaxReplyDelay{60'000};
+
+const std::vector<std::pair<std::string, SimCorruption>> kCorruptionNames = {
+    {"none", SimCorruption::kNone},
+    {"crc", SimCorruption::kCrc},
+    {"garbage", SimCorruption::kGarbage}};
+
+/// Reads a unit's faults: reply_delay, corrupt and corrupt_every (RTU servers only).
+SimFaults read_faults(const MapReader& u, bool serial) {
+    SimFaults faults;
+    for (const char* key : {"reply_delay", "corrupt", "corrupt_every"}) {
+        if (u.has(key) && !serial) {
+            u.fail(key, "is only simulated on rtu servers, not on tcp");
+        }
+    }
+    if (auto v = u.duration("reply_delay")) {
+        if (*v > kMaxReplyDelay) {
+            u.fail("reply_delay",
+                   "must be at most 60s, got " + u.get("reply_delay").Scalar() +
+                       " (leave the unit out to simulate a meter that never answers)");
+        } else {
+            faults.reply_delay = *v;
+        }
+    }
+    if (auto v = u.choice("corrupt", kCorruptionNames)) {
+        faults.corrupt = *v;
+    }
+    if (auto v = u.integer("corrupt_every", 1, 1'000'000)) {
+        if (faults.corrupt == SimCorruption::kNone) {
+            u.fail("corrupt_every", "needs corrupt: crc or corrupt: garbage");
+        }
+        faults.corrupt_every = static_cast<int>(*v);
+    }
+    return faults;
+}
+
+/// Reads one unit: its id, illegal_holes, faults and registers.
+SimUnitConfig read_unit(const MapReader& u, bool serial) {
     SimUnitConfig unit;
     unit.where = u.where();
     if (auto v = u.integer("unit", 1, 247, Need::kRequired)) {
@@ -160,6 +197,7 @@ SimUnitConfig read_unit(const MapReader& u) {
     if (auto v = u.boolean("illegal_holes")) {
         unit.illegal_holes = *v;
     }
+    unit.faults = read_faults(u, serial);
     auto items = u.list("registers");
     if (!items) {
         return unit;
@@ -193,6 +231,7 @@ SimServerConfig read_server(const MapReader& s) {
     if (auto link = read_link(s)) {
         server.link = *link;
     }
+    const bool serial = s.has("rtu");
     auto items = s.list("units");
     if (!items) {
         return server;
@@ -200,12 +239,14 @@ SimServerConfig read_server(const MapReader& s) {
     std::map<int, int> unit_lines;
     for (size_t j = 0; j < items->size(); ++j) {
         const YAML::Node& node = (*items)[j];
-        MapReader u(s.diag(), node, unit_label(s.section(), node, j),
-                    {"unit", "illegal_holes", "registers"}, s.value_where("units"));
+        MapReader u(
+            s.diag(), node, unit_label(s.section(), node, j),
+            {"unit", "illegal_holes", "reply_delay", "corrupt", "corrupt_every", "registers"},
+            s.value_where("units"));
         if (!u.is_map()) {
             continue;
         }
-        server.units.push_back(read_unit(u));
+        server.units.push_back(read_unit(u, serial));
         int id = server.units.back().unit;
         YAML::Node written = u.get("unit");
         if (written.IsScalar() && parse_integer(written.Scalar()) == id) {

@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the demo and the tests
   mosquitto mosquitto-clients socat python3 python3-pymodbus python3-paho-mqtt sqlite3
+  # pymodbus's RTU server (only recommended by python3-pymodbus)
+  python3-serial python3-serial-asyncio
   # packaging
   systemd dpkg-dev debhelper lintian
 )

@@ -22,7 +22,24 @@ std::chrono::microseconds char_time(const config::RtuLink& rtu) {
     return std::chrono::microseconds(1'000'000LL * bits / std::max(rtu.baud, 1));
 }
 
+/// The silence before each request: the configured delay, never under 3.5 characters.
+std::chrono::microseconds silence_before_request(const config::BusConfig& bus,
+                                                 std::chrono::microseconds ch) {
+    return std::max<std::chrono::microseconds>(bus.inter_request_delay, ch * 7 / 2);
+}
+
 }  // namespace
+
+std::chrono::microseconds estimate_reads_time(const std::vector<PlannedRead>& reads,
+                                              const config::BusConfig& bus) {
+    const auto* rtu = std::get_if<config::RtuLink>(&bus.link);
+    const std::chrono::microseconds ch = rtu ? char_time(*rtu) : std::chrono::microseconds(0);
+    const std::chrono::microseconds gap = silence_before_request(bus, ch);
+    std::chrono::microseconds total{0};
+    for (const auto& read : reads)
+        total += gap + ch * (kRequestBytes + reply_bytes(read));
+    return total;
+}
 
 BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config::BusConfig& bus) {
     BusBudget budget;
@@ -30,9 +47,7 @@ BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config:
     const auto* rtu = std::get_if<config::RtuLink>(&bus.link);
     budget.serial = rtu != nullptr;
     const std::chrono::microseconds ch = rtu ? char_time(*rtu) : std::chrono::microseconds(0);
-    // The silence before each request: the configured delay, never under 3.5 characters.
-    const std::chrono::microseconds gap =
-        std::max<std::chrono::microseconds>(bus.inter_request_delay, ch * 7 / 2);
+    const std::chrono::microseconds gap = silence_before_request(bus, ch);
     budget.dead_meter = (gap + bus.timeout) * (bus.retries + 1);
 
     for (const auto& meter : config.meters) {
@@ -44,10 +59,9 @@ BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config:
         MeterBudget mb;
         mb.meter = meter.name;
         mb.poll_interval = meter.poll_interval;
-        for (const auto& read : plan_reads(meter.registers, limits)) {
-            ++mb.requests;
-            mb.per_poll += gap + ch * (kRequestBytes + reply_bytes(read));
-        }
+        const auto reads = plan_reads(meter.registers, limits);
+        mb.requests = reads.size();
+        mb.per_poll = estimate_reads_time(reads, bus);
         const auto interval_us =
             std::chrono::duration_cast<std::chrono::microseconds>(meter.poll_interval).count();
         mb.utilisation =

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "drivers/modbus/request_planner.hpp"
 
 namespace kaa::modbus {
 
@@ -31,6 +32,12 @@ struct BusBudget {
 
 /// Estimates the bus time of every meter on `bus` with the plans the poller will use.
 BusBudget estimate_bus_budget(const config::GatewayConfig& config, const config::BusConfig& bus);
+
+/// Bus time of these reads on `bus`: each request and its reply at the line's baud rate,
+/// plus the silence before each request (inter_request_delay, at least 3.5 characters).
+/// On TCP only the configured delays count.
+std::chrono::microseconds estimate_reads_time(const std::vector<PlannedRead>& reads,
+                                              const config::BusConfig& bus);
 
 /// Utilisation above which --check warns (the plan fits, but with little room).
 constexpr double kBusWarnUtilisation = 0.7;

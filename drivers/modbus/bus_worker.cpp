@@ -86,12 +86,8 @@ void BusWorker::defer_if_failing(size_t i) {
     const int failures = pollers_[i]->consecutive_failures();
     if (failures < kFailuresBeforeBackoff)
         return;
-    const auto interval = pollers_[i]->config().poll_interval;
-    const auto cap = std::max<std::chrono::milliseconds>(interval, kFailingMeterMaxDelay);
-    auto delay = interval;
-    for (int k = kFailuresBeforeBackoff - 1; k < failures && delay < cap; ++k)
-        delay *= 2;
-    schedule_.defer(i, clock_.now() + std::min(delay, cap));
+    schedule_.defer(
+        i, clock_.now() + failing_meter_delay(pollers_[i]->config().poll_interval, failures));
 }
 
 void BusWorker::run() {

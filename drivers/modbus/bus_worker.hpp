@@ -24,11 +24,6 @@ namespace kaa::modbus {
 /// Owns one bus and polls the meters on it.
 class BusWorker {
   public:
-    /// A meter whose polls failed this many times in a row is polled less often...
-    static constexpr int kFailuresBeforeBackoff = 3;
-    /// ...its interval doubling per further failure up to this (or its poll interval).
-    static constexpr std::chrono::milliseconds kFailingMeterMaxDelay{60000};
-
     /// `meters` are indices into config.meters of the meters on this bus.
     BusWorker(const config::GatewayConfig& config, size_t bus_index, std::vector<size_t> meters,
               std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink);

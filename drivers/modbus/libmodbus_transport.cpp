@@ -2,11 +2,13 @@
 #include "drivers/modbus/libmodbus_transport.hpp"
 
 #include <modbus.h>
+#include <sys/ioctl.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace kaa::modbus {
 namespace {
@@ -163,10 +165,27 @@ Error LibmodbusTransport::classify_failure(int err, int unit) {
                       fmt::format("{} failed: {}", describe(), modbus_strerror(err)), err);
 }
 
+void LibmodbusTransport::discard_stale_input(int unit) {
+    // On a serial line a meter that answered after the timeout leaves its reply in the
+    // input queue, where it would pass as the answer to an identical request (libmodbus
+    // only rejects a reply from another unit). TCP replies carry a transaction id.
+    if (!std::holds_alternative<config::RtuLink>(bus_.link))
+        return;
+    int pending = 0;
+    if (ioctl(modbus_get_socket(ctx_), FIONREAD, &pending) == 0 && pending > 0) {
+        modbus_flush(ctx_);
+        spdlog::debug(
+            "modbus: {}: discarded {} bytes that arrived unasked before a request to "
+            "unit {} (a late reply)",
+            describe(), pending, unit);
+    }
+}
+
 Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::RegisterFunction function,
                                                        uint16_t address, uint16_t count) {
     if (ctx_ == nullptr)
         return make_error(ErrorKind::kNotConnected, describe() + " is not open");
+    discard_stale_input(unit);
     if (modbus_set_slave(ctx_, unit) != 0) {
         return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
     }

@@ -25,6 +25,7 @@ class LibmodbusTransport final : public MeterTransport {
 
   private:
     Error classify_failure(int err, int unit);
+    void discard_stale_input(int unit);
 
     config::BusConfig bus_;
     _modbus* ctx_ = nullptr;

@@ -36,4 +36,12 @@ void PollSchedule::defer(size_t i, Clock::Monotonic until) {
         entries_[i].due = until;
 }
 
+std::chrono::milliseconds failing_meter_delay(std::chrono::milliseconds interval, int failures) {
+    const auto cap = std::max(interval, kFailingMeterMaxDelay);
+    auto delay = interval;
+    for (int k = kFailuresBeforeBackoff - 1; k < failures && delay < cap; ++k)
+        delay *= 2;
+    return std::min(delay, cap);
+}
+
 }  // namespace kaa::modbus

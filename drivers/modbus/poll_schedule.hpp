@@ -37,4 +37,13 @@ class PollSchedule {
     std::vector<Entry> entries_;
 };
 
+/// A meter whose polls failed this many times in a row is polled less often...
+constexpr int kFailuresBeforeBackoff = 3;
+/// ...its interval doubling per further failure up to this (or its poll interval if longer).
+constexpr std::chrono::milliseconds kFailingMeterMaxDelay{60000};
+
+/// How long after its last poll a meter with `failures` failed polls in a row is polled
+/// again: its interval until kFailuresBeforeBackoff, then doubling, capped.
+std::chrono::milliseconds failing_meter_delay(std::chrono::milliseconds interval, int failures);
+
 }  // namespace kaa::modbus

@@ -177,6 +177,7 @@ void RtuServer::close_device(const std::string& why) {
         fd_ = -1;
     }
     buffer_.clear();
+    late_.clear();
     next_reopen_ = std::chrono::steady_clock::now() + kReopenEvery;
     spdlog::warn("simulate: {} lost ({}); retrying every {} ms", describe(), why,
                  kReopenEvery.count());
@@ -200,10 +201,17 @@ void RtuServer::serve(const std::atomic<bool>& stop) {
             ::ppoll(nullptr, 0, &ts, nullptr);
             continue;
         }
+        if (!send_due_replies()) {
+            continue;
+        }
         microseconds wait = kStopCheck;
         if (!buffer_.empty()) {
             const auto quiet = std::chrono::duration_cast<microseconds>(now - last_byte);
             wait = std::clamp(gap - quiet, microseconds(0), microseconds(kStopCheck));
+        }
+        if (!late_.empty()) {
+            const auto until = std::chrono::duration_cast<microseconds>(next_reply_due() - now);
+            wait = std::clamp(until, microseconds(0), wait);
         }
         pollfd p{fd_, POLLIN, 0};
         const timespec ts = to_timespec(wait);
@@ -250,19 +258,54 @@ void RtuServer::process() {
             break;
         }
         const std::span<const uint8_t> frame(buffer_.data(), scan.length);
-        const auto reply = units_.answer(frame[0], rtu_pdu(frame));
+        const uint8_t unit = frame[0];
+        const auto reply = units_.answer(unit, rtu_pdu(frame));
         std::vector<uint8_t> bytes;
+        ReplyFault fault;
         if (reply) {
-            bytes = rtu_frame(frame[0], *reply);
+            bytes = rtu_frame(unit, *reply);
+            fault = units_.next_reply_fault(unit);
+            spoil_rtu_frame(bytes, fault.corruption, noise_);
         }
         buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(scan.length));
-        if (!bytes.empty() && !write_all(bytes)) {
+        if (bytes.empty()) {
+            continue;
+        }
+        if (fault.delay.count() > 0) {
+            late_.push_back(LateReply{SteadyClock::now() + fault.delay, std::move(bytes)});
+            continue;
+        }
+        if (!write_all(bytes)) {
             return;
         }
     }
     if (buffer_.size() > kMaxBuffer) {
         buffer_.clear();
     }
+}
+
+SteadyClock::time_point RtuServer::next_reply_due() const {
+    SteadyClock::time_point first = SteadyClock::time_point::max();
+    for (const LateReply& r : late_) {
+        first = std::min(first, r.due);
+    }
+    return first;
+}
+
+bool RtuServer::send_due_replies() {
+    while (!late_.empty() && fd_ >= 0) {
+        const auto it = std::min_element(
+            late_.begin(), late_.end(), [](const auto& a, const auto& b) { return a.due < b.due; });
+        if (it->due > SteadyClock::now()) {
+            return true;
+        }
+        const std::vector<uint8_t> bytes = std::move(it->bytes);
+        late_.erase(it);
+        if (!write_all(bytes)) {
+            return false;
+        }
+    }
+    return fd_ >= 0;
 }
 
 bool RtuServer::write_all(const std::vector<uint8_t>& bytes) {

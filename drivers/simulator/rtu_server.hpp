@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,8 @@
 
 namespace kaa::sim {
 
-/// Serves the units of a UnitSet over Modbus RTU; reopens the device if it disappears.
+/// Serves the units of a UnitSet over Modbus RTU, with their faults (late or spoiled
+/// replies); reopens the device if it disappears.
 class RtuServer final : public Server {
   public:
     /// Prepares a server; the device is opened by open().
@@ -39,6 +41,14 @@ class RtuServer final : public Server {
     void close_device(const std::string& why);
     void process();
     bool write_all(const std::vector<uint8_t>& bytes);
+    bool send_due_replies();
+    std::chrono::steady_clock::time_point next_reply_due() const;
+
+    /// A reply held back by a unit's reply_delay.
+    struct LateReply {
+        std::chrono::steady_clock::time_point due;
+        std::vector<uint8_t> bytes;
+    };
 
     std::string name_;
     config::RtuLink link_;
@@ -46,6 +56,8 @@ class RtuServer final : public Server {
     int fd_ = -1;
     std::vector<uint8_t> buffer_;
     std::chrono::steady_clock::time_point next_reopen_{};
+    std::vector<LateReply> late_;
+    std::mt19937 noise_{0x4B4141u};
 };
 
 }  // namespace kaa::sim

@@ -8,6 +8,8 @@ UnitSet::UnitSet(const std::vector<config::SimUnitConfig>& units, const Clock& c
             const auto id = static_cast<uint8_t>(u.unit);
             banks_.erase(id);
             banks_.emplace(id, RegisterBank(u, clock));
+            faults_.erase(id);
+            faults_.emplace(id, ReplyFaults(u.faults));
         }
     }
 }
@@ -19,6 +21,15 @@ std::optional<std::vector<uint8_t>> UnitSet::answer(uint8_t unit, std::span<cons
         return std::nullopt;
     }
     return it->second.handle(pdu);
+}
+
+ReplyFault UnitSet::next_reply_fault(uint8_t unit) {
+    std::lock_guard lock(mutex_);
+    const auto it = faults_.find(unit);
+    if (it == faults_.end()) {
+        return {};
+    }
+    return it->second.next();
 }
 
 }  // namespace kaa::sim

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""An independent Modbus TCP peer for the integration tests: a pymodbus 3.0 server.
+"""An independent Modbus peer for the integration tests: a pymodbus 3.0 TCP or RTU server.
 
     pymodbus_server.py --map registers.json [--host 127.0.0.1] [--port 0] [--size 256]
+    pymodbus_server.py --map registers.json --rtu /dev/pts/N [--baud 9600]
 
 registers.json holds protocol (0-based, on-the-wire) addresses and raw values:
 
@@ -10,13 +11,17 @@ registers.json holds protocol (0-based, on-the-wire) addresses and raw values:
      "filler": {"holding": 23040, "input": 23296, "coils": false, "discrete": false}}
 
 Registers that the map does not name hold filler + address (words) or the filler
-bit, so an off-by-one read is visible. Every unit id is answered (single context).
+bit, so an off-by-one read is visible. Every unit id is answered (single context),
+unless the map lists units: {"units": {"1": <map as above>, "2": ...}} serves only
+those unit ids, each with its own registers; requests to other ids get no answer.
 
 Address convention: pymodbus 3.0's ModbusSlaveContext adds 1 to every request
 address unless zero_mode=True. This server uses zero_mode=True with data blocks
 starting at 0, so a request for address N returns block value N: exactly the
 addresses of the map. Once listening it prints
-"pymodbus: serving on <host>:<port>" to stderr (port 0 = pick a free one).
+"pymodbus: serving on <host>:<port>" to stderr (port 0 = pick a free one), or
+"pymodbus: serving rtu on <device>" for a serial line (8N1 at --baud; pymodbus needs
+python3-serial and python3-serial-asyncio for it).
 """
 
 import argparse
@@ -28,10 +33,11 @@ import sys
 
 from pymodbus.datastore import (ModbusSequentialDataBlock, ModbusServerContext,
                                 ModbusSlaveContext)
-from pymodbus.server.async_io import ModbusTcpServer
+from pymodbus.server.async_io import ModbusSerialServer, ModbusTcpServer
+from pymodbus.transaction import ModbusRtuFramer
 
 
-def build_context(mapping, size):
+def build_slave(mapping, size):
     filler = mapping.get("filler", {})
 
     def words(table):
@@ -61,15 +67,37 @@ def build_context(mapping, size):
             want = bool(value) if fc in (1, 2) else int(value) & 0xFFFF
             if got != want:
                 raise SystemExit("pymodbus_server: %s[%s] reads %r, not %r" % (table, addr, got, want))
-    return ModbusServerContext(slaves=slave, single=True)
+    return slave
 
 
-async def serve(args, context):
+def build_context(mapping, size):
+    """One context for every unit id, or one per unit listed under "units"."""
+    if "units" in mapping:
+        slaves = {int(unit): build_slave(m, size) for unit, m in mapping["units"].items()}
+        return ModbusServerContext(slaves=slaves, single=False)
+    return ModbusServerContext(slaves=build_slave(mapping, size), single=True)
+
+
+async def start_server(args, context):
+    """Starts the TCP or RTU server; returns (server, task) once it serves."""
+    if args.rtu:
+        server = ModbusSerialServer(context, framer=ModbusRtuFramer, port=args.rtu,
+                                    baudrate=args.baud, bytesize=8, parity="N", stopbits=1,
+                                    ignore_missing_slaves=True)
+        await server.start()
+        task = asyncio.create_task(asyncio.Event().wait())
+        print("pymodbus: serving rtu on %s" % args.rtu, file=sys.stderr, flush=True)
+        return server, task
     server = ModbusTcpServer(context, address=(args.host, args.port))
     task = asyncio.create_task(server.serve_forever())
     await server.serving
     port = server.server.sockets[0].getsockname()[1]
     print("pymodbus: serving on %s:%d" % (args.host, port), file=sys.stderr, flush=True)
+    return server, task
+
+
+async def serve(args, context):
+    server, task = await start_server(args, context)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -89,6 +117,8 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--rtu", help="serve Modbus RTU on this serial device instead of TCP")
+    parser.add_argument("--baud", type=int, default=9600)
     parser.add_argument("--debug", action="store_true")
     args = parser.parse_args()
     # pymodbus logs every closed client connection as an ERROR; keep stderr readable.

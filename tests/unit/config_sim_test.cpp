@@ -186,6 +186,48 @@ TEST(ConfigSim, RiseAndWander) {
                             "0, got -1"));
 }
 
+TEST(ConfigSim, FaultsOfARtuUnit) {
+    const std::string head = "servers:\n  - name: line\n    rtu: {device: /tmp/x}\n    units:\n";
+    LoadSimResult r = load_sim_config_text(
+        head +
+            "      - {unit: 1, reply_delay: 400ms, corrupt: crc, corrupt_every: 3}\n"
+            "      - {unit: 2, corrupt: garbage}\n      - {unit: 3}\n",
+        "s.yaml");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    const auto& units = r.config->servers[0].units;
+    EXPECT_EQ(units[0].faults.reply_delay, std::chrono::milliseconds(400));
+    EXPECT_EQ(units[0].faults.corrupt, SimCorruption::kCrc);
+    EXPECT_EQ(units[0].faults.corrupt_every, 3);
+    EXPECT_EQ(units[1].faults.reply_delay, std::chrono::milliseconds(0));
+    EXPECT_EQ(units[1].faults.corrupt, SimCorruption::kGarbage);
+    EXPECT_EQ(units[1].faults.corrupt_every, 1);
+    EXPECT_EQ(units[2].faults.corrupt, SimCorruption::kNone);
+}
+
+TEST(ConfigSim, BadFaultsAreNamedWithTheirPlace) {
+    const std::string rtu = "servers:\n  - name: line\n    rtu: {device: /tmp/x}\n    units:\n";
+    EXPECT_THAT(sim_errors(rtu + "      - {unit: 1, reply_delay: 400}\n"),
+                ElementsAre("s.yaml:5:32: server 'line' unit 1: reply_delay: expected a duration "
+                            "like 500ms, 10s, 5min, got '400'"));
+    EXPECT_THAT(sim_errors(rtu + "      - {unit: 1, reply_delay: 2min}\n"),
+                ElementsAre("s.yaml:5:32: server 'line' unit 1: reply_delay must be at most 60s, "
+                            "got 2min (leave the unit out to simulate a meter that never "
+                            "answers)"));
+    EXPECT_THAT(sim_errors(rtu + "      - {unit: 1, corrupt: noise}\n"),
+                ElementsAre("s.yaml:5:28: server 'line' unit 1: corrupt must be one of none, crc, "
+                            "garbage, got 'noise'"));
+    EXPECT_THAT(sim_errors(rtu + "      - {unit: 1, corrupt_every: 2}\n"),
+                ElementsAre("s.yaml:5:34: server 'line' unit 1: corrupt_every needs corrupt: crc "
+                            "or corrupt: garbage"));
+    EXPECT_THAT(sim_errors(rtu + "      - {unit: 1, corrupt: crc, corrupt_every: 0}\n"),
+                ElementsAre("s.yaml:5:48: server 'line' unit 1: corrupt_every must be between 1 "
+                            "and 1000000, got 0"));
+    EXPECT_THAT(sim_errors("servers:\n  - name: p\n    tcp: {host: x}\n    units:\n"
+                           "      - {unit: 1, reply_delay: 1s}\n"),
+                ElementsAre("s.yaml:5:32: server 'p' unit 1: reply_delay is only simulated on rtu "
+                            "servers, not on tcp"));
+}
+
 TEST(ConfigSim, RegistersOfATableMustNotOverlap) {
     EXPECT_THAT(sim_errors(sim_registers("          - {address: 0, type: float32, value: 1}\n"
                                          "          - {address: 1, value: 2}\n"

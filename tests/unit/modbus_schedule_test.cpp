@@ -59,5 +59,29 @@ TEST(PollScheduleTest, DeferPushesOnlyLater) {
     EXPECT_EQ(s.due(0), clock.now() + milliseconds(500));
 }
 
+TEST(FailingMeterDelayTest, NormalIntervalUntilThreeFailuresThenDoublingCappedAtAMinute) {
+    const milliseconds second(1000);
+    std::vector<long> delays;
+    for (int failures = 0; failures <= 10; ++failures)
+        delays.push_back(failing_meter_delay(second, failures).count());
+    EXPECT_EQ(delays, (std::vector<long>{1000, 1000, 1000, 2000, 4000, 8000, 16000, 32000, 60000,
+                                         60000, 60000}));
+}
+
+TEST(FailingMeterDelayTest, AnIntervalAboveTheCapIsKept) {
+    EXPECT_EQ(failing_meter_delay(milliseconds(120000), 20).count(), 120000);
+    EXPECT_EQ(failing_meter_delay(milliseconds(500), 2).count(), 500);
+}
+
+TEST(FailingMeterDelayTest, DeferredMeterDoesNotHoldUpTheOthers) {
+    const Clock::Monotonic t0{};
+    PollSchedule s({milliseconds(1000), milliseconds(1000)}, t0);
+    s.completed(0, t0);
+    s.defer(0, t0 + failing_meter_delay(milliseconds(1000), 5));  // 8 s
+    s.completed(1, t0);
+    EXPECT_EQ(s.next(), 1u);
+    EXPECT_EQ(s.due(0), t0 + milliseconds(8000));
+}
+
 }  // namespace
 }  // namespace kaa::modbus

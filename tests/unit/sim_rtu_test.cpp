@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <modbus/modbus.h>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "drivers/modbus/libmodbus_transport.hpp"
 #include "drivers/simulator/rtu_server.hpp"
 #include "drivers/simulator/simulator.hpp"
 
@@ -54,7 +58,19 @@ std::vector<config::SimUnitConfig> test_units() {
     u2.unit = 2;
     u2.illegal_holes = true;
     u2.registers = {make_reg(RegisterFunction::kHolding, 0, ValueType::kUint16, 4242)};
-    return {u1, u2};
+    // Misbehaving units: 3 answers 300 ms late, 4 spoils the CRC of every 2nd reply, 5 sends noise.
+    std::vector<config::SimUnitConfig> units = {u1, u2};
+    for (int id : {3, 4, 5}) {
+        config::SimUnitConfig u;
+        u.unit = id;
+        u.registers = {make_reg(RegisterFunction::kHolding, 0, ValueType::kUint16, 300 + id)};
+        units.push_back(u);
+    }
+    units[2].faults.reply_delay = 300ms;
+    units[3].faults.corrupt = config::SimCorruption::kCrc;
+    units[3].faults.corrupt_every = 2;
+    units[4].faults.corrupt = config::SimCorruption::kGarbage;
+    return units;
 }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds deadline) {
@@ -185,6 +201,79 @@ TEST_F(SimRtu, ServesTwoUnitsOnOneLine) {
     EXPECT_EQ(static_cast<int16_t>(w[0]), -1234);
     modbus_close(ctx);
     modbus_free(ctx);
+}
+
+TEST_F(SimRtu, LateAndSpoiledReplies) {
+    sim_ = std::make_unique<Simulator>(rtu_config());
+    ASSERT_TRUE(sim_->start().ok());
+    modbus_t* ctx = new_client();
+    ASSERT_EQ(modbus_connect(ctx), 0) << modbus_strerror(errno);
+    uint16_t w = 0;
+    // Late: nothing within 100 ms; the reply comes after 300 ms.
+    modbus_set_slave(ctx, 3);
+    modbus_set_response_timeout(ctx, 0, 100'000);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+    EXPECT_EQ(errno, ETIMEDOUT);
+    const auto readable = [&] {
+        pollfd p{modbus_get_socket(ctx), POLLIN, 0};
+        return ::poll(&p, 1, 0) == 1;
+    };
+    EXPECT_TRUE(wait_until(readable, 1s)) << "the late reply never came";
+    modbus_flush(ctx);
+    modbus_set_response_timeout(ctx, 1, 0);
+    const auto sent = std::chrono::steady_clock::now();
+    ASSERT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    EXPECT_EQ(w, 303);
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, 290ms);
+    // CRC: every second reply fails the check.
+    modbus_set_slave(ctx, 4);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    EXPECT_EQ(w, 304);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+    EXPECT_EQ(errno, EMBBADCRC);
+    EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), 1) << modbus_strerror(errno);
+    // Garbage: never a value.
+    modbus_set_slave(ctx, 5);
+    modbus_set_response_timeout(ctx, 0, 200'000);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(modbus_read_registers(ctx, 0, 1, &w), -1);
+        modbus_flush(ctx);
+    }
+    modbus_close(ctx);
+    modbus_free(ctx);
+}
+
+// The gateway's transport must never take a late reply, left in the line's input
+// queue, as the answer to the next identical request.
+TEST_F(SimRtu, TransportDiscardsALateReplyBeforeTheNextRequest) {
+    sim_ = std::make_unique<Simulator>(rtu_config());
+    ASSERT_TRUE(sim_->start().ok());
+    config::BusConfig bus;
+    bus.name = "line";
+    config::RtuLink link;
+    link.device = client_end_;
+    link.baud = 19200;
+    link.parity = config::Parity::kEven;
+    bus.link = link;
+    bus.timeout = 100ms;
+    modbus::LibmodbusTransport transport(bus);
+    ASSERT_TRUE(transport.open().ok());
+    const auto first = transport.read(3, RegisterFunction::kHolding, 0, 1);
+    ASSERT_FALSE(first.ok());
+    EXPECT_EQ(first.error().kind, ErrorKind::kTimeout);
+    // A second descriptor of the same tty sees its input queue: wait for the late reply.
+    const int watch = ::open(client_end_.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK);
+    ASSERT_GE(watch, 0);
+    const auto queued = [&] {
+        int n = 0;
+        return ::ioctl(watch, FIONREAD, &n) == 0 && n > 0;
+    };
+    EXPECT_TRUE(wait_until(queued, 1s)) << "the late reply never came";
+    ::close(watch);
+    const auto second = transport.read(3, RegisterFunction::kHolding, 0, 1);
+    ASSERT_FALSE(second.ok()) << "the late reply to the first request was taken as the answer";
+    EXPECT_EQ(second.error().kind, ErrorKind::kTimeout);
+    transport.close();
 }
 
 TEST_F(SimRtu, MissingDeviceFailsStart) {
