@@ -10,8 +10,11 @@
 // and builds the typed configuration from it. A crash of the parser on a hostile or
 // corrupt file also stays in the child and becomes a configuration error.
 //
-// Call it before starting any thread: the child of a multi-threaded fork() may only use
-// async-signal-safe functions, and this child runs the whole loader.
+// At start it runs before any thread exists. A reload (SIGHUP) calls it from the running,
+// multi-threaded daemon: POSIX allows only async-signal-safe calls in such a child, but
+// glibc's fork() makes malloc and stdio usable there, and the loader takes no other lock
+// another thread could hold (it does not log). Were the child ever to hang, the daemon's
+// main loop would wait with it, the watchdog pings would stop and systemd would restart it.
 
 #include <string>
 
@@ -25,7 +28,7 @@ namespace kaa::config {
 ///   and no configuration (the file is not parsed again in this process), and
 /// - when no child can be used (fork or pipe fails, the child exits non-zero or sends no
 ///   valid result) the file is loaded in this process, with a warning saying so.
-/// Never throws (except std::bad_alloc). Call before any thread is started.
+/// Never throws (except std::bad_alloc).
 LoadResult load_gateway_config_isolated(const std::string& path, const LoadOptions& options = {});
 
 namespace detail {

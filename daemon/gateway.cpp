@@ -15,8 +15,6 @@
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/memory_sample_store.hpp"
 #include "daemon/sqlite_sample_store.hpp"
-#include "drivers/modbus/bus_worker.hpp"
-#include "drivers/modbus/libmodbus_transport.hpp"
 
 namespace kaa {
 namespace {
@@ -77,61 +75,44 @@ uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
 }  // namespace
 
 Gateway::Gateway(config::GatewayConfig config, GatewayOptions options)
-    : config_(std::move(config)),
+    : config_(std::make_shared<const config::GatewayConfig>(std::move(config))),
+      active_(config_->meters.size(), true),
+      delivery_(config_->kaa.delivery),
       options_(std::move(options)),
-      log_limiter_(clock_, std::chrono::minutes(1)) {}
+      log_limiter_(clock_, std::chrono::minutes(1)),
+      buses_(clock_, *this, options_.stall_bus_for_tests) {}
 
 Gateway::~Gateway() = default;
 
 bool Gateway::start() {
-    const size_t meter_count = config_.meters.size();
+    const config::GatewayConfig& config = *config_;
+    const size_t meter_count = config.meters.size();
     open_store();
 
     std::vector<uplink::Endpoint> endpoints;
-    for (const auto& m : config_.meters)
+    for (const auto& m : config.meters)
         endpoints.push_back({m.name, m.token});
-    mqtt_ = std::make_unique<uplink::MosquittoClient>(mqtt_options(config_.kaa), clock_);
-    uplink_ = std::make_unique<uplink::Uplink>(uplink_settings(config_), std::move(endpoints),
+    mqtt_ = std::make_unique<uplink::MosquittoClient>(mqtt_options(config.kaa), clock_);
+    uplink_ = std::make_unique<uplink::Uplink>(uplink_settings(config), std::move(endpoints),
                                                *mqtt_, *store_, clock_);
     for (size_t m = 0; m < meter_count; ++m) {
-        uplink_->set_metadata(MetadataUpdate{m, config_.meters[m].metadata});
-    }
-
-    for (size_t b = 0; b < config_.buses.size(); ++b) {
-        const auto& bus = config_.buses[b];
-        std::vector<size_t> meters;
-        for (size_t m = 0; m < meter_count; ++m) {
-            if (config_.meters[m].bus == bus.name)
-                meters.push_back(m);
-        }
-        if (meters.empty()) {
-            spdlog::warn("{}: bus {} has no meters; not opening it", kComponent, bus.name);
-            continue;
-        }
-        workers_.push_back(std::make_unique<modbus::BusWorker>(
-            config_, b, std::move(meters), std::make_unique<modbus::LibmodbusTransport>(bus),
-            clock_, *this));
-        if (bus.name == options_.stall_bus_for_tests) {
-            workers_.back()->stall_after_first_poll_for_tests();
-        }
+        uplink_->set_metadata(MetadataUpdate{m, config.meters[m].metadata});
     }
 
     if (auto st = mqtt_->start(this); !st) {
         spdlog::critical("{}: {}", kComponent, st.error().message);
         return false;
     }
-    for (auto& w : workers_)
-        w->start();
+    buses_.start_all(config_, active_);
     spdlog::info(
         "{}: started with {} buses and {} meters; publishing to {}:{} as application "
         "version {}",
-        kComponent, workers_.size(), meter_count, config_.kaa.host, config_.kaa.port,
-        config_.kaa.app_version);
+        kComponent, buses_.size(), meter_count, config.kaa.host, config.kaa.port,
+        config.kaa.app_version);
 
     const auto now = clock_.now();
     watchdog_interval_ = notifier_.watchdog_interval();
     next_watchdog_ = now;
-    last_progress_.assign(workers_.size(), 0);
     next_status_ = now;
     next_status_log_ = now + kStatusLogInterval;
     notifier_.ready();
@@ -139,17 +120,18 @@ bool Gateway::start() {
 }
 
 void Gateway::open_store() {
+    const config::GatewayConfig& config = *config_;
     SqliteStoreOptions options;
-    options.path = config_.buffer.path;
-    for (const auto& m : config_.meters)
+    options.path = config.buffer.path;
+    for (const auto& m : config.meters)
         options.meter_names.push_back(m.name);
-    options.max_bytes = config_.buffer.max_size_bytes;
-    options.overflow = config_.buffer.overflow;
+    options.max_bytes = config.buffer.max_size_bytes;
+    options.overflow = config.buffer.overflow;
     auto opened = SqliteSampleStore::open(options);
     if (opened) {
         const auto waiting = opened.value()->stats().samples;
         spdlog::info("{}: buffer {} open; {} samples from earlier runs wait for delivery",
-                     kComponent, config_.buffer.path, waiting);
+                     kComponent, config.buffer.path, waiting);
         store_ = std::move(opened.value());
         durable_ = true;
         return;
@@ -160,8 +142,8 @@ void Gateway::open_store() {
         "daemon stops: fix buffer.path or the disk and restart",
         kComponent, opened.error().message, kMemoryBudgetBytes >> 20);
     store_ = std::make_unique<MemorySampleStore>(
-        config_.meters.size(), std::min(config_.buffer.max_size_bytes, kMemoryBudgetBytes),
-        config_.buffer.overflow);
+        config.meters.size(), std::min(config.buffer.max_size_bytes, kMemoryBudgetBytes),
+        config.buffer.overflow);
     durable_ = false;
 }
 
@@ -189,10 +171,7 @@ void Gateway::handle(GatewayEvent& event) {
         uplink_->handle_published(p->message_id);
     } else if (auto* sig = std::get_if<events::Signal>(&event)) {
         if (sig->number == SIGHUP) {
-            spdlog::warn(
-                "{}: reloading the configuration is not supported yet; restart the "
-                "service to apply changes",
-                kComponent);
+            reload_requested_ = true;  // one reload for however many arrived meanwhile
         } else {
             spdlog::info("{}: stopping (signal {})", kComponent, sig->number);
             stopping_ = true;
@@ -240,8 +219,8 @@ void Gateway::report_overflow(uint64_t dropped_before) {
     spdlog::warn(
         "{}: the buffer is full (buffer.max_size {} MiB): dropped {} {} samples ({} "
         "dropped since start)",
-        kComponent, config_.buffer.max_size_bytes >> 20, overflow_unreported_,
-        config_.buffer.overflow == config::Overflow::kDropOldest ? "oldest" : "newest", dropped);
+        kComponent, config_->buffer.max_size_bytes >> 20, overflow_unreported_,
+        config_->buffer.overflow == config::Overflow::kDropOldest ? "oldest" : "newest", dropped);
     overflow_unreported_ = 0;
 }
 
@@ -250,16 +229,13 @@ void Gateway::feed_watchdog() {
         return;
     next_watchdog_ = clock_.now() + *watchdog_interval_;
     // The main loop is alive (it is running this); every bus worker must have moved too.
-    for (size_t i = 0; i < workers_.size(); ++i) {
-        const uint64_t progress = workers_[i]->progress();
-        if (progress == last_progress_[i]) {
-            spdlog::error(
-                "{}: the worker of bus {} made no progress; withholding the watchdog "
-                "ping so that systemd restarts the service",
-                kComponent, workers_[i]->name());
-            return;
-        }
-        last_progress_[i] = progress;
+    std::string stalled;
+    if (!buses_.all_progressed(stalled)) {
+        spdlog::error(
+            "{}: the worker of bus {} made no progress; withholding the watchdog "
+            "ping so that systemd restarts the service",
+            kComponent, stalled);
+        return;
     }
     notifier_.watchdog();
 }
@@ -269,17 +245,14 @@ void Gateway::publish_status() {
     if (now < next_status_)
         return;
     next_status_ = now + kStatusInterval;
-    size_t meters = 0, failing = 0;
-    for (const auto& w : workers_) {
-        meters += w->meter_count();
-        failing += w->failing_meters();
-    }
+    const size_t meters = buses_.meter_count();
+    const size_t failing = buses_.failing_meters();
     const auto& c = uplink_->counters();
     const auto stats = store_->stats();
     const std::string text = fmt::format(
-        "{} to {}:{}; meters {} ok, {} failing; {} samples waiting; {} delivered",
-        uplink_->connected() ? "connected" : "NOT connected", config_.kaa.host, config_.kaa.port,
-        meters - failing, failing, stats.samples, c.samples_delivered);
+        "{} to {}:{}; meters {} ok, {} failing; {} samples waiting; {} delivered{}",
+        uplink_->connected() ? "connected" : "NOT connected", config_->kaa.host, config_->kaa.port,
+        meters - failing, failing, stats.samples, c.samples_delivered, reload_note_);
     notifier_.status(text);
     if (now >= next_status_log_) {
         next_status_log_ = now + kStatusLogInterval;
@@ -310,6 +283,10 @@ int Gateway::run() {
         for (auto& event : events)
             handle(event);
         events.clear();
+        if (reload_requested_ && !stopping_) {
+            reload_requested_ = false;
+            reload();
+        }
         store_samples();
         uplink_->check_timeouts();
         uplink_->pump();
@@ -323,9 +300,7 @@ int Gateway::run() {
 
 void Gateway::shutdown() {
     notifier_.stopping();
-    for (auto& w : workers_) {
-        w->stop();
-    }
+    buses_.stop_all();
     // Keep what the workers read before they stopped.
     std::deque<GatewayEvent> events;
     queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now()));

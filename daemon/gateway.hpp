@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/bus_set.hpp"
 #include "daemon/core/clock.hpp"
 #include "daemon/core/event_queue.hpp"
 #include "daemon/core/rate_limiter.hpp"
@@ -21,9 +22,6 @@
 
 namespace kaa {
 
-namespace modbus {
-class BusWorker;
-}
 namespace uplink {
 class Uplink;
 }
@@ -78,7 +76,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void on_published(int message_id) override {
         // Only puback/none deliveries are confirmed by the client; with status the event
         // would cross threads for nothing (a measurable share of CPU per reading).
-        if (config_.kaa.delivery != config::Delivery::kStatus) {
+        if (delivery_ != config::Delivery::kStatus) {
             queue_.push(events::Published{message_id});
         }
     }
@@ -87,6 +85,10 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     bool start();
     void open_store();
     void handle(GatewayEvent& event);
+    /// SIGHUP: parses the file again and applies what changed (gateway_reload.cpp).
+    void reload();
+    /// Applies a valid reloaded configuration: meters to the store and uplink, buses.
+    void apply_reload(config::GatewayConfig loaded);
     void store_samples();
     void report_overflow(uint64_t dropped_before);
     void feed_watchdog();
@@ -94,7 +96,11 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void shutdown();
     std::optional<Clock::Monotonic> next_wakeup() const;
 
-    config::GatewayConfig config_;
+    // The running configuration, meters in slot order (see config_diff.hpp); bus workers
+    // keep the generation they started with alive.
+    std::shared_ptr<const config::GatewayConfig> config_;
+    std::vector<bool> active_;         // per meter slot: configured now (else removed by a reload)
+    const config::Delivery delivery_;  // read by the MQTT thread; never reloaded
     GatewayOptions options_;
     SystemClock clock_;
     EventQueue<GatewayEvent> queue_;
@@ -102,7 +108,6 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<SampleStore> store_;
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
-    std::vector<std::unique_ptr<modbus::BusWorker>> workers_;
     std::vector<Sample> arrived_;
     bool durable_ = false;        // the SQLite buffer is in use (else memory only)
     bool store_failing_ = false;  // the last append failed (disk full...)
@@ -110,11 +115,13 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
     RateLimiter log_limiter_;
     bool stopping_ = false;
+    bool reload_requested_ = false;  // SIGHUPs since the last reload (coalesced)
+    std::string reload_note_;        // appended to STATUS= after a failed reload
     std::optional<std::chrono::microseconds> watchdog_interval_;
     Clock::Monotonic next_watchdog_;
-    std::vector<uint64_t> last_progress_;
     Clock::Monotonic next_status_;
     Clock::Monotonic next_status_log_;
+    BusSet buses_;  // last: its workers stop before anything they hand samples to goes
 };
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it starts

@@ -134,4 +134,10 @@ StoreStats MemorySampleStore::stats() const {
     return stats_;
 }
 
+size_t MemorySampleStore::add_meter(const std::string& /*name*/) {
+    // Memory holds samples of this run only, so a new meter starts with none.
+    meters_.emplace_back();
+    return meters_.size() - 1;
+}
+
 }  // namespace kaa

@@ -24,6 +24,7 @@ class MemorySampleStore final : public SampleStore {
     Status remove(const std::vector<uint64_t>& ids) override;
     bool has_pending(size_t meter_index, Lane lane) const override;
     StoreStats stats() const override;
+    size_t add_meter(const std::string& name) override;
 
   private:
     struct Entry {

@@ -66,6 +66,9 @@ class SampleStore {
     }
     /// Current figures.
     virtual StoreStats stats() const = 0;
+    /// A meter added by a configuration reload: it gets the next index, and samples already
+    /// stored under its name (from an earlier configuration) become its own again.
+    virtual size_t add_meter(const std::string& name) = 0;
 };
 
 }  // namespace kaa

@@ -1,6 +1,8 @@
 // sd_notify over libsystemd, when the build has it.
 #include "daemon/service_notifier.hpp"
 
+#include <ctime>
+
 #ifdef KAA_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -31,7 +33,13 @@ void ServiceNotifier::watchdog() {
 }
 
 void ServiceNotifier::reloading() {
-    send("RELOADING=1");
+    // MONOTONIC_USEC lets systemd tell this reload from an older one (sd_notify(3),
+    // Type=notify-reload in systemd.service(5)); older systemd versions ignore it.
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const auto usec = static_cast<unsigned long long>(now.tv_sec) * 1000000ull +
+                      static_cast<unsigned long long>(now.tv_nsec) / 1000ull;
+    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
 void ServiceNotifier::stopping() {

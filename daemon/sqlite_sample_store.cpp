@@ -723,4 +723,29 @@ StoreStats SqliteSampleStore::stats() const {
     return stats_;
 }
 
+size_t SqliteSampleStore::add_meter(const std::string& name) {
+    const size_t index = meters_.size();
+    meters_.push_back(MeterState{name, 0, 0, {}});
+    index_by_name_.emplace(name, index);
+    options_.meter_names.push_back(name);
+    // Rows of a meter that was removed earlier (or before the last start) wait under its
+    // name: they are this meter's again and are delivered.
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db_, "SELECT count(*) FROM samples WHERE meter = ?1", -1, &stmt,
+                                nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
+        rc = sqlite3_step(stmt);
+    }
+    if (rc == SQLITE_ROW) {
+        const auto count = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+        meters_[index].pending = count;
+        orphaned_ -= std::min(orphaned_, count);
+    } else {
+        report_read_error(rc);
+    }
+    sqlite3_finalize(stmt);
+    return index;
+}
+
 }  // namespace kaa

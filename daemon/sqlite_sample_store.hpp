@@ -58,6 +58,8 @@ class SqliteSampleStore final : public SampleStore {
     bool has_pending(size_t meter_index, Lane lane) const override;
     /// Samples and payload bytes waiting (orphans included) and overflow drops.
     StoreStats stats() const override;
+    /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
+    size_t add_meter(const std::string& name) override;
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const { return orphaned_; }
 

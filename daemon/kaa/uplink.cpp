@@ -395,4 +395,26 @@ std::optional<Clock::Monotonic> Uplink::next_deadline() const {
     return earliest;
 }
 
+void Uplink::set_endpoint(size_t meter, Endpoint endpoint) {
+    if (meter > endpoints_.size())
+        return;
+    if (meter == endpoints_.size()) {
+        endpoints_.push_back(Endpoint{});
+        metadata_.emplace_back();
+        holds_.emplace_back();
+    }
+    // Replies to requests sent under the old token still find their meter.
+    meter_by_token_[endpoint.token] = meter;
+    endpoints_[meter] = std::move(endpoint);
+    metadata_[meter].keys = nlohmann::json::object();
+    metadata_[meter].dirty = false;
+}
+
+void Uplink::retire_endpoint(size_t meter) {
+    if (meter >= metadata_.size())
+        return;
+    metadata_[meter].keys = nlohmann::json::object();
+    metadata_[meter].dirty = false;
+}
+
 }  // namespace kaa::uplink

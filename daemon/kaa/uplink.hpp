@@ -79,6 +79,13 @@ class Uplink {
     /// The earliest moment check_timeouts has work to do.
     std::optional<Clock::Monotonic> next_deadline() const;
 
+    /// A configuration reload added a meter (meter == the number of meters so far) or
+    /// changed one's token: its metadata is sent again under the (new) token.
+    void set_endpoint(size_t meter, Endpoint endpoint);
+    /// A configuration reload removed a meter: its metadata is no longer sent; its
+    /// buffered samples still are, under its last token.
+    void retire_endpoint(size_t meter);
+
     bool connected() const { return connected_; }
     /// True while connected with backlog samples waiting to be sent: a drain runs at the
     /// pace of Kaa's answers, so the main loop should act on each one at once.

@@ -2,7 +2,7 @@
 
 READY=1 once started (without waiting for the broker, which is down here), STATUS=
 lines a person can read, WATCHDOG=1 at half of WATCHDOG_USEC while every bus worker
-makes progress, STOPPING=1 on SIGTERM; and no more WATCHDOG=1 once a bus worker is
+makes progress, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM; and no more WATCHDOG=1 once a bus worker is
 stalled through the test hook.
 """
 
@@ -102,6 +102,19 @@ class ServiceNotifyTest(h.IntegrationTest):
         for gap in gaps:
             self.assertGreater(gap, 0.3, gaps)
             self.assertLess(gap, 0.8, gaps)
+
+        # SIGHUP (systemctl reload): RELOADING=1 with MONOTONIC_USEC, then READY=1 again.
+        sent = len(notify.lines())
+        gw.signal(signal.SIGHUP)
+
+        def reloaded():
+            lines = [m for _, m in notify.lines()[sent:]]
+            return "RELOADING=1" in lines and "READY=1" in lines[lines.index("RELOADING=1"):]
+
+        h.wait_until(reloaded, 10, message=lambda: "RELOADING=1 then READY=1\n%s\n%s"
+                     % (notify.lines()[sent:], self.logs()))
+        lines = [m for _, m in notify.lines()[sent:]]
+        self.assertRegex(lines[lines.index("RELOADING=1") + 1], r"^MONOTONIC_USEC=\d+$")
 
         gw.signal(signal.SIGTERM)
         h.wait_until(lambda: not gw.alive(), 5, message=lambda: "exit within 5 s\n" + self.logs())

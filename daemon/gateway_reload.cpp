@@ -1,0 +1,121 @@
+// Reloading the configuration on SIGHUP: parse the file again into a copy, keep running the
+// old one when the copy is invalid, else apply only what changed. The buffer and the MQTT
+// session stay as they are.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "config/isolated_loader.hpp"
+#include "daemon/check_report.hpp"
+#include "daemon/config_diff.hpp"
+#include "daemon/gateway.hpp"
+#include "daemon/kaa/uplink.hpp"
+
+namespace kaa {
+namespace {
+
+constexpr const char* kComponent = "gateway";
+
+/// "a, b, c", or "none".
+std::string join(const std::vector<std::string>& names) {
+    if (names.empty())
+        return "none";
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+/// The names of the meters in these slots.
+std::vector<std::string> meter_names(const config::GatewayConfig& config,
+                                     const std::vector<size_t>& slots) {
+    std::vector<std::string> out;
+    for (size_t slot : slots)
+        out.push_back(config.meters[slot].name);
+    return out;
+}
+
+}  // namespace
+
+void Gateway::reload() {
+    const std::string path = config_->source_path;
+    notifier_.reloading();
+    spdlog::info("{}: reloading the configuration from {}", kComponent, path);
+    // Parsed in a child process like at start, so the daemon's memory stays low. The
+    // child only parses and writes to a pipe: no lock another thread holds is needed.
+    config::LoadResult loaded = config::load_gateway_config_isolated(path);
+    for (const auto& w : loaded.warnings)
+        spdlog::warn("{}: {}", kComponent, w.to_string());
+    if (!loaded.errors.empty() || !loaded.config) {
+        for (const auto& e : loaded.errors)
+            spdlog::error("{}: {}", kComponent, e.to_string());
+        const size_t n = loaded.errors.size();
+        spdlog::error(
+            "{}: reload failed: {} {} in {}; the running configuration stays in effect "
+            "(check the file with kaa-gatewayd --check --config {})",
+            kComponent, n, n == 1 ? "error" : "errors", path, path);
+        reload_note_ = fmt::format("; last reload FAILED: {} {} in {}, previous config running", n,
+                                   n == 1 ? "error" : "errors", path);
+    } else {
+        apply_reload(std::move(*loaded.config));
+        reload_note_.clear();
+    }
+    next_status_ = clock_.now();
+    publish_status();
+    notifier_.ready();
+}
+
+void Gateway::apply_reload(config::GatewayConfig loaded) {
+    // The same plan check as at start: a plan that cannot fit still polls.
+    const PlanCheck plan = check_polling_plan(loaded);
+    for (const auto& w : plan.warnings)
+        spdlog::warn("{}: {}", kComponent, w);
+    for (const auto& e : plan.errors)
+        spdlog::error("{}: {}", kComponent, e);
+
+    ConfigDiff diff = diff_configs(*config_, active_, std::move(loaded));
+    for (const auto& setting : diff.needs_restart) {
+        spdlog::warn(
+            "{}: {} changed, which applies only at a restart (systemctl restart "
+            "kaa-gateway); keeping the running value until then",
+            kComponent, setting);
+    }
+    auto next = std::make_shared<const config::GatewayConfig>(std::move(diff.next));
+
+    // Meters first reach the store and the uplink, so that their first samples have a home.
+    const size_t known = config_->meters.size();
+    for (size_t slot : diff.added) {
+        const auto& meter = next->meters[slot];
+        if (slot >= known)
+            store_->add_meter(meter.name);
+    }
+    std::vector<size_t> announced = diff.added;
+    announced.insert(announced.end(), diff.changed.begin(), diff.changed.end());
+    for (size_t slot : announced) {
+        const auto& meter = next->meters[slot];
+        uplink_->set_endpoint(slot, uplink::Endpoint{meter.name, meter.token});
+        uplink_->set_metadata(MetadataUpdate{slot, meter.metadata});
+    }
+    for (size_t slot : diff.removed)
+        uplink_->retire_endpoint(slot);
+
+    buses_.stop(diff.stop_buses);
+    buses_.restart(next, diff.active, diff.restart_buses);
+    const size_t untouched = buses_.size() - diff.restart_buses.size();
+    config_ = std::move(next);
+    active_ = std::move(diff.active);
+
+    if (diff.no_live_change()) {
+        spdlog::info("{}: reloaded {}: no change to buses or meters", kComponent,
+                     config_->source_path);
+        return;
+    }
+    spdlog::info(
+        "{}: reloaded {}: meters added: {}; changed: {}; removed: {}; buses restarted: {}; "
+        "stopped: {}; {} buses kept polling without interruption",
+        kComponent, config_->source_path, join(meter_names(*config_, diff.added)),
+        join(meter_names(*config_, diff.changed)), join(meter_names(*config_, diff.removed)),
+        join({diff.restart_buses.begin(), diff.restart_buses.end()}),
+        join({diff.stop_buses.begin(), diff.stop_buses.end()}), untouched);
+}
+
+}  // namespace kaa
