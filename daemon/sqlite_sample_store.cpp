@@ -725,7 +725,10 @@ StoreStats SqliteSampleStore::stats() const {
 
 size_t SqliteSampleStore::add_meter(const std::string& name) {
     const size_t index = meters_.size();
-    meters_.push_back(MeterState{name, 0, 0, {}});
+    meters_.push_back(MeterState{name, {}, {}});
+    meters_[index].live.cursor = live_from_ - 1;
+    orphan_names_.erase(std::remove(orphan_names_.begin(), orphan_names_.end(), name),
+                        orphan_names_.end());
     index_by_name_.emplace(name, index);
     options_.meter_names.push_back(name);
     // Rows of a meter that was removed earlier (or before the last start) wait under its
@@ -739,7 +742,7 @@ size_t SqliteSampleStore::add_meter(const std::string& name) {
     }
     if (rc == SQLITE_ROW) {
         const auto count = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
-        meters_[index].pending = count;
+        meters_[index].backlog.pending = count;  // written before this run: all backlog
         orphaned_ -= std::min(orphaned_, count);
     } else {
         report_read_error(rc);
