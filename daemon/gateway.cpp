@@ -26,6 +26,8 @@ constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
 constexpr size_t kMaxUnstored = 100'000;
 // How long the main loop lets a burst of samples or replies gather before handling it.
 constexpr auto kRoundWindow = std::chrono::milliseconds(50);
+// Rows of delivered samples deleted per main-loop turn: about 10-20 ms of SQLite work.
+constexpr size_t kCompactRows = 5000;
 constexpr auto kStatusInterval = std::chrono::seconds(5);
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
@@ -153,6 +155,8 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
         wake = next_watchdog_;
     if (auto d = uplink_->next_deadline(); d && *d < wake)
         wake = *d;
+    if (compacting_)
+        wake = clock_.now();  // more rows to delete: next step at once
     return wake;
 }
 
@@ -291,6 +295,9 @@ int Gateway::run() {
         uplink_->check_timeouts();
         uplink_->pump();
         uplink_->flush_removals();
+        // Rows of delivered samples are deleted in small steps, never while a backlog
+        // drains: that work would only slow the drain down.
+        compacting_ = !uplink_->draining() && store_->compact(kCompactRows);
         feed_watchdog();
         publish_status();
     }

@@ -111,6 +111,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::vector<Sample> arrived_;
     bool durable_ = false;        // the SQLite buffer is in use (else memory only)
     bool store_failing_ = false;  // the last append failed (disk full...)
+    bool compacting_ = false;     // the store has delivered rows left to delete
     uint64_t unstored_dropped_ = 0;
     uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
     RateLimiter log_limiter_;

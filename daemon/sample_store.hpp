@@ -69,6 +69,12 @@ class SampleStore {
     /// A meter added by a configuration reload: it gets the next index, and samples already
     /// stored under its name (from an earlier configuration) become its own again.
     virtual size_t add_meter(const std::string& name) = 0;
+    /// Does up to `max_rows` rows of deferred clean-up (rows of delivered samples that are
+    /// deleted later, off the delivery path); true while more is left to do.
+    virtual bool compact(size_t max_rows) {
+        (void)max_rows;
+        return false;
+    }
 };
 
 }  // namespace kaa

@@ -4,13 +4,25 @@
 // power cut loses at most the last 100 ms and never corrupts the file. Only this class (and
 // the composition root) knows SQLite.
 //
+// A delivered batch that was taken as one run of a meter's
+// rows is not deleted row by row while Kaa waits for more: one row in `delivered` records the
+// run (durably, so a restart does not send it again) and compact() deletes its rows later,
+// when the uplink is not draining a backlog. Other delivered samples are deleted at once.
+//
 // On-disk bound: the live pages, (page_count - freelist_count) * page_size, plus a WAL
-// allowance stay within max_bytes. The WAL is checkpointed every `allowance / 2` bytes and
-// truncated back to the allowance afterwards, so a poll round larger than half the
-// allowance can push the WAL over it until the next checkpoint.
+// allowance stay within max_bytes; delivered rows are deleted first when it is reached. The
+// WAL is checkpointed every `allowance / 2` bytes and truncated back to the allowance
+// afterwards, so a poll round larger than half the allowance can push the WAL over it until
+// the next checkpoint.
+//
+// Integrity: a full quick_check runs at open unless the file was closed cleanly by this
+// class (a flag in table `state`, cleared while the file is open, set again at a clean
+// close unless SQLite reported damage meanwhile).
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -52,7 +64,8 @@ class SqliteSampleStore final : public SampleStore {
     void start_live() override;
     /// Makes taken samples pending again; unknown ids are ignored.
     void release(const std::vector<uint64_t>& ids) override;
-    /// Deletes samples in one transaction; unknown ids are ignored.
+    /// Samples delivered or rejected for good, in one transaction: a whole run is recorded
+    /// as delivered (its rows deleted by compact()), anything else deleted now.
     Status remove(const std::vector<uint64_t>& ids) override;
     /// True when the meter has samples in `lane` that are not taken (no database access).
     bool has_pending(size_t meter_index, Lane lane) const override;
@@ -60,8 +73,14 @@ class SqliteSampleStore final : public SampleStore {
     StoreStats stats() const override;
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
     size_t add_meter(const std::string& name) override;
+    /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
+    bool compact(size_t max_rows) override;
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const { return orphaned_; }
+    /// Rows of delivered samples not deleted yet (compact() deletes them).
+    uint64_t delivered_rows() const { return delivered_rows_; }
+    /// True when open() ran the full integrity check (the last close was not clean).
+    bool checked_at_open() const { return checked_at_open_; }
 
   private:
     /// One lane of a meter; pending = released.size() + untaken rows of the lane past cursor.
@@ -76,10 +95,21 @@ class SqliteSampleStore final : public SampleStore {
         LaneState live;
         LaneState backlog;
     };
-    /// A sample in flight: its meter and payload size, known without reading it again.
+    /// A sample in flight: its meter, payload size and the take() it came from.
     struct Taken {
         size_t meter;
         uint64_t bytes;
+        uint64_t run;
+    };
+    /// What one take() returned. Clean: first..last are all of the meter's undelivered rows
+    /// in that id range, so once all are confirmed the range can be recorded as delivered.
+    struct Run {
+        uint64_t first = 0;
+        uint64_t last = 0;
+        size_t count = 0;
+        uint64_t bytes = 0;
+        size_t outstanding = 0;  // taken and not yet removed or released
+        bool clean = true;
     };
     /// A row deleted inside a transaction, applied to the bookkeeping after COMMIT.
     struct Gone {
@@ -87,37 +117,65 @@ class SqliteSampleStore final : public SampleStore {
         size_t meter;  // kOrphan: a meter not in the configuration
         uint64_t bytes;
     };
+    /// Rows of `meter` with ids first..last: delivered, deleted by compact().
+    struct DeliveredRun {
+        std::string meter;
+        uint64_t first;
+        uint64_t last;
+    };
     static constexpr size_t kOrphan = static_cast<size_t>(-1);
 
     explicit SqliteSampleStore(const SqliteStoreOptions& options);
+    // Opening (sqlite_sample_store.cpp).
     Status open_database();
-    /// Inside an append's transaction: drops (policy) or refuses rows until the measured
-    /// size fits the budget; `accepted` shrinks by the refused rows of this round.
-    Status shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
-                            std::vector<Gone>& gone, uint64_t& used);
+    Status check_integrity(int64_t schema);
     Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
     Status load_counts();
+    Status load_delivered(std::map<std::string, std::pair<uint64_t, uint64_t>>& delivered);
     void close_database();
+    Status exec(sqlite3_stmt* stmt, const char* what);
+    Status fail(int rc, const char* what);
+    void rollback();
+    void report_read_error(int rc);
+    // Writing and the bound (sqlite_store_append.cpp).
     Status measure(uint64_t& used_bytes);
+    /// Before an append's transaction: deletes delivered rows while the file is over half full.
+    void make_room_for_append(uint64_t incoming);
+    /// Inside an append's transaction: deletes delivered rows, then (drop-oldest) the oldest
+    /// waiting ones, until `incoming` more bytes fit or nothing more may go.
+    Status make_room(uint64_t incoming, uint64_t& used, std::vector<Gone>& gone, size_t& runs,
+                     uint64_t& rows);
+    /// Inside an append's transaction: drops (policy) or refuses rows until the measured
+    /// size fits the budget; `accepted` shrinks by the refused rows of this round.
+    Status shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
+                            std::vector<Gone>& gone, uint64_t& used, size_t& runs, uint64_t& rows);
     Status drop_oldest(size_t count, std::vector<Gone>& gone);
-    /// Deletes a row by id: in flight (its meter is known) or, slowly, any other.
-    Status delete_row(uint64_t id, std::vector<Gone>& gone);
     /// Deletes a waiting row of a known meter (`meter` is kOrphan for an orphan's).
     Status delete_waiting(uint64_t id, size_t meter, const std::string& name,
                           std::vector<Gone>& gone);
     Status insert(const Sample& sample, uint64_t id);
-    Status exec(sqlite3_stmt* stmt, const char* what);
-    Status fail(int rc, const char* what);
-    void rollback();
     void forget(const Gone& row);
-    void report_read_error(int rc);
+    uint64_t row_cost(const Sample& sample) const;
+    // Taking and delivering (sqlite_store_delivery.cpp).
     /// The lane a stored row of meter `m` belongs to, by its id.
     LaneState& lane_of(MeterState& m, uint64_t id) { return id < live_from_ ? m.backlog : m.live; }
-    /// Takes the lane's rows past its cursor (skipping rows in flight) into `out`.
+    /// Takes the lane's rows past its cursor (skipping rows in flight and delivered runs).
     void take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                  std::vector<StoredSample>& out);
-    uint64_t row_cost(const Sample& sample) const;
+                  std::vector<StoredSample>& out, Run& run);
+    /// Deletes a row by id: in flight (its meter is known) or, slowly, any other.
+    Status delete_row(uint64_t id, std::vector<Gone>& gone);
+    /// Records a confirmed clean run as delivered (inside a transaction).
+    Status record_delivered(size_t meter, const Run& run);
+    /// Inside a transaction: deletes the rows of delivered runs to_compact_[runs..], until
+    /// about `max_rows` rows are gone; `runs` and `rows` grow by what was done.
+    Status compact_runs(size_t max_rows, size_t& runs, uint64_t& rows);
+    /// After the COMMIT: forgets the first `runs` delivered runs, `rows` rows in all.
+    void compacted(size_t runs, uint64_t rows);
+    /// True when `id` of `meter` lies in a delivered run not deleted yet.
+    bool in_delivered_run(const std::string& meter, uint64_t id) const;
+    /// `count` rows of a run are no longer in flight; forgets the run when none is left.
+    void drop_run(uint64_t run_id, size_t count);
 
     SqliteStoreOptions options_;
     sqlite3* db_ = nullptr;
@@ -132,11 +190,20 @@ class SqliteSampleStore final : public SampleStore {
     sqlite3_stmt* oldest_ = nullptr;
     sqlite3_stmt* page_count_ = nullptr;
     sqlite3_stmt* freelist_count_ = nullptr;
+    sqlite3_stmt* insert_delivered_ = nullptr;
+    sqlite3_stmt* delete_range_ = nullptr;
+    sqlite3_stmt* forget_delivered_ = nullptr;
 
     std::vector<MeterState> meters_;
     std::unordered_map<std::string, size_t> index_by_name_;
     std::vector<std::string> orphan_names_;  // meters in the file but not in the config
     std::unordered_map<uint64_t, Taken> taken_;
+    std::unordered_map<uint64_t, Run> runs_;  // by run id, while any of its rows is taken
+    uint64_t next_run_ = 1;
+    // Delivered runs not deleted yet: by meter, first id -> last id; and in delivery order.
+    std::unordered_map<std::string, std::map<uint64_t, uint64_t>> delivered_by_meter_;
+    std::deque<DeliveredRun> to_compact_;
+    uint64_t delivered_rows_ = 0;
     uint64_t next_id_ = 1;
     uint64_t live_from_ = 1;  // first id of the live lane
     uint64_t page_size_ = 4096;
@@ -145,6 +212,8 @@ class SqliteSampleStore final : public SampleStore {
     uint64_t orphaned_ = 0;
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now
+    bool checked_at_open_ = false;
+    bool close_cleanly_ = false;  // open succeeded and SQLite has reported no damage since
     StoreStats stats_;
     std::string last_read_error_;  // logged once until the failure changes
 };

@@ -2,7 +2,7 @@
 // the floor that tests/bench/bench_drain.py measures kaa-gatewayd's backlog drain against.
 //
 // It reads its own copy of a buffer file written by fill_buffer (the daemon's schema:
-// samples(meter, id, ts, json), clustered by (meter, id)) with plain SQLite, and sends the
+// samples(id, meter, ts, json) with an index on (meter, id)) with plain SQLite, and sends the
 // same bytes the daemon sends when it drains that backlog: per meter, the rows in id order in
 // JSON arrays of up to --batch samples ("[" + json + "," + json ... + "]"), meters taken
 // round-robin one batch at a time, each array published at QoS 1 to

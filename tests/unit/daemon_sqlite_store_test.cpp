@@ -18,79 +18,10 @@
 
 #include "daemon/buffer_file.hpp"
 #include "daemon/sqlite_sample_store.hpp"
+#include "tests/unit/sqlite_store_fixture.hpp"
 
 namespace kaa {
 namespace {
-
-namespace fs = std::filesystem;
-constexpr uint64_t kMiB = 1024 * 1024;
-
-/// A ~200-byte sample JSON for meter `meter`, numbered `n`.
-Sample sample(size_t meter, int64_t n) {
-    std::string json = "{\"timestamp\":" + std::to_string(n);
-    for (int v = 0; v < 16; ++v)
-        json += ",\"v" + std::to_string(v) + "\":1234.56";
-    return Sample{meter, n, json + "}"};
-}
-
-/// The ids of taken samples, for release() and remove().
-std::vector<uint64_t> ids_of(const std::vector<StoredSample>& taken) {
-    std::vector<uint64_t> ids;
-    for (const auto& s : taken)
-        ids.push_back(s.id);
-    return ids;
-}
-
-/// A fresh temporary directory per test, removed afterwards.
-class SqliteStoreTest : public ::testing::Test {
-  protected:
-    void SetUp() override {
-        std::string tmpl = (fs::temp_directory_path() / "kaa-store-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-        dir = tmpl;
-        path = (fs::path(dir) / "buffer.db").string();
-    }
-    void TearDown() override {
-        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add);
-        fs::remove_all(dir);
-    }
-
-    Result<std::unique_ptr<SqliteSampleStore>> try_open(
-        std::vector<std::string> names, uint64_t max_bytes = 64 * kMiB,
-        config::Overflow overflow = config::Overflow::kDropOldest) {
-        return SqliteSampleStore::open(SqliteStoreOptions{path, names, max_bytes, overflow});
-    }
-    std::unique_ptr<SqliteSampleStore> open(
-        std::vector<std::string> names = {"a"}, uint64_t max_bytes = 64 * kMiB,
-        config::Overflow overflow = config::Overflow::kDropOldest) {
-        auto r = try_open(names, max_bytes, overflow);
-        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-        return r.ok() ? std::move(r.value()) : nullptr;
-    }
-    /// Bytes of the database, its WAL and its shared-memory index.
-    uint64_t disk_bytes() const {
-        uint64_t total = 0;
-        for (const char* suffix : {"", "-wal", "-shm"}) {
-            std::error_code ec;
-            const auto size = fs::file_size(path + suffix, ec);
-            if (!ec)
-                total += size;
-        }
-        return total;
-    }
-    /// Appends `rounds` rounds of `per_round` samples of meter 0, numbered from 0.
-    void fill(SampleStore& store, int rounds, int per_round) {
-        for (int r = 0; r < rounds; ++r) {
-            std::vector<Sample> v;
-            for (int i = 0; i < per_round; ++i)
-                v.push_back(sample(0, r * per_round + i));
-            ASSERT_TRUE(store.append(v).ok());
-        }
-    }
-
-    std::string dir;
-    std::string path;
-};
 
 TEST_F(SqliteStoreTest, ReleasedSamplesComeBackInOrder) {
     auto store = open();
@@ -228,7 +159,7 @@ TEST_F(SqliteStoreTest, MovingAsideNeverOverwritesAnEarlierCopy) {
 }
 
 TEST_F(SqliteStoreTest, ABufferOfTheFirstSchemaIsMigratedWithEverySample) {
-    // Schema 1: rows in a rowid table, in global id order, with an index on (meter, id).
+    // Schema 1: the samples table alone.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(

@@ -1,0 +1,246 @@
+// Durable sample store: appending poll rounds and keeping the file within its bound.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/sqlite_store_settings.hpp"
+#include "daemon/sqlite_support.hpp"
+
+namespace kaa {
+
+using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
+using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
+
+Status SqliteSampleStore::measure(uint64_t& used_bytes) {
+    int64_t counts[2] = {0, 0};
+    sqlite3_stmt* stmts[2] = {page_count_, freelist_count_};
+    for (int i = 0; i < 2; ++i) {
+        Reset reset(stmts[i]);
+        const int rc = sqlite3_step(stmts[i]);
+        if (rc != SQLITE_ROW)
+            return fail(rc, "measure the database");
+        counts[i] = sqlite3_column_int64(stmts[i], 0);
+    }
+    used_bytes = static_cast<uint64_t>(std::max<int64_t>(0, counts[0] - counts[1])) * page_size_;
+    return {};
+}
+
+uint64_t SqliteSampleStore::row_cost(const Sample& sample) const {
+    return sample.json.size() + 2 * meters_[sample.meter_index].name.size() + kRowOverhead;
+}
+
+Status SqliteSampleStore::insert(const Sample& sample, uint64_t id) {
+    Reset reset(insert_);
+    bind_id(insert_, 1, id);
+    bind_text(insert_, 2, meters_[sample.meter_index].name);
+    sqlite3_bind_int64(insert_, 3, sample.timestamp_ms);
+    bind_text(insert_, 4, sample.json);
+    const int rc = sqlite3_step(insert_);
+    return rc == SQLITE_DONE ? Status{} : fail(rc, "write samples");
+}
+
+Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
+    if (samples.empty())
+        return {};
+    uint64_t incoming = 0;
+    for (const Sample& s : samples) {
+        if (s.meter_index >= meters_.size()) {
+            return make_error(ErrorKind::kInvalidArgument,
+                              fmt::format("buffer: sample for unknown meter {}", s.meter_index));
+        }
+        incoming += row_cost(s);
+    }
+    make_room_for_append(incoming);
+    const auto now = std::chrono::steady_clock::now();
+    const bool sync = now - last_sync_ >= kSyncInterval;
+    if (sync != full_sync_) {  // a pragma takes effect when prepared: no cached statement
+        const int rc = sqlite3_exec(db_, sync ? "PRAGMA synchronous=FULL" : kSynchronous, nullptr,
+                                    nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            return fail(rc, "set synchronous");
+        full_sync_ = sync;
+    }
+    if (auto st = exec(begin_, "start a transaction"); !st)
+        return st;
+    std::vector<Gone> gone;
+    size_t runs = 0;
+    uint64_t rows = 0;
+    size_t accepted = samples.size();
+    Status st;
+    // used_bytes_ is an upper estimate between measurements: measured (inside the
+    // transaction) only near the budget, where deletions since may have freed pages.
+    uint64_t used = used_bytes_;
+    if (used + incoming > data_budget_ && (st = measure(used)) && used + incoming > data_budget_) {
+        st = make_room(incoming, used, gone, runs, rows);
+        // What still does not fit is refused: the newest samples of the round.
+        accepted = 0;
+        while (accepted < samples.size() && used + row_cost(samples[accepted]) <= data_budget_) {
+            used += row_cost(samples[accepted++]);
+        }
+    } else {
+        used += incoming;
+    }
+    for (size_t i = 0; st && i < accepted; ++i)
+        st = insert(samples[i], next_id_ + i);
+    // row_cost() underestimates rows that fill a page on their own (large samples): near
+    // the budget, measure what the rows really took and give back what does not fit.
+    if (st && used > data_budget_ / 2 && (st = measure(used)) && used > data_budget_) {
+        st = shrink_to_budget(samples, accepted, gone, used, runs, rows);
+    }
+    if (st)
+        st = exec(commit_, "commit samples");
+    if (!st) {
+        rollback();
+        return st;
+    }
+    if (sync)
+        last_sync_ = now;
+    compacted(runs, rows);
+    for (const Gone& row : gone)
+        forget(row);
+    stats_.dropped_overflow += gone.size() + (samples.size() - accepted);
+    for (size_t i = 0; i < accepted; ++i) {
+        ++lane_of(meters_[samples[i].meter_index], next_id_ + i).pending;
+        ++stats_.samples;
+        stats_.bytes += samples[i].json.size();
+    }
+    next_id_ += accepted;
+    used_bytes_ = used;
+    return {};
+}
+
+void SqliteSampleStore::make_room_for_append(uint64_t incoming) {
+    // Past half the budget, rows of delivered runs are deleted before more are written, in
+    // transactions of their own: one big deletion would swell the WAL past its allowance.
+    constexpr size_t kRowsPerStep = 500;
+    uint64_t used = used_bytes_;
+    while (!to_compact_.empty() && used + incoming > data_budget_ / 2) {
+        if (!compact(kRowsPerStep) && !to_compact_.empty())
+            return;  // failed: the append's own make_room tries again
+        if (!measure(used))
+            return;
+    }
+    used_bytes_ = used;
+}
+
+Status SqliteSampleStore::make_room(uint64_t incoming, uint64_t& used, std::vector<Gone>& gone,
+                                    size_t& runs, uint64_t& rows) {
+    Status st;
+    // Rows of delivered samples go first: deleting them loses nothing.
+    while (st && used + incoming > data_budget_ && runs < to_compact_.size()) {
+        st = compact_runs(1, runs, rows);  // one run at a time: only what is needed
+        if (st)
+            st = measure(used);
+    }
+    if (options_.overflow != config::Overflow::kDropOldest)
+        return st;
+    const size_t chunk = std::max<size_t>(1, stats_.samples / 100);
+    while (st && used + incoming > data_budget_) {
+        const size_t before = gone.size();
+        st = drop_oldest(chunk, gone);
+        if (st)
+            st = measure(used);
+        if (gone.size() == before)
+            break;  // only rows in flight are left
+    }
+    return st;
+}
+
+Status SqliteSampleStore::shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
+                                           std::vector<Gone>& gone, uint64_t& used, size_t& runs,
+                                           uint64_t& rows) {
+    Status st = make_room(0, used, gone, runs, rows);
+    // Refuse this round's newest rows until the rest fits.
+    while (st && used > data_budget_ && accepted > 0) {
+        --accepted;
+        Reset reset(delete_taken_);
+        bind_id(delete_taken_, 1, next_id_ + accepted);
+        bind_text(delete_taken_, 2, meters_[samples[accepted].meter_index].name);
+        if (const int rc = sqlite3_step(delete_taken_); rc != SQLITE_DONE)
+            return fail(rc, "refuse samples over the budget");
+        st = measure(used);
+    }
+    return st;
+}
+
+Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
+    // The oldest rows overall are among the first `count` waiting rows of each meter. Rows of
+    // delivered runs are gone by now (make_room deletes them first).
+    struct Candidate {
+        uint64_t id;
+        size_t meter;
+        const std::string* name;
+    };
+    std::vector<Candidate> candidates;
+    const size_t limit = count + taken_.size();
+    const size_t meters = meters_.size() + orphan_names_.size();
+    for (size_t slot = 0; slot < meters; ++slot) {
+        const bool orphan = slot >= meters_.size();
+        const std::string& name =
+            orphan ? orphan_names_[slot - meters_.size()] : meters_[slot].name;
+        Reset reset(oldest_);
+        bind_text(oldest_, 1, name);
+        bind_id(oldest_, 2, limit);
+        size_t found = 0;
+        int rc = SQLITE_DONE;
+        while (found < count && (rc = sqlite3_step(oldest_)) == SQLITE_ROW) {
+            const uint64_t id = column_u64(oldest_, 0);
+            if (taken_.count(id) > 0)
+                continue;  // never drop samples in flight
+            candidates.push_back(Candidate{id, orphan ? kOrphan : slot, &name});
+            ++found;
+        }
+        if (found < count && rc != SQLITE_DONE)
+            return fail(rc, "find the oldest samples");
+    }
+    const size_t keep = std::min(count, candidates.size());
+    std::partial_sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(keep),
+                      candidates.end(),
+                      [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
+    candidates.resize(keep);
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+        return std::tie(*a.name, a.id) < std::tie(*b.name, b.id);
+    });
+    for (const Candidate& c : candidates) {
+        if (auto st = delete_waiting(c.id, c.meter, *c.name, gone); !st)
+            return st;
+    }
+    return {};
+}
+
+Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, const std::string& name,
+                                         std::vector<Gone>& gone) {
+    Reset reset(delete_);
+    bind_id(delete_, 1, id);
+    bind_text(delete_, 2, name);
+    int rc = sqlite3_step(delete_);
+    if (rc == SQLITE_ROW) {
+        gone.push_back(Gone{id, meter, column_u64(delete_, 0)});
+        rc = sqlite3_step(delete_);
+    }
+    return rc == SQLITE_DONE ? Status{} : fail(rc, "delete samples");
+}
+
+void SqliteSampleStore::forget(const Gone& row) {
+    --stats_.samples;
+    stats_.bytes -= std::min(stats_.bytes, row.bytes);
+    if (const auto it = taken_.find(row.id); it != taken_.end()) {
+        drop_run(it->second.run, 1);
+        taken_.erase(it);
+        return;  // was in flight, so not counted as pending
+    }
+    if (row.meter == kOrphan) {
+        if (orphaned_ > 0)
+            --orphaned_;
+        return;
+    }
+    LaneState& lane = lane_of(meters_[row.meter], row.id);
+    if ((lane.released.erase(row.id) > 0 || row.id > lane.cursor) && lane.pending > 0)
+        --lane.pending;
+}
+
+}  // namespace kaa

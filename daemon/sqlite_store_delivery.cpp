@@ -1,0 +1,343 @@
+// Durable sample store: taking samples out for delivery, putting them back, and recording
+// them delivered (deleting their rows later, in compact()).
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <iterator>
+#include <limits>
+#include <unordered_set>
+
+#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/sqlite_store_settings.hpp"
+#include "daemon/sqlite_support.hpp"
+
+namespace kaa {
+
+using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
+using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
+
+std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max, Lane which) {
+    std::vector<StoredSample> out;
+    if (meter_index >= meters_.size() || max == 0)
+        return out;
+    MeterState& m = meters_[meter_index];
+    LaneState& lane = which == Lane::kLive ? m.live : m.backlog;
+    const uint64_t run_id = next_run_++;
+    Run run;
+    // Released samples are older than anything past the cursor: they go first.
+    while (!lane.released.empty() && out.size() < max) {
+        run.clean = false;  // rows between released ones may be anywhere
+        const uint64_t id = *lane.released.begin();
+        Reset reset(select_one_);
+        bind_id(select_one_, 1, id);
+        bind_text(select_one_, 2, m.name);
+        const int rc = sqlite3_step(select_one_);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            report_read_error(rc);
+            break;
+        }
+        lane.released.erase(lane.released.begin());
+        if (lane.pending > 0)
+            --lane.pending;
+        if (rc == SQLITE_DONE)
+            continue;  // vanished: nothing to send
+        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one_, 0),
+                                   column_string(select_one_, 1)});
+        taken_.emplace(id, Taken{meter_index, out.back().json.size(), run_id});
+    }
+    if (out.size() < max) {
+        const uint64_t below = which == Lane::kLive
+                                   ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+                                   : live_from_;
+        take_new(meter_index, lane, below, max, out, run);
+    }
+    if (out.empty())
+        return out;
+    run.first = out.front().id;
+    run.last = out.back().id;
+    run.count = run.outstanding = out.size();
+    for (const auto& s : out) {
+        run.bytes += s.json.size();
+        taken_[s.id].run = run_id;
+    }
+    runs_.emplace(run_id, run);
+    return out;
+}
+
+void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
+                                 std::vector<StoredSample>& out, Run& run) {
+    const std::string& name = meters_[meter_index].name;
+    const auto delivered = delivered_by_meter_.find(name);
+    while (out.size() < max) {
+        // Delivered runs not deleted yet are stepped over: the cursor jumps to their end.
+        uint64_t bound = below;
+        if (delivered != delivered_by_meter_.end()) {
+            const auto& done = delivered->second;
+            const auto next = done.upper_bound(lane.cursor + 1);
+            if (next != done.begin() && std::prev(next)->second > lane.cursor) {
+                lane.cursor = std::prev(next)->second;
+                run.clean = false;  // a run never spans one recorded earlier
+                continue;
+            }
+            if (next != done.end())
+                bound = std::min(bound, next->first);
+        }
+        const size_t want = max - out.size();
+        Reset reset(select_new_);
+        bind_text(select_new_, 1, name);
+        bind_id(select_new_, 2, lane.cursor);
+        bind_id(select_new_, 3, want);
+        bind_id(select_new_, 4, bound);
+        size_t rows = 0;
+        int rc = SQLITE_DONE;
+        while ((rc = sqlite3_step(select_new_)) == SQLITE_ROW) {
+            ++rows;
+            const uint64_t id = column_u64(select_new_, 0);
+            lane.cursor = id;
+            // Rows in flight are met again after start_live() rewinds a cursor.
+            if (taken_.count(id) > 0) {
+                run.clean = false;
+                continue;
+            }
+            out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new_, 1),
+                                       column_string(select_new_, 2)});
+            if (lane.pending > 0)
+                --lane.pending;
+            taken_.emplace(id, Taken{meter_index, out.back().json.size(), 0});
+        }
+        if (rc != SQLITE_DONE) {
+            report_read_error(rc);
+            return;
+        }
+        if (rows < want) {
+            if (bound < below) {
+                lane.cursor = bound - 1;  // nothing left before the next delivered run
+                continue;
+            }
+            lane.pending = lane.released.size();  // nothing left past the cursor
+            return;
+        }
+    }
+}
+
+void SqliteSampleStore::start_live() {
+    // Nothing is lost by rewinding the backlog: every row not in flight is past cursor 0,
+    // and rows in flight are skipped when met. Released sets are covered by the rewind.
+    for (MeterState& m : meters_) {
+        m.backlog.pending += m.live.pending;
+        m.backlog.cursor = 0;
+        m.backlog.released.clear();
+        m.live = LaneState{0, next_id_ - 1, {}};
+    }
+    live_from_ = next_id_;
+}
+
+void SqliteSampleStore::drop_run(uint64_t run_id, size_t count) {
+    const auto it = runs_.find(run_id);
+    if (it == runs_.end())
+        return;
+    it->second.outstanding -= std::min(count, it->second.outstanding);
+    if (it->second.outstanding == 0)
+        runs_.erase(it);
+}
+
+void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) {
+        const auto it = taken_.find(id);
+        if (it == taken_.end())
+            continue;
+        LaneState& lane = lane_of(meters_[it->second.meter], id);
+        // Past the cursor (a rewound backlog) the row is simply met again by the next take.
+        if (id > lane.cursor || lane.released.insert(id).second)
+            ++lane.pending;
+        if (const auto run = runs_.find(it->second.run); run != runs_.end())
+            run->second.clean = false;  // confirmed now only in part, if at all
+        drop_run(it->second.run, 1);
+        taken_.erase(it);
+    }
+}
+
+Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
+    if (ids.empty())
+        return {};
+    // A deletion lost to a power cut only means a duplicate later: never wait for fsync.
+    if (full_sync_) {
+        const int rc = sqlite3_exec(db_, kSynchronous, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK)
+            return fail(rc, "set synchronous");
+        full_sync_ = false;
+    }
+    // Runs confirmed whole are recorded as delivered; every other row is deleted now.
+    std::unordered_map<uint64_t, size_t> confirmed;  // run id -> its rows among `ids`
+    for (uint64_t id : ids) {
+        if (const auto it = taken_.find(id); it != taken_.end())
+            ++confirmed[it->second.run];
+    }
+    // Only while the file has room: near the bound, rows must go now to free their pages.
+    const bool defer = used_bytes_ < data_budget_ / 2;
+    std::unordered_set<uint64_t> whole;
+    for (const auto& [run_id, count] : defer ? confirmed : decltype(confirmed){}) {
+        const auto run = runs_.find(run_id);
+        if (run != runs_.end() && run->second.clean && count == run->second.count &&
+            run->second.outstanding == count) {
+            whole.insert(run_id);
+        }
+    }
+    std::vector<std::pair<size_t, Run>> records;    // (meter, run) recorded as delivered
+    std::vector<uint64_t> recorded;                 // their ids
+    std::vector<std::pair<size_t, uint64_t>> rows;  // (meter, id) deleted now, in page order
+    rows.reserve(ids.size());
+    std::unordered_set<uint64_t> met;
+    for (uint64_t id : ids) {
+        const auto it = taken_.find(id);
+        if (it != taken_.end() && whole.count(it->second.run) > 0) {
+            if (met.insert(it->second.run).second)  // first row of its run
+                records.emplace_back(it->second.meter, runs_.at(it->second.run));
+            recorded.push_back(id);
+            continue;
+        }
+        rows.emplace_back(it == taken_.end() ? kOrphan : it->second.meter, id);
+    }
+    std::sort(rows.begin(), rows.end());
+    Status st = exec(begin_, "start a transaction");
+    if (!st)
+        return st;
+    for (size_t i = 0; st && i < records.size(); ++i)
+        st = record_delivered(records[i].first, records[i].second);
+    std::vector<Gone> gone;
+    for (size_t i = 0; st && i < rows.size(); ++i)
+        st = delete_row(rows[i].second, gone);
+    if (st)
+        st = exec(commit_, "commit deletions");
+    if (!st) {
+        rollback();
+        return st;
+    }
+    for (const auto& [meter, run] : records) {
+        delivered_by_meter_[meters_[meter].name][run.first] = run.last;
+        to_compact_.push_back(DeliveredRun{meters_[meter].name, run.first, run.last});
+        delivered_rows_ += run.count;
+    }
+    // Recorded rows leave the bookkeeping as if deleted: counts, bytes, in-flight set, runs.
+    for (uint64_t id : recorded) {
+        const Taken& t = taken_.at(id);
+        forget(Gone{id, t.meter, t.bytes});
+    }
+    for (const Gone& row : gone)
+        forget(row);
+    return {};
+}
+
+Status SqliteSampleStore::record_delivered(size_t meter, const Run& run) {
+    Reset reset(insert_delivered_);
+    bind_text(insert_delivered_, 1, meters_[meter].name);
+    bind_id(insert_delivered_, 2, run.first);
+    bind_id(insert_delivered_, 3, run.last);
+    bind_id(insert_delivered_, 4, run.count);
+    bind_id(insert_delivered_, 5, run.bytes);
+    const int rc = sqlite3_step(insert_delivered_);
+    return rc == SQLITE_DONE ? Status{} : fail(rc, "record delivered samples");
+}
+
+Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
+    if (const auto it = taken_.find(id); it != taken_.end()) {
+        Reset reset(delete_taken_);
+        bind_id(delete_taken_, 1, id);
+        bind_text(delete_taken_, 2, meters_[it->second.meter].name);
+        const int rc = sqlite3_step(delete_taken_);
+        if (rc != SQLITE_DONE)
+            return fail(rc, "delete samples");
+        if (sqlite3_changes(db_) > 0)
+            gone.push_back(Gone{id, it->second.meter, it->second.bytes});
+        return {};
+    }
+    // Not taken, so its meter is not known here: the row says (a scan; the uplink only
+    // ever removes samples it took).
+    Reset reset(delete_unknown_);
+    bind_id(delete_unknown_, 1, id);
+    int rc = sqlite3_step(delete_unknown_);
+    if (rc == SQLITE_ROW) {
+        const std::string name = column_string(delete_unknown_, 0);
+        const auto meter = index_by_name_.find(name);
+        if (!in_delivered_run(name, id)) {  // else it was counted out when recorded
+            gone.push_back(Gone{id, meter != index_by_name_.end() ? meter->second : kOrphan,
+                                column_u64(delete_unknown_, 1)});
+        }
+        rc = sqlite3_step(delete_unknown_);
+    }
+    return rc == SQLITE_DONE ? Status{} : fail(rc, "delete samples");
+}
+
+bool SqliteSampleStore::in_delivered_run(const std::string& meter, uint64_t id) const {
+    const auto runs = delivered_by_meter_.find(meter);
+    if (runs == delivered_by_meter_.end())
+        return false;
+    const auto next = runs->second.upper_bound(id);
+    return next != runs->second.begin() && std::prev(next)->second >= id;
+}
+
+Status SqliteSampleStore::compact_runs(size_t max_rows, size_t& runs, uint64_t& rows) {
+    uint64_t deleted = 0;
+    while (runs < to_compact_.size() && deleted < max_rows) {
+        const DeliveredRun& run = to_compact_[runs];
+        {
+            Reset reset(delete_range_);
+            bind_text(delete_range_, 1, run.meter);
+            bind_id(delete_range_, 2, run.first);
+            bind_id(delete_range_, 3, run.last);
+            if (const int rc = sqlite3_step(delete_range_); rc != SQLITE_DONE)
+                return fail(rc, "delete delivered samples");
+            deleted += static_cast<uint64_t>(sqlite3_changes(db_));
+        }
+        Reset reset(forget_delivered_);
+        bind_text(forget_delivered_, 1, run.meter);
+        bind_id(forget_delivered_, 2, run.first);
+        if (const int rc = sqlite3_step(forget_delivered_); rc != SQLITE_DONE)
+            return fail(rc, "delete delivered samples");
+        ++runs;
+    }
+    rows += deleted;
+    return {};
+}
+
+void SqliteSampleStore::compacted(size_t runs, uint64_t rows) {
+    for (size_t i = 0; i < runs && !to_compact_.empty(); ++i) {
+        const DeliveredRun& run = to_compact_.front();
+        const auto meter = delivered_by_meter_.find(run.meter);
+        if (meter != delivered_by_meter_.end()) {
+            meter->second.erase(run.first);
+            if (meter->second.empty())
+                delivered_by_meter_.erase(meter);
+        }
+        to_compact_.pop_front();
+    }
+    delivered_rows_ -= std::min(delivered_rows_, rows);
+    if (to_compact_.empty())
+        delivered_rows_ = 0;
+}
+
+bool SqliteSampleStore::compact(size_t max_rows) {
+    if (to_compact_.empty())
+        return false;
+    if (full_sync_) {
+        if (sqlite3_exec(db_, kSynchronous, nullptr, nullptr, nullptr) != SQLITE_OK)
+            return true;  // try again later
+        full_sync_ = false;
+    }
+    size_t runs = 0;
+    uint64_t rows = 0;
+    Status st = exec(begin_, "start a transaction");
+    if (st)
+        st = compact_runs(max_rows, runs, rows);
+    if (st)
+        st = exec(commit_, "commit deletions");
+    if (!st) {
+        rollback();
+        report_read_error(st.error().code);
+        return false;  // the rows stay recorded as delivered; the next start tries again
+    }
+    compacted(runs, rows);
+    return !to_compact_.empty();
+}
+
+}  // namespace kaa
