@@ -15,12 +15,13 @@
 #      not started, `kaa-gatewayd --check` on the installed configuration (as root
 #      and as kaa-gateway), the installed unit passes systemd-analyze verify;
 #   4. a reinstall keeps a local edit of the conffile;
-#   5. `apt-get purge` removes the files, the conffile and the state directory.
+#   5. `apt-get purge` removes the files, the conffile and the state directory, and
+#      keeps the system user (Debian never removes one); the test then deletes the
+#      user itself if it was not there before.
 # Needs root, and changes the machine (installs packages): for CI and throwaway
 # machines. Works without a running systemd (PID 1 need not be systemd).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-repo="$(pwd)"
 
 [ "$(id -u)" -eq 0 ] || { echo "test_install: must run as root (it installs a package)" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
@@ -72,13 +73,24 @@ if [ "$deb_arch" != "$arch" ]; then
     echo "== $deb_arch binaries run under ${run[*]}"
 fi
 
-# Whatever happens, leave the machine without the package.
-cleanup() { if present; then apt-get purge -y -qq kaa-gateway >/dev/null 2>&1 || true; fi; }
-trap cleanup EXIT
+# Whatever happens, leave the machine as it was: without the package, and without
+# the system user if this test's install created it (a purge keeps system users, as
+# Debian does; the test removes its own so that CI leaves no trace).
 if present; then
     echo "== kaa-gateway is already on this machine: purging it first"
     apt-get purge -y -qq kaa-gateway
 fi
+user_was_there=""
+getent passwd kaa-gateway >/dev/null && user_was_there=1
+cleanup() {
+    if present; then apt-get purge -y -qq kaa-gateway >/dev/null 2>&1 || true; fi
+    if [ -z "$user_was_there" ] && getent passwd kaa-gateway >/dev/null; then
+        userdel kaa-gateway || true
+        if getent group kaa-gateway >/dev/null; then groupdel kaa-gateway || true; fi
+        echo "test_install: removed the system user kaa-gateway that the install created"
+    fi
+}
+trap cleanup EXIT
 
 # 1. lintian ----------------------------------------------------------------------
 echo "== lintian"
@@ -175,13 +187,13 @@ absent() { ! present; }
 check "package is gone (not even config-files)" absent
 for f in /usr/bin/kaa-gatewayd /usr/bin/kaa-gateway ${unit:+"$unit"} /usr/lib/sysusers.d/kaa-gateway.conf \
          /usr/lib/tmpfiles.d/kaa-gateway.conf /usr/lib/modules-load.d/kaa-gateway.conf \
-         /usr/share/man/man8/kaa-gatewayd.8.gz /etc/kaa-gateway/gateway.yaml /etc/kaa-gateway \
+         /usr/share/man/man8/kaa-gatewayd.8.gz /usr/share/man/man1/kaa-gateway.1.gz \
+         /usr/share/doc/kaa-gateway /etc/kaa-gateway/gateway.yaml /etc/kaa-gateway \
          /var/lib/kaa-gateway /etc/systemd/system/multi-user.target.wants/kaa-gateway.service; do
     check "purged: $f" test ! -e "$f" -a ! -L "$f"
 done
-if getent passwd kaa-gateway >/dev/null; then
-    echo "note: the system user kaa-gateway stays after purge, as Debian keeps system users"
-fi
+user_exists() { getent passwd kaa-gateway >/dev/null; }
+check "the system user kaa-gateway stays after purge, as Debian keeps system users" user_exists
 rm -rf "$tmp"
 
 finish
