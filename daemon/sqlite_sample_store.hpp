@@ -31,6 +31,7 @@
 
 #include "config/config.hpp"
 #include "daemon/sample_store.hpp"
+#include "daemon/sqlite_meter_tables.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -94,6 +95,7 @@ class SqliteSampleStore final : public SampleStore {
         std::string name;
         LaneState live;
         LaneState backlog;
+        MeterTable* table = nullptr;  // where its rows are
     };
     /// A sample in flight: its meter, payload size and the take() it came from.
     struct Taken {
@@ -131,6 +133,7 @@ class SqliteSampleStore final : public SampleStore {
     Status check_integrity(int64_t schema);
     Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
+    Status migrate(int64_t schema);
     Status load_counts();
     Status load_delivered(std::map<std::string, std::pair<uint64_t, uint64_t>>& delivered);
     void close_database();
@@ -152,8 +155,7 @@ class SqliteSampleStore final : public SampleStore {
                             std::vector<Gone>& gone, uint64_t& used, size_t& runs, uint64_t& rows);
     Status drop_oldest(size_t count, std::vector<Gone>& gone);
     /// Deletes a waiting row of a known meter (`meter` is kOrphan for an orphan's).
-    Status delete_waiting(uint64_t id, size_t meter, const std::string& name,
-                          std::vector<Gone>& gone);
+    Status delete_waiting(uint64_t id, size_t meter, MeterTable& table, std::vector<Gone>& gone);
     Status insert(const Sample& sample, uint64_t id);
     void forget(const Gone& row);
     uint64_t row_cost(const Sample& sample) const;
@@ -181,18 +183,11 @@ class SqliteSampleStore final : public SampleStore {
     sqlite3* db_ = nullptr;
     sqlite3_stmt* begin_ = nullptr;
     sqlite3_stmt* commit_ = nullptr;
-    sqlite3_stmt* insert_ = nullptr;
-    sqlite3_stmt* select_new_ = nullptr;
-    sqlite3_stmt* select_one_ = nullptr;
-    sqlite3_stmt* delete_ = nullptr;
-    sqlite3_stmt* delete_taken_ = nullptr;
-    sqlite3_stmt* delete_unknown_ = nullptr;
-    sqlite3_stmt* oldest_ = nullptr;
     sqlite3_stmt* page_count_ = nullptr;
     sqlite3_stmt* freelist_count_ = nullptr;
     sqlite3_stmt* insert_delivered_ = nullptr;
-    sqlite3_stmt* delete_range_ = nullptr;
     sqlite3_stmt* forget_delivered_ = nullptr;
+    std::unique_ptr<MeterTables> tables_;
 
     std::vector<MeterState> meters_;
     std::unordered_map<std::string, size_t> index_by_name_;
@@ -213,6 +208,7 @@ class SqliteSampleStore final : public SampleStore {
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now
     bool checked_at_open_ = false;
+    bool refusing_ = false;       // drop-newest: refusing new samples until rows leave
     bool close_cleanly_ = false;  // open succeeded and SQLite has reported no damage since
     StoreStats stats_;
     std::string last_read_error_;  // logged once until the failure changes

@@ -34,12 +34,14 @@ uint64_t SqliteSampleStore::row_cost(const Sample& sample) const {
 }
 
 Status SqliteSampleStore::insert(const Sample& sample, uint64_t id) {
-    Reset reset(insert_);
-    bind_id(insert_, 1, id);
-    bind_text(insert_, 2, meters_[sample.meter_index].name);
-    sqlite3_bind_int64(insert_, 3, sample.timestamp_ms);
-    bind_text(insert_, 4, sample.json);
-    const int rc = sqlite3_step(insert_);
+    MeterTable* table = meters_[sample.meter_index].table;
+    if (table == nullptr)
+        return fail(SQLITE_ERROR, "write samples of a meter whose table could not be created");
+    Reset reset(table->insert);
+    bind_id(table->insert, 1, id);
+    sqlite3_bind_int64(table->insert, 2, sample.timestamp_ms);
+    bind_text(table->insert, 3, sample.json);
+    const int rc = sqlite3_step(table->insert);
     return rc == SQLITE_DONE ? Status{} : fail(rc, "write samples");
 }
 
@@ -76,11 +78,14 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
     uint64_t used = used_bytes_;
     if (used + incoming > data_budget_ && (st = measure(used)) && used + incoming > data_budget_) {
         st = make_room(incoming, used, gone, runs, rows);
-        // What still does not fit is refused: the newest samples of the round.
+        // What still does not fit is refused: the newest samples of the round. Once refusing,
+        // drop-newest goes on refusing until rows leave, so what is kept has no holes.
         accepted = 0;
-        while (accepted < samples.size() && used + row_cost(samples[accepted]) <= data_budget_) {
+        while (!refusing_ && accepted < samples.size() &&
+               used + row_cost(samples[accepted]) <= data_budget_) {
             used += row_cost(samples[accepted++]);
         }
+        refusing_ = options_.overflow == config::Overflow::kDropNewest && accepted < samples.size();
     } else {
         used += incoming;
     }
@@ -157,10 +162,10 @@ Status SqliteSampleStore::shrink_to_budget(const std::vector<Sample>& samples, s
     // Refuse this round's newest rows until the rest fits.
     while (st && used > data_budget_ && accepted > 0) {
         --accepted;
-        Reset reset(delete_taken_);
-        bind_id(delete_taken_, 1, next_id_ + accepted);
-        bind_text(delete_taken_, 2, meters_[samples[accepted].meter_index].name);
-        if (const int rc = sqlite3_step(delete_taken_); rc != SQLITE_DONE)
+        sqlite3_stmt* refuse = meters_[samples[accepted].meter_index].table->delete_one;
+        Reset reset(refuse);
+        bind_id(refuse, 1, next_id_ + accepted);
+        if (const int rc = sqlite3_step(refuse); rc != SQLITE_DONE)
             return fail(rc, "refuse samples over the budget");
         st = measure(used);
     }
@@ -173,25 +178,26 @@ Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
     struct Candidate {
         uint64_t id;
         size_t meter;
-        const std::string* name;
+        MeterTable* table;
     };
     std::vector<Candidate> candidates;
     const size_t limit = count + taken_.size();
     const size_t meters = meters_.size() + orphan_names_.size();
     for (size_t slot = 0; slot < meters; ++slot) {
         const bool orphan = slot >= meters_.size();
-        const std::string& name =
-            orphan ? orphan_names_[slot - meters_.size()] : meters_[slot].name;
-        Reset reset(oldest_);
-        bind_text(oldest_, 1, name);
-        bind_id(oldest_, 2, limit);
+        MeterTable* table =
+            orphan ? tables_->find(orphan_names_[slot - meters_.size()]) : meters_[slot].table;
+        if (table == nullptr)
+            continue;
+        Reset reset(table->oldest);
+        bind_id(table->oldest, 1, limit);
         size_t found = 0;
         int rc = SQLITE_DONE;
-        while (found < count && (rc = sqlite3_step(oldest_)) == SQLITE_ROW) {
-            const uint64_t id = column_u64(oldest_, 0);
+        while (found < count && (rc = sqlite3_step(table->oldest)) == SQLITE_ROW) {
+            const uint64_t id = column_u64(table->oldest, 0);
             if (taken_.count(id) > 0)
                 continue;  // never drop samples in flight
-            candidates.push_back(Candidate{id, orphan ? kOrphan : slot, &name});
+            candidates.push_back(Candidate{id, orphan ? kOrphan : slot, table});
             ++found;
         }
         if (found < count && rc != SQLITE_DONE)
@@ -203,29 +209,29 @@ Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
                       [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
     candidates.resize(keep);
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-        return std::tie(*a.name, a.id) < std::tie(*b.name, b.id);
+        return std::tie(a.table, a.id) < std::tie(b.table, b.id);
     });
     for (const Candidate& c : candidates) {
-        if (auto st = delete_waiting(c.id, c.meter, *c.name, gone); !st)
+        if (auto st = delete_waiting(c.id, c.meter, *c.table, gone); !st)
             return st;
     }
     return {};
 }
 
-Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, const std::string& name,
+Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, MeterTable& table,
                                          std::vector<Gone>& gone) {
-    Reset reset(delete_);
-    bind_id(delete_, 1, id);
-    bind_text(delete_, 2, name);
-    int rc = sqlite3_step(delete_);
+    Reset reset(table.delete_sized);
+    bind_id(table.delete_sized, 1, id);
+    int rc = sqlite3_step(table.delete_sized);
     if (rc == SQLITE_ROW) {
-        gone.push_back(Gone{id, meter, column_u64(delete_, 0)});
-        rc = sqlite3_step(delete_);
+        gone.push_back(Gone{id, meter, column_u64(table.delete_sized, 0)});
+        rc = sqlite3_step(table.delete_sized);
     }
     return rc == SQLITE_DONE ? Status{} : fail(rc, "delete samples");
 }
 
 void SqliteSampleStore::forget(const Gone& row) {
+    refusing_ = false;  // room again
     --stats_.samples;
     stats_.bytes -= std::min(stats_.bytes, row.bytes);
     if (const auto it = taken_.find(row.id); it != taken_.end()) {

@@ -18,7 +18,7 @@ using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
 
 std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max, Lane which) {
     std::vector<StoredSample> out;
-    if (meter_index >= meters_.size() || max == 0)
+    if (meter_index >= meters_.size() || max == 0 || meters_[meter_index].table == nullptr)
         return out;
     MeterState& m = meters_[meter_index];
     LaneState& lane = which == Lane::kLive ? m.live : m.backlog;
@@ -28,10 +28,10 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
     while (!lane.released.empty() && out.size() < max) {
         run.clean = false;  // rows between released ones may be anywhere
         const uint64_t id = *lane.released.begin();
-        Reset reset(select_one_);
-        bind_id(select_one_, 1, id);
-        bind_text(select_one_, 2, m.name);
-        const int rc = sqlite3_step(select_one_);
+        sqlite3_stmt* select_one = m.table->select_one;
+        Reset reset(select_one);
+        bind_id(select_one, 1, id);
+        const int rc = sqlite3_step(select_one);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             report_read_error(rc);
             break;
@@ -41,8 +41,8 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
             --lane.pending;
         if (rc == SQLITE_DONE)
             continue;  // vanished: nothing to send
-        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one_, 0),
-                                   column_string(select_one_, 1)});
+        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one, 0),
+                                   column_string(select_one, 1)});
         taken_.emplace(id, Taken{meter_index, out.back().json.size(), run_id});
     }
     if (out.size() < max) {
@@ -67,6 +67,7 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
 void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
                                  std::vector<StoredSample>& out, Run& run) {
     const std::string& name = meters_[meter_index].name;
+    sqlite3_stmt* select_new = meters_[meter_index].table->select_new;
     const auto delivered = delivered_by_meter_.find(name);
     while (out.size() < max) {
         // Delivered runs not deleted yet are stepped over: the cursor jumps to their end.
@@ -83,24 +84,23 @@ void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t b
                 bound = std::min(bound, next->first);
         }
         const size_t want = max - out.size();
-        Reset reset(select_new_);
-        bind_text(select_new_, 1, name);
-        bind_id(select_new_, 2, lane.cursor);
-        bind_id(select_new_, 3, want);
-        bind_id(select_new_, 4, bound);
+        Reset reset(select_new);
+        bind_id(select_new, 1, lane.cursor);
+        bind_id(select_new, 2, want);
+        bind_id(select_new, 3, bound);
         size_t rows = 0;
         int rc = SQLITE_DONE;
-        while ((rc = sqlite3_step(select_new_)) == SQLITE_ROW) {
+        while ((rc = sqlite3_step(select_new)) == SQLITE_ROW) {
             ++rows;
-            const uint64_t id = column_u64(select_new_, 0);
+            const uint64_t id = column_u64(select_new, 0);
             lane.cursor = id;
             // Rows in flight are met again after start_live() rewinds a cursor.
             if (taken_.count(id) > 0) {
                 run.clean = false;
                 continue;
             }
-            out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new_, 1),
-                                       column_string(select_new_, 2)});
+            out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new, 1),
+                                       column_string(select_new, 2)});
             if (lane.pending > 0)
                 --lane.pending;
             taken_.emplace(id, Taken{meter_index, out.back().json.size(), 0});
@@ -241,31 +241,38 @@ Status SqliteSampleStore::record_delivered(size_t meter, const Run& run) {
 
 Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
     if (const auto it = taken_.find(id); it != taken_.end()) {
-        Reset reset(delete_taken_);
-        bind_id(delete_taken_, 1, id);
-        bind_text(delete_taken_, 2, meters_[it->second.meter].name);
-        const int rc = sqlite3_step(delete_taken_);
+        sqlite3_stmt* del = meters_[it->second.meter].table->delete_one;
+        Reset reset(del);
+        bind_id(del, 1, id);
+        const int rc = sqlite3_step(del);
         if (rc != SQLITE_DONE)
             return fail(rc, "delete samples");
         if (sqlite3_changes(db_) > 0)
             gone.push_back(Gone{id, it->second.meter, it->second.bytes});
         return {};
     }
-    // Not taken, so its meter is not known here: the row says (a scan; the uplink only
-    // ever removes samples it took).
-    Reset reset(delete_unknown_);
-    bind_id(delete_unknown_, 1, id);
-    int rc = sqlite3_step(delete_unknown_);
-    if (rc == SQLITE_ROW) {
-        const std::string name = column_string(delete_unknown_, 0);
+    // Not taken, so its meter is not known here: look in every table (the uplink only ever
+    // removes samples it took).
+    for (const auto& [name, table] : tables_->all()) {
         const auto meter = index_by_name_.find(name);
-        if (!in_delivered_run(name, id)) {  // else it was counted out when recorded
-            gone.push_back(Gone{id, meter != index_by_name_.end() ? meter->second : kOrphan,
-                                column_u64(delete_unknown_, 1)});
+        if (in_delivered_run(name, id)) {
+            // Counted out when it was recorded delivered: delete the row, nothing else.
+            Reset reset(table->delete_one);
+            bind_id(table->delete_one, 1, id);
+            if (const int rc = sqlite3_step(table->delete_one); rc != SQLITE_DONE)
+                return fail(rc, "delete samples");
+            continue;
         }
-        rc = sqlite3_step(delete_unknown_);
+        const size_t before = gone.size();
+        if (auto st = delete_waiting(id, meter != index_by_name_.end() ? meter->second : kOrphan,
+                                     *table, gone);
+            !st) {
+            return st;
+        }
+        if (gone.size() > before)
+            return {};
     }
-    return rc == SQLITE_DONE ? Status{} : fail(rc, "delete samples");
+    return {};
 }
 
 bool SqliteSampleStore::in_delivered_run(const std::string& meter, uint64_t id) const {
@@ -280,12 +287,11 @@ Status SqliteSampleStore::compact_runs(size_t max_rows, size_t& runs, uint64_t& 
     uint64_t deleted = 0;
     while (runs < to_compact_.size() && deleted < max_rows) {
         const DeliveredRun& run = to_compact_[runs];
-        {
-            Reset reset(delete_range_);
-            bind_text(delete_range_, 1, run.meter);
-            bind_id(delete_range_, 2, run.first);
-            bind_id(delete_range_, 3, run.last);
-            if (const int rc = sqlite3_step(delete_range_); rc != SQLITE_DONE)
+        if (MeterTable* table = tables_->find(run.meter)) {
+            Reset reset(table->delete_range);
+            bind_id(table->delete_range, 1, run.first);
+            bind_id(table->delete_range, 2, run.last);
+            if (const int rc = sqlite3_step(table->delete_range); rc != SQLITE_DONE)
                 return fail(rc, "delete delivered samples");
             deleted += static_cast<uint64_t>(sqlite3_changes(db_));
         }
@@ -312,6 +318,7 @@ void SqliteSampleStore::compacted(size_t runs, uint64_t rows) {
         to_compact_.pop_front();
     }
     delivered_rows_ -= std::min(delivered_rows_, rows);
+    refusing_ = refusing_ && rows == 0;
     if (to_compact_.empty())
         delivered_rows_ = 0;
 }

@@ -224,7 +224,8 @@ def copy_buffer(src, dst):
 def rows_left(path):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
-        return con.execute("SELECT count(*) FROM samples").fetchone()[0]
+        return sum(con.execute("SELECT count(*) FROM m%d" % n).fetchone()[0]
+                   for (n,) in con.execute("SELECT number FROM meters").fetchall())
     finally:
         con.close()
 
@@ -332,7 +333,17 @@ def usage_from_report(run, text):
 # Report
 
 
-def report(args, fill_line, runs, floor, in_flight_note, backlog_bytes):
+def insert_figures(bench, ws):
+    """The durable insert rate against its floor: bench_store --inserts-only's lines."""
+    res = harness.run([bench / "bench_store", "--inserts-only", str(ws.path)], timeout=900)
+    lines = [l for l in res.stdout.splitlines() if l.startswith(("insert,", "bench_store:"))]
+    if not lines:
+        raise AssertionError("bench_store failed (rc %d): %s%s"
+                             % (res.returncode, res.stdout, res.stderr))
+    return lines
+
+
+def report(args, fill_line, runs, floor, in_flight_note, backlog_bytes, inserts):
     def f(v, fmt="%.2f"):
         return "-" if v is None else fmt % v
 
@@ -386,7 +397,14 @@ def report(args, fill_line, runs, floor, in_flight_note, backlog_bytes):
     lines.append("")
     lines.append("drain_floor's own report: %s" % floor.note)
     lines.append("")
+    lines.append("durable inserts, SqliteSampleStore::append against a minimal SQLite program "
+                 "inserting the same rows in the same transactions (bench_store):")
+    lines += ["  " + l for l in inserts]
+    lines.append("")
     lines.append("targets:")
+    for l in inserts:
+        if l.startswith("insert,"):
+            lines.append("  [inserts] %s" % l)
     for r in runs:
         ratio = r.drain_s / floor.drain_s
         rss = max(r.hwm or 0.0, r.rss_max)
@@ -420,6 +438,8 @@ def main():
     parser.add_argument("--build-dir", default=str(REPO / "build"))
     parser.add_argument("--timeout", type=float, default=900.0, help="per drain, seconds")
     parser.add_argument("--keep", action="store_true", help="keep the workspace (configs, logs)")
+    parser.add_argument("--no-inserts", action="store_true",
+                        help="skip the durable insert figures (bench_store --inserts-only)")
     args = parser.parse_args()
     if not 1 <= args.meters <= 247:
         parser.error("--meters must be 1..247 (Modbus unit ids)")
@@ -432,10 +452,10 @@ def main():
     os.environ["KAA_BUILD_DIR"] = str(Path(args.build_dir).resolve())
     bench = harness.build_dir() / "tests" / "bench"
     fill_bin, floor_bin = bench / "fill_buffer", bench / "drain_floor"
-    for path in (fill_bin, floor_bin):
+    for path in (fill_bin, floor_bin, bench / "bench_store"):
         if not os.access(path, os.X_OK):
             raise SystemExit("bench: %s not found: cmake --build %s --target kaa-gatewayd "
-                             "fill_buffer drain_floor" % (path, args.build_dir))
+                             "fill_buffer drain_floor bench_store" % (path, args.build_dir))
     harness.gatewayd()
 
     if args.keep:
@@ -462,7 +482,9 @@ def main():
         fill_line = next((l for l in res.stdout.splitlines() if l.startswith("fill_buffer:")),
                          res.stdout.strip())
         with sqlite3.connect("file:%s?mode=ro" % master, uri=True) as con:
-            backlog_bytes = con.execute("SELECT sum(length(json)) FROM samples").fetchone()[0]
+            backlog_bytes = sum(
+                con.execute("SELECT sum(length(json)) FROM m%d" % n).fetchone()[0] or 0
+                for (n,) in con.execute("SELECT number FROM meters").fetchall())
 
         broker = harness.Mosquitto(ws)
         with open(broker.conf, "a") as conf:
@@ -514,7 +536,10 @@ def main():
         if floor.exit_code != 0:
             raise AssertionError("drain_floor failed\n%s" % fl.tail())
 
-        report(args, fill_line, runs, floor, in_flight_note, backlog_bytes)
+        print("bench: durable inserts (bench_store --inserts-only) ...", file=sys.stderr,
+              flush=True)
+        inserts = insert_figures(bench, ws) if not args.no_inserts else ["(skipped: --no-inserts)"]
+        report(args, fill_line, runs, floor, in_flight_note, backlog_bytes, inserts)
         if args.keep:
             print("bench: workspace kept in %s" % ws.path, file=sys.stderr)
         return 0

@@ -2,7 +2,7 @@
 // the floor that tests/bench/bench_drain.py measures kaa-gatewayd's backlog drain against.
 //
 // It reads its own copy of a buffer file written by fill_buffer (the daemon's schema:
-// samples(id, meter, ts, json) with an index on (meter, id)) with plain SQLite, and sends the
+// one table m<N>(id, ts, json) per meter, listed in table meters) with plain SQLite, and sends the
 // same bytes the daemon sends when it drains that backlog: per meter, the rows in id order in
 // JSON arrays of up to --batch samples ("[" + json + "," + json ... + "]"), meters taken
 // round-robin one batch at a time, each array published at QoS 1 to
@@ -126,20 +126,28 @@ int main(int argc, char** argv) {
                      db ? sqlite3_errmsg(db) : "out of memory");
         return 1;
     }
-    // One cursor per meter, read in id order through the (meter, id) index, as the daemon does.
+    // One cursor per meter, over its own table in id order, as the daemon reads it.
     std::vector<std::string> tokens;
     std::vector<sqlite3_stmt*> cursors;
     for (size_t m = 1; m <= args.meters; ++m) {
         char name[32];
         std::snprintf(name, sizeof name, "meter-%03zu", m);
         tokens.emplace_back(name);
+        sqlite3_stmt* lookup = nullptr;
+        int64_t number = -1;
+        if (sqlite3_prepare_v2(db, "SELECT number FROM meters WHERE name = ?1", -1, &lookup,
+                               nullptr) == SQLITE_OK) {
+            sqlite3_bind_text(lookup, 1, name, -1, SQLITE_TRANSIENT);
+            if (sqlite3_step(lookup) == SQLITE_ROW)
+                number = sqlite3_column_int64(lookup, 0);
+        }
+        sqlite3_finalize(lookup);
+        const std::string sql = "SELECT json FROM m" + std::to_string(number) + " ORDER BY id";
         sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(db, "SELECT json FROM samples WHERE meter = ?1 ORDER BY id", -1,
-                               &stmt, nullptr) != SQLITE_OK) {
-            std::fprintf(stderr, "drain_floor: %s\n", sqlite3_errmsg(db));
+        if (number < 0 || sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+            std::fprintf(stderr, "drain_floor: no table for %s: %s\n", name, sqlite3_errmsg(db));
             return 1;
         }
-        sqlite3_bind_text(stmt, 1, tokens.back().c_str(), -1, SQLITE_TRANSIENT);
         cursors.push_back(stmt);
     }
     // All cursors read from one snapshot.

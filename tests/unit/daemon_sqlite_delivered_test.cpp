@@ -14,18 +14,28 @@
 namespace kaa {
 namespace {
 
-/// Rows in the samples table, read with a separate connection.
+/// Rows in all meters' tables, read with a separate connection.
 int64_t rows_on_disk(const std::string& path) {
     sqlite3* db = nullptr;
     int64_t rows = -1;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        std::vector<std::string> tables;
         sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM samples", -1, &stmt, nullptr) ==
-                SQLITE_OK &&
-            sqlite3_step(stmt) == SQLITE_ROW) {
-            rows = sqlite3_column_int64(stmt, 0);
+        if (sqlite3_prepare_v2(db, "SELECT 'm' || number FROM meters", -1, &stmt, nullptr) ==
+            SQLITE_OK) {
+            while (sqlite3_step(stmt) == SQLITE_ROW)
+                tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
         }
         sqlite3_finalize(stmt);
+        rows = 0;
+        for (const auto& table : tables) {
+            const std::string sql = "SELECT count(*) FROM " + table;
+            if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+                sqlite3_step(stmt) == SQLITE_ROW) {
+                rows += sqlite3_column_int64(stmt, 0);
+            }
+            sqlite3_finalize(stmt);
+        }
     }
     sqlite3_close(db);
     return rows;
