@@ -30,10 +30,10 @@ constexpr uint64_t kShmBytes = 32 * 1024;
 // Pages kept out of the budget: the partly filled last leaves and balancing temporaries.
 constexpr uint64_t kSlackPages = 4;
 
-// Each meter's samples in a table of its own (see MeterTables): appends never maintain an
-// index. `delivered` lists runs of rows confirmed but not deleted yet; `state` holds the
-// flag "closed cleanly". Schema 1 had one table `samples(id, meter, ts, json)` with an
-// index on (meter, id) (inserts 1.75x slower); schema 2 added `delivered` and `state`.
+// Each meter's samples in a range of keys of one table (see MeterTables): appends never
+// maintain an index. `delivered` lists runs of rows confirmed but not deleted yet; `state` holds
+// the flag "closed cleanly". Schema 1 had one table `samples(id, meter, ts, json)` with an index on
+// (meter, id) (inserts 1.75x slower); schema 2 added `delivered` and `state`.
 constexpr const char* kTables =
     "CREATE TABLE IF NOT EXISTS delivered(meter TEXT NOT NULL, first_id INTEGER NOT NULL,"
     " last_id INTEGER NOT NULL, samples INTEGER NOT NULL, bytes INTEGER NOT NULL,"
@@ -217,16 +217,20 @@ Status SqliteSampleStore::open_database() {
 }
 
 Status SqliteSampleStore::migrate(int64_t schema) {
-    const std::string create = std::string("BEGIN IMMEDIATE;") + kTables + MeterTables::schema();
+    // Earlier schemas kept rows in samples(id, meter, ts, json): set that table aside first.
+    std::string create = "BEGIN IMMEDIATE;";
+    if (schema >= 1)
+        create += "ALTER TABLE samples RENAME TO samples_old;";
+    create += std::string(kTables) + MeterTables::schema();
     if (const int rc = sqlite3_exec(db_, create.c_str(), nullptr, nullptr, nullptr);
         rc != SQLITE_OK) {
         return fail(rc, "create the tables");
     }
     if (schema >= 1) {
-        // Earlier schemas kept every meter's rows in `samples`: move them to their tables.
         std::vector<std::string> names;
         sqlite3_stmt* stmt = nullptr;
-        int rc = sqlite3_prepare_v2(db_, "SELECT DISTINCT meter FROM samples", -1, &stmt, nullptr);
+        int rc =
+            sqlite3_prepare_v2(db_, "SELECT DISTINCT meter FROM samples_old", -1, &stmt, nullptr);
         while (rc == SQLITE_OK || rc == SQLITE_ROW) {
             rc = sqlite3_step(stmt);
             if (rc == SQLITE_ROW)
@@ -240,18 +244,17 @@ Status SqliteSampleStore::migrate(int64_t schema) {
             if (!table)
                 return table.error();
             sqlite3_prepare_v2(db_,
-                               fmt::format("INSERT INTO {}(id, ts, json) SELECT id, ts, json FROM "
-                                           "samples WHERE meter = ?1",
-                                           table.value()->table)
-                                   .c_str(),
+                               "INSERT INTO samples(key, ts, json) SELECT ?2 + id, ts, json FROM "
+                               "samples_old WHERE meter = ?1",
                                -1, &stmt, nullptr);
             bind_text(stmt, 1, name);
+            bind_id(stmt, 2, table.value()->base);
             rc = sqlite3_step(stmt);
             sqlite3_finalize(stmt);
             if (rc != SQLITE_DONE)
-                return fail(rc, "move samples to their meter's table");
+                return fail(rc, "move samples to their meter's range");
         }
-        const int dropped = sqlite3_exec(db_, "DROP TABLE samples", nullptr, nullptr, nullptr);
+        const int dropped = sqlite3_exec(db_, "DROP TABLE samples_old", nullptr, nullptr, nullptr);
         if (dropped != SQLITE_OK)
             return fail(dropped, "drop the old samples table");
     }
@@ -333,14 +336,15 @@ Status SqliteSampleStore::load_counts() {
     std::map<std::string, uint64_t> orphans;
     for (const auto& [name, table] : tables_->all()) {
         sqlite3_stmt* stmt = nullptr;
-        int rc = sqlite3_prepare_v2(
-            db_,
-            fmt::format("SELECT count(*), max(id), sum(length(CAST(json AS BLOB))) FROM {}",
-                        table->table)
-                .c_str(),
-            -1, &stmt, nullptr);
-        if (rc == SQLITE_OK)
+        int rc = sqlite3_prepare_v2(db_,
+                                    "SELECT count(*), max(key), sum(length(CAST(json AS BLOB))) "
+                                    "FROM samples WHERE key BETWEEN ?1 AND ?2",
+                                    -1, &stmt, nullptr);
+        if (rc == SQLITE_OK) {
+            bind_id(stmt, 1, table->base);
+            bind_id(stmt, 2, table->key(MeterTable::kMaxId));
             rc = sqlite3_step(stmt);
+        }
         if (rc != SQLITE_ROW) {
             sqlite3_finalize(stmt);
             return fail(rc, "count the waiting samples");
@@ -350,7 +354,8 @@ Status SqliteSampleStore::load_counts() {
         const uint64_t count = rows - std::min(done, rows);
         stats_.samples += count;
         stats_.bytes += column_u64(stmt, 2) - std::min(done_bytes, column_u64(stmt, 2));
-        next_id_ = std::max(next_id_, column_u64(stmt, 1) + 1);
+        if (rows > 0)
+            next_id_ = std::max(next_id_, table->id_of(column_u64(stmt, 1)) + 1);
         sqlite3_finalize(stmt);
         const auto it = index_by_name_.find(name);
         if (it != index_by_name_.end()) {
@@ -441,7 +446,10 @@ size_t SqliteSampleStore::add_meter(const std::string& name) {
     // index, so these rows were all written before this run: backlog.) Delivered rows not
     // deleted yet are counted too: too many pending only costs a take() that finds nothing.
     std::string rows;
-    if (auto st = query(fmt::format("SELECT count(*) FROM {}", m.table->table), &rows); st) {
+    const std::string count_sql =
+        fmt::format("SELECT count(*) FROM samples WHERE key BETWEEN {} AND {}", m.table->base,
+                    m.table->key(MeterTable::kMaxId));
+    if (auto st = query(count_sql, &rows); st) {
         const uint64_t count = std::strtoull(rows.c_str(), nullptr, 10);
         m.backlog.pending = count;
         orphaned_ -= std::min(orphaned_, count);

@@ -38,7 +38,7 @@ Status SqliteSampleStore::insert(const Sample& sample, uint64_t id) {
     if (table == nullptr)
         return fail(SQLITE_ERROR, "write samples of a meter whose table could not be created");
     Reset reset(table->insert);
-    bind_id(table->insert, 1, id);
+    bind_id(table->insert, 1, table->key(id));
     sqlite3_bind_int64(table->insert, 2, sample.timestamp_ms);
     bind_text(table->insert, 3, sample.json);
     const int rc = sqlite3_step(table->insert);
@@ -162,10 +162,10 @@ Status SqliteSampleStore::shrink_to_budget(const std::vector<Sample>& samples, s
     // Refuse this round's newest rows until the rest fits.
     while (st && used > data_budget_ && accepted > 0) {
         --accepted;
-        sqlite3_stmt* refuse = meters_[samples[accepted].meter_index].table->delete_one;
-        Reset reset(refuse);
-        bind_id(refuse, 1, next_id_ + accepted);
-        if (const int rc = sqlite3_step(refuse); rc != SQLITE_DONE)
+        const MeterTable* table = meters_[samples[accepted].meter_index].table;
+        Reset reset(table->delete_one);
+        bind_id(table->delete_one, 1, table->key(next_id_ + accepted));
+        if (const int rc = sqlite3_step(table->delete_one); rc != SQLITE_DONE)
             return fail(rc, "refuse samples over the budget");
         st = measure(used);
     }
@@ -191,10 +191,12 @@ Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
             continue;
         Reset reset(table->oldest);
         bind_id(table->oldest, 1, limit);
+        bind_id(table->oldest, 2, table->base);
+        bind_id(table->oldest, 3, table->key(MeterTable::kMaxId));
         size_t found = 0;
         int rc = SQLITE_DONE;
         while (found < count && (rc = sqlite3_step(table->oldest)) == SQLITE_ROW) {
-            const uint64_t id = column_u64(table->oldest, 0);
+            const uint64_t id = table->id_of(column_u64(table->oldest, 0));
             if (taken_.count(id) > 0)
                 continue;  // never drop samples in flight
             candidates.push_back(Candidate{id, orphan ? kOrphan : slot, table});
@@ -221,7 +223,7 @@ Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
 Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, MeterTable& table,
                                          std::vector<Gone>& gone) {
     Reset reset(table.delete_sized);
-    bind_id(table.delete_sized, 1, id);
+    bind_id(table.delete_sized, 1, table.key(id));
     int rc = sqlite3_step(table.delete_sized);
     if (rc == SQLITE_ROW) {
         gone.push_back(Gone{id, meter, column_u64(table.delete_sized, 0)});

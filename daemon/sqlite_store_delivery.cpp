@@ -30,7 +30,7 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
         const uint64_t id = *lane.released.begin();
         sqlite3_stmt* select_one = m.table->select_one;
         Reset reset(select_one);
-        bind_id(select_one, 1, id);
+        bind_id(select_one, 1, m.table->key(id));
         const int rc = sqlite3_step(select_one);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             report_read_error(rc);
@@ -67,7 +67,8 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
 void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
                                  std::vector<StoredSample>& out, Run& run) {
     const std::string& name = meters_[meter_index].name;
-    sqlite3_stmt* select_new = meters_[meter_index].table->select_new;
+    const MeterTable& table = *meters_[meter_index].table;
+    sqlite3_stmt* select_new = table.select_new;
     const auto delivered = delivered_by_meter_.find(name);
     while (out.size() < max) {
         // Delivered runs not deleted yet are stepped over: the cursor jumps to their end.
@@ -85,14 +86,14 @@ void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t b
         }
         const size_t want = max - out.size();
         Reset reset(select_new);
-        bind_id(select_new, 1, lane.cursor);
+        bind_id(select_new, 1, table.key(lane.cursor));
         bind_id(select_new, 2, want);
-        bind_id(select_new, 3, bound);
+        bind_id(select_new, 3, table.key(bound));
         size_t rows = 0;
         int rc = SQLITE_DONE;
         while ((rc = sqlite3_step(select_new)) == SQLITE_ROW) {
             ++rows;
-            const uint64_t id = column_u64(select_new, 0);
+            const uint64_t id = table.id_of(column_u64(select_new, 0));
             lane.cursor = id;
             // Rows in flight are met again after start_live() rewinds a cursor.
             if (taken_.count(id) > 0) {
@@ -173,13 +174,16 @@ Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
         if (const auto it = taken_.find(id); it != taken_.end())
             ++confirmed[it->second.run];
     }
-    // Only while the file has room: near the bound, rows must go now to free their pages.
+    // Only for batches of a backlog (live batches of a sample or a few cost more to record
+    // and compact than to delete), and only while the file has room: near the bound, rows
+    // must go now to free their pages.
+    constexpr size_t kMinRecordedRun = 32;
     const bool defer = used_bytes_ < data_budget_ / 2;
     std::unordered_set<uint64_t> whole;
     for (const auto& [run_id, count] : defer ? confirmed : decltype(confirmed){}) {
         const auto run = runs_.find(run_id);
         if (run != runs_.end() && run->second.clean && count == run->second.count &&
-            run->second.outstanding == count) {
+            run->second.outstanding == count && count >= kMinRecordedRun) {
             whole.insert(run_id);
         }
     }
@@ -241,9 +245,10 @@ Status SqliteSampleStore::record_delivered(size_t meter, const Run& run) {
 
 Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
     if (const auto it = taken_.find(id); it != taken_.end()) {
-        sqlite3_stmt* del = meters_[it->second.meter].table->delete_one;
+        const MeterTable* table = meters_[it->second.meter].table;
+        sqlite3_stmt* del = table->delete_one;
         Reset reset(del);
-        bind_id(del, 1, id);
+        bind_id(del, 1, table->key(id));
         const int rc = sqlite3_step(del);
         if (rc != SQLITE_DONE)
             return fail(rc, "delete samples");
@@ -258,7 +263,7 @@ Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
         if (in_delivered_run(name, id)) {
             // Counted out when it was recorded delivered: delete the row, nothing else.
             Reset reset(table->delete_one);
-            bind_id(table->delete_one, 1, id);
+            bind_id(table->delete_one, 1, table->key(id));
             if (const int rc = sqlite3_step(table->delete_one); rc != SQLITE_DONE)
                 return fail(rc, "delete samples");
             continue;
@@ -289,8 +294,8 @@ Status SqliteSampleStore::compact_runs(size_t max_rows, size_t& runs, uint64_t& 
         const DeliveredRun& run = to_compact_[runs];
         if (MeterTable* table = tables_->find(run.meter)) {
             Reset reset(table->delete_range);
-            bind_id(table->delete_range, 1, run.first);
-            bind_id(table->delete_range, 2, run.last);
+            bind_id(table->delete_range, 1, table->key(run.first));
+            bind_id(table->delete_range, 2, table->key(run.last));
             if (const int rc = sqlite3_step(table->delete_range); rc != SQLITE_DONE)
                 return fail(rc, "delete delivered samples");
             deleted += static_cast<uint64_t>(sqlite3_changes(db_));

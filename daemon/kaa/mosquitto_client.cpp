@@ -64,9 +64,6 @@ Status MosquittoClient::start(MqttListener* listener) {
 Status MosquittoClient::prepare() {
     mosquitto_threaded_set(mosq_, true);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-    // Nagle's algorithm holds back the tail of a publish and our small PUBACKs until the
-    // peer's delayed ACK (up to 40 ms): a backlog drain waits on every round trip.
-    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_callback_set(mosq_, &MosquittoClient::on_connect_cb);
     mosquitto_disconnect_callback_set(mosq_, &MosquittoClient::on_disconnect_cb);
     mosquitto_message_callback_set(mosq_, &MosquittoClient::on_message_cb);

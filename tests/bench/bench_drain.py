@@ -224,8 +224,7 @@ def copy_buffer(src, dst):
 def rows_left(path):
     con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
     try:
-        return sum(con.execute("SELECT count(*) FROM m%d" % n).fetchone()[0]
-                   for (n,) in con.execute("SELECT number FROM meters").fetchall())
+        return con.execute("SELECT count(*) FROM samples").fetchone()[0]
     finally:
         con.close()
 
@@ -482,9 +481,7 @@ def main():
         fill_line = next((l for l in res.stdout.splitlines() if l.startswith("fill_buffer:")),
                          res.stdout.strip())
         with sqlite3.connect("file:%s?mode=ro" % master, uri=True) as con:
-            backlog_bytes = sum(
-                con.execute("SELECT sum(length(json)) FROM m%d" % n).fetchone()[0] or 0
-                for (n,) in con.execute("SELECT number FROM meters").fetchall())
+            backlog_bytes = con.execute("SELECT sum(length(json)) FROM samples").fetchone()[0]
 
         broker = harness.Mosquitto(ws)
         with open(broker.conf, "a") as conf:

@@ -60,9 +60,9 @@ std::vector<kaa::Sample> make_round(size_t first, size_t count) {
     return round;
 }
 
-/// The floor: plain SQLite with the store's layout (one table per meter, m1..m10, rows
-/// (id, ts, json)) and pragmas (WAL, `synchronous`, the checkpoint interval and WAL limit it
-/// picks for a max_bytes of 256 MiB or more), one prepared INSERT per table, one BEGIN/COMMIT
+/// The floor: plain SQLite with the store's layout (one table samples(key, ts, json), key =
+/// meter number << 44 | id) and pragmas (WAL, `synchronous`, the checkpoint interval and WAL
+/// limit it picks for a max_bytes of 256 MiB or more), one prepared INSERT, one BEGIN/COMMIT
 /// per round.
 class Floor {
   public:
@@ -71,21 +71,16 @@ class Floor {
         const std::string pragmas =
             std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + synchronous + ";";
         sqlite3_exec(db_, pragmas.c_str(), nullptr, nullptr, nullptr);
-        sqlite3_exec(db_, "PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=32960032;",
+        sqlite3_exec(db_,
+                     "PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=32960032;"
+                     "CREATE TABLE samples(key INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+                     " json TEXT NOT NULL);",
                      nullptr, nullptr, nullptr);
-        for (size_t m = 0; m < kMeters; ++m) {
-            const std::string table = "m" + std::to_string(m + 1);
-            const std::string create = "CREATE TABLE " + table +
-                                       "(id INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
-                                       " json TEXT NOT NULL)";
-            sqlite3_exec(db_, create.c_str(), nullptr, nullptr, nullptr);
-            const std::string insert = "INSERT INTO " + table + "(id, ts, json) VALUES(?1, ?2, ?3)";
-            sqlite3_prepare_v2(db_, insert.c_str(), -1, &inserts_[m], nullptr);
-        }
+        sqlite3_prepare_v2(db_, "INSERT INTO samples(key, ts, json) VALUES(?1, ?2, ?3)", -1,
+                           &insert_, nullptr);
     }
     ~Floor() {
-        for (sqlite3_stmt* stmt : inserts_)
-            sqlite3_finalize(stmt);
+        sqlite3_finalize(insert_);
         sqlite3_close(db_);
     }
     Floor(const Floor&) = delete;
@@ -95,20 +90,20 @@ class Floor {
     bool insert(const std::vector<kaa::Sample>& round) {
         bool ok = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
         for (const kaa::Sample& s : round) {
-            sqlite3_stmt* insert = inserts_[s.meter_index];
-            sqlite3_bind_int64(insert, 1, static_cast<sqlite3_int64>(++next_id_));
-            sqlite3_bind_int64(insert, 2, s.timestamp_ms);
-            sqlite3_bind_text(insert, 3, s.json.data(), static_cast<int>(s.json.size()),
+            const int64_t key = (static_cast<int64_t>(s.meter_index + 1) << 44) + ++next_id_;
+            sqlite3_bind_int64(insert_, 1, key);
+            sqlite3_bind_int64(insert_, 2, s.timestamp_ms);
+            sqlite3_bind_text(insert_, 3, s.json.data(), static_cast<int>(s.json.size()),
                               SQLITE_STATIC);
-            ok = sqlite3_step(insert) == SQLITE_DONE && ok;
-            sqlite3_reset(insert);
+            ok = sqlite3_step(insert_) == SQLITE_DONE && ok;
+            sqlite3_reset(insert_);
         }
         return sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK && ok;
     }
 
   private:
     sqlite3* db_ = nullptr;
-    sqlite3_stmt* inserts_[kMeters] = {};
+    sqlite3_stmt* insert_ = nullptr;
     int64_t next_id_ = 0;
 };
 

@@ -2,10 +2,10 @@
 // the floor that tests/bench/bench_drain.py measures kaa-gatewayd's backlog drain against.
 //
 // It reads its own copy of a buffer file written by fill_buffer (the daemon's schema:
-// one table m<N>(id, ts, json) per meter, listed in table meters) with plain SQLite, and sends the
-// same bytes the daemon sends when it drains that backlog: per meter, the rows in id order in
-// JSON arrays of up to --batch samples ("[" + json + "," + json ... + "]"), meters taken
-// round-robin one batch at a time, each array published at QoS 1 to
+// samples(key, ts, json), key = meter number << 44 | id, numbers in table meters) with plain
+// SQLite, and sends the same bytes the daemon sends when it drains that backlog: per meter, the
+// rows in id order in JSON arrays of up to --batch samples ("[" + json + "," + json ... + "]"),
+// meters taken round-robin one batch at a time, each array published at QoS 1 to
 //
 //     kp1/<app>/dcx/<token>/json/<rid>      (token = meter name, rid = 1, 2, 3, ...)
 //
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
                      db ? sqlite3_errmsg(db) : "out of memory");
         return 1;
     }
-    // One cursor per meter, over its own table in id order, as the daemon reads it.
+    // One cursor per meter, over its range of keys in id order, as the daemon reads it.
     std::vector<std::string> tokens;
     std::vector<sqlite3_stmt*> cursors;
     for (size_t m = 1; m <= args.meters; ++m) {
@@ -142,12 +142,16 @@ int main(int argc, char** argv) {
                 number = sqlite3_column_int64(lookup, 0);
         }
         sqlite3_finalize(lookup);
-        const std::string sql = "SELECT json FROM m" + std::to_string(number) + " ORDER BY id";
         sqlite3_stmt* stmt = nullptr;
-        if (number < 0 || sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-            std::fprintf(stderr, "drain_floor: no table for %s: %s\n", name, sqlite3_errmsg(db));
+        if (number < 0 ||
+            sqlite3_prepare_v2(db,
+                               "SELECT json FROM samples WHERE key BETWEEN ?1 AND ?2 ORDER BY key",
+                               -1, &stmt, nullptr) != SQLITE_OK) {
+            std::fprintf(stderr, "drain_floor: no rows for %s: %s\n", name, sqlite3_errmsg(db));
             return 1;
         }
+        sqlite3_bind_int64(stmt, 1, number << 44);
+        sqlite3_bind_int64(stmt, 2, ((number + 1) << 44) - 1);
         cursors.push_back(stmt);
     }
     // All cursors read from one snapshot.

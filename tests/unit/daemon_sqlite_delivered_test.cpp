@@ -14,28 +14,18 @@
 namespace kaa {
 namespace {
 
-/// Rows in all meters' tables, read with a separate connection.
+/// Rows in the samples table, read with a separate connection.
 int64_t rows_on_disk(const std::string& path) {
     sqlite3* db = nullptr;
     int64_t rows = -1;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        std::vector<std::string> tables;
         sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(db, "SELECT 'm' || number FROM meters", -1, &stmt, nullptr) ==
-            SQLITE_OK) {
-            while (sqlite3_step(stmt) == SQLITE_ROW)
-                tables.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM samples", -1, &stmt, nullptr) ==
+                SQLITE_OK &&
+            sqlite3_step(stmt) == SQLITE_ROW) {
+            rows = sqlite3_column_int64(stmt, 0);
         }
         sqlite3_finalize(stmt);
-        rows = 0;
-        for (const auto& table : tables) {
-            const std::string sql = "SELECT count(*) FROM " + table;
-            if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
-                sqlite3_step(stmt) == SQLITE_ROW) {
-                rows += sqlite3_column_int64(stmt, 0);
-            }
-            sqlite3_finalize(stmt);
-        }
     }
     sqlite3_close(db);
     return rows;
@@ -50,17 +40,33 @@ std::vector<int64_t> stamps(const std::vector<StoredSample>& taken) {
 
 using SqliteDeliveredTest = SqliteStoreTest;
 
-TEST_F(SqliteDeliveredTest, AWholeBatchIsRecordedDeliveredAndItsRowsDeletedByCompact) {
+/// Timestamps first, first + 1, ... (count of them).
+std::vector<int64_t> range(int64_t first, int64_t count) {
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < count; ++i)
+        out.push_back(first + i);
+    return out;
+}
+
+TEST_F(SqliteDeliveredTest, AWholeBacklogBatchIsRecordedDeliveredAndItsRowsDeletedByCompact) {
     auto store = open();
-    fill(*store, 1, 10);
-    auto batch = store->take(0, 10);
+    fill(*store, 1, 100);
+    auto batch = store->take(0, 100);
     ASSERT_TRUE(store->remove(ids_of(batch)).ok());
     EXPECT_EQ(store->stats().samples, 0u);
     EXPECT_EQ(store->stats().bytes, 0u);
-    EXPECT_EQ(store->delivered_rows(), 10u);
-    EXPECT_EQ(rows_on_disk(path), 10);  // still there: deleted later
+    EXPECT_EQ(store->delivered_rows(), 100u);
+    EXPECT_EQ(rows_on_disk(path), 100);  // still there: deleted later
     EXPECT_FALSE(store->has_pending(0));
     EXPECT_FALSE(store->compact(4));  // one run: deleted whole even past the step's size
+    EXPECT_EQ(store->delivered_rows(), 0u);
+    EXPECT_EQ(rows_on_disk(path), 0);
+}
+
+TEST_F(SqliteDeliveredTest, ASmallLiveBatchIsDeletedAtOnce) {
+    auto store = open();
+    fill(*store, 1, 5);
+    ASSERT_TRUE(store->remove(ids_of(store->take(0, 5))).ok());
     EXPECT_EQ(store->delivered_rows(), 0u);
     EXPECT_EQ(rows_on_disk(path), 0);
 }
@@ -68,44 +74,45 @@ TEST_F(SqliteDeliveredTest, AWholeBatchIsRecordedDeliveredAndItsRowsDeletedByCom
 TEST_F(SqliteDeliveredTest, DeliveredRowsAreNeverSentAgainAfterARestart) {
     {
         auto store = open();
-        fill(*store, 1, 10);
-        auto first = store->take(0, 4);
+        fill(*store, 1, 100);
+        auto first = store->take(0, 40);
         ASSERT_TRUE(store->remove(ids_of(first)).ok());
         store->start_live();  // a reconnect rewinds the backlog over the delivered run
-        auto rest = store->take(0, 10, Lane::kBacklog);
-        EXPECT_EQ(stamps(rest), (std::vector<int64_t>{4, 5, 6, 7, 8, 9}));
+        auto rest = store->take(0, 100, Lane::kBacklog);
+        EXPECT_EQ(stamps(rest), range(40, 60));
         store->release(ids_of(rest));
     }
     auto store = open();
-    EXPECT_EQ(store->stats().samples, 6u);
-    EXPECT_EQ(store->delivered_rows(), 4u);
-    EXPECT_EQ(stamps(store->take(0, 100)), (std::vector<int64_t>{4, 5, 6, 7, 8, 9}));
+    EXPECT_EQ(store->stats().samples, 60u);
+    EXPECT_EQ(store->delivered_rows(), 40u);
+    EXPECT_EQ(stamps(store->take(0, 1000)), range(40, 60));
     EXPECT_FALSE(store->compact(1000));
-    EXPECT_EQ(rows_on_disk(path), 6);
+    EXPECT_EQ(rows_on_disk(path), 60);
 }
 
 TEST_F(SqliteDeliveredTest, ABatchThatWasSentAgainIsDeletedAtOnce) {
     auto store = open();
-    fill(*store, 1, 6);
-    auto first = store->take(0, 3);
+    fill(*store, 1, 80);
+    auto first = store->take(0, 40);
     store->release(ids_of(first));  // no answer: sent again
-    auto again = store->take(0, 3);
+    auto again = store->take(0, 40);
     ASSERT_EQ(ids_of(again), ids_of(first));
     ASSERT_TRUE(store->remove(ids_of(again)).ok());
     EXPECT_EQ(store->delivered_rows(), 0u);
-    EXPECT_EQ(rows_on_disk(path), 3);
-    EXPECT_EQ(store->stats().samples, 3u);
+    EXPECT_EQ(rows_on_disk(path), 40);
+    EXPECT_EQ(store->stats().samples, 40u);
 }
 
 TEST_F(SqliteDeliveredTest, APartlyConfirmedBatchIsDeletedAtOnceAndTheRestStays) {
     auto store = open();
-    fill(*store, 1, 6);
-    auto batch = store->take(0, 6);
+    fill(*store, 1, 60);
+    auto batch = store->take(0, 60);
     ASSERT_TRUE(store->remove({batch[0].id, batch[1].id}).ok());
     EXPECT_EQ(store->delivered_rows(), 0u);
-    EXPECT_EQ(rows_on_disk(path), 4);
-    store->release({batch[2].id, batch[3].id, batch[4].id, batch[5].id});
-    EXPECT_EQ(stamps(store->take(0, 10)), (std::vector<int64_t>{2, 3, 4, 5}));
+    EXPECT_EQ(rows_on_disk(path), 58);
+    const auto ids = ids_of(batch);
+    store->release(std::vector<uint64_t>(ids.begin() + 2, ids.end()));
+    EXPECT_EQ(stamps(store->take(0, 100)), range(2, 58));
 }
 
 TEST_F(SqliteDeliveredTest, DeliveredRowsMakeRoomBeforeAnyWaitingSampleIsDropped) {
