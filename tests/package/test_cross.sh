@@ -41,14 +41,8 @@ esac
 native_arch="$(dpkg --print-architecture)"
 jobs=2
 
-passed=0
-failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { # check "description" command...
-    local what="$1"; shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# shellcheck source=tests/package/checks.sh
+source tests/package/checks.sh  # the working directory is the repository now
 
 tmp="$(mktemp -d /tmp/kaa-gateway-cross.XXXXXX)"
 

@@ -26,14 +26,8 @@ cd "$(dirname "$0")/../.."
 [ "$(id -u)" -eq 0 ] || { echo "test_install: must run as root (it installs a package)" >&2; exit 2; }
 export DEBIAN_FRONTEND=noninteractive
 
-passed=0
-failed=0
-ok()   { passed=$((passed + 1)); echo "ok   - $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL - $*"; }
-check() { # check "description" command...
-    local what="$1"; shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
+# shellcheck source=tests/package/checks.sh
+source tests/package/checks.sh  # the working directory is the repository now
 finish() {
     echo "test_install: $passed passed, $failed failed"
     [ "$failed" -eq 0 ]
