@@ -131,10 +131,10 @@ bool Uplink::publish_metadata(size_t meter) {
     return true;
 }
 
-bool Uplink::publish_batch(size_t meter, Lane lane) {
+Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
     std::vector<StoredSample> batch = store_.take(meter, settings_.batch, lane);
     if (batch.empty())
-        return true;
+        return BatchOutcome::kNothingTaken;
     std::string payload;
     size_t size = 2;
     for (const auto& s : batch)
@@ -159,7 +159,7 @@ bool Uplink::publish_batch(size_t meter, Lane lane) {
         store_.release(req.sample_ids);
         spdlog::debug("{}: samples of meter {} not sent: {}", kComponent, endpoint(meter).meter,
                       mid.error().message);
-        return false;
+        return BatchOutcome::kNotSent;
     }
     req.message_id = mid.value();
     req.deadline = clock_.now() + settings_.response_timeout;
@@ -167,7 +167,7 @@ bool Uplink::publish_batch(size_t meter, Lane lane) {
     in_flight_.emplace(rid, std::move(req));
     ++batches_in_flight_;
     ++counters_.batches_published;
-    return true;
+    return BatchOutcome::kSent;
 }
 
 void Uplink::pump() {
@@ -180,12 +180,17 @@ void Uplink::pump() {
     }
     // Live readings first, every meter in turn; the backlog drains behind them.
     for (Lane lane : {Lane::kLive, Lane::kBacklog}) {
-        while (batches_in_flight_ < settings_.max_in_flight) {
+        // A meter whose samples cannot be read now (a read error: the store logged it) is
+        // passed over; once every meter came back empty, nothing more can go this turn.
+        size_t empty = 0;
+        while (batches_in_flight_ < settings_.max_in_flight && empty < endpoints_.size()) {
             const auto chosen = next_meter_with(lane);
             if (!chosen)
                 break;
-            if (!publish_batch(*chosen, lane))
+            const BatchOutcome outcome = publish_batch(*chosen, lane);
+            if (outcome == BatchOutcome::kNotSent)
                 return;
+            empty = outcome == BatchOutcome::kNothingTaken ? empty + 1 : 0;
         }
     }
 }

@@ -114,7 +114,9 @@ class Uplink {
 
     uint32_t allocate_request_id();
     bool publish_metadata(size_t meter);
-    bool publish_batch(size_t meter, Lane lane);
+    /// What publish_batch did: sent a batch, found nothing to take, or could not publish.
+    enum class BatchOutcome { kSent, kNothingTaken, kNotSent };
+    BatchOutcome publish_batch(size_t meter, Lane lane);
     /// The next meter, round-robin, with untaken samples in `lane` and not held back.
     std::optional<size_t> next_meter_with(Lane lane);
     void confirm(uint32_t rid);

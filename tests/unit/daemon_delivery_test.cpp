@@ -352,6 +352,41 @@ TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
     EXPECT_EQ(*rids.begin(), 1u);
 }
 
+/// A store whose meter 0 claims samples it cannot read (as after a read error).
+class UnreadableMeterStore final : public SampleStore {
+  public:
+    Status append(const std::vector<Sample>& samples) override { return inner.append(samples); }
+    std::vector<StoredSample> take(size_t meter, size_t max, Lane lane) override {
+        ++takes;
+        return meter == 0 ? std::vector<StoredSample>{} : inner.take(meter, max, lane);
+    }
+    void start_live() override { inner.start_live(); }
+    void release(const std::vector<uint64_t>& ids) override { inner.release(ids); }
+    Status remove(const std::vector<uint64_t>& ids) override { return inner.remove(ids); }
+    bool has_pending(size_t meter, Lane lane) const override {
+        return meter == 0 || inner.has_pending(meter, lane);
+    }
+    StoreStats stats() const override { return inner.stats(); }
+    size_t add_meter(const std::string& name) override { return inner.add_meter(name); }
+
+    MemorySampleStore inner{2, 1 << 20, config::Overflow::kDropOldest};
+    int takes = 0;
+};
+
+TEST(DeliveryReadErrorTest, AMeterWhoseSamplesCannotBeReadDoesNotStallTheOthersOrSpin) {
+    FakeClock clock;
+    FakeMqtt mqtt;
+    UnreadableMeterStore store;
+    ASSERT_TRUE(store.append({sample(1, 5000)}).ok());
+    UplinkSettings s;
+    s.app_version = "demo_v1";
+    Uplink uplink(s, {{"heat", "tok-heat"}, {"water", "tok-water"}}, mqtt, store, clock);
+    uplink.handle_connected();  // pumps: must return although meter 0 never yields samples
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    EXPECT_EQ(mqtt.published[0].topic.substr(0, 25), "kp1/demo_v1/dcx/tok-water");
+    EXPECT_LT(store.takes, 10);
+}
+
 TEST(MemoryStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
     MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropOldest);
     std::vector<Sample> v;
