@@ -164,7 +164,7 @@ class SqliteSampleStore final : public SampleStore {
     LaneState& lane_of(MeterState& m, uint64_t id) { return id < live_from_ ? m.backlog : m.live; }
     /// Takes the lane's rows past its cursor (skipping rows in flight and delivered runs).
     void take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                  std::vector<StoredSample>& out, Run& run);
+                  std::vector<StoredSample>& out, Run& run, uint64_t run_id);
     /// Deletes a row by id: in flight (its meter is known) or, slowly, any other.
     Status delete_row(uint64_t id, std::vector<Gone>& gone);
     /// Records a confirmed clean run as delivered (inside a transaction).

@@ -49,23 +49,21 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
         const uint64_t below = which == Lane::kLive
                                    ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
                                    : live_from_;
-        take_new(meter_index, lane, below, max, out, run);
+        take_new(meter_index, lane, below, max, out, run, run_id);
     }
     if (out.empty())
         return out;
     run.first = out.front().id;
     run.last = out.back().id;
     run.count = run.outstanding = out.size();
-    for (const auto& s : out) {
+    for (const auto& s : out)
         run.bytes += s.json.size();
-        taken_[s.id].run = run_id;
-    }
     runs_.emplace(run_id, run);
     return out;
 }
 
 void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                                 std::vector<StoredSample>& out, Run& run) {
+                                 std::vector<StoredSample>& out, Run& run, uint64_t run_id) {
     const std::string& name = meters_[meter_index].name;
     const MeterTable& table = *meters_[meter_index].table;
     sqlite3_stmt* select_new = table.select_new;
@@ -104,7 +102,7 @@ void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t b
                                        column_string(select_new, 2)});
             if (lane.pending > 0)
                 --lane.pending;
-            taken_.emplace(id, Taken{meter_index, out.back().json.size(), 0});
+            taken_.emplace(id, Taken{meter_index, out.back().json.size(), run_id});
         }
         if (rc != SQLITE_DONE) {
             report_read_error(rc);
