@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/sample_sink.hpp"
+#include "core/clock.hpp"
+#include "core/sample_sink.hpp"
 
 namespace kaa {
 

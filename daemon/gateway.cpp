@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/buffer/sample_record.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/memory_sample_store.hpp"
@@ -162,7 +163,7 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
 
 void Gateway::handle(GatewayEvent& event) {
     if (auto* s = std::get_if<Sample>(&event)) {
-        arrived_.push_back(std::move(*s));
+        arrived_.push_back(buffer::to_buffered(*s));
     } else if (auto* md = std::get_if<MetadataUpdate>(&event)) {
         uplink_->set_metadata(*md);
     } else if (std::holds_alternative<events::Connected>(event)) {
@@ -313,7 +314,7 @@ void Gateway::shutdown() {
     queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now()));
     for (auto& event : events) {
         if (auto* s = std::get_if<Sample>(&event)) {
-            arrived_.push_back(std::move(*s));
+            arrived_.push_back(buffer::to_buffered(*s));
         }
     }
     store_samples();

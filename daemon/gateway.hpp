@@ -11,11 +11,11 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/clock.hpp"
+#include "core/event_queue.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/sample_sink.hpp"
 #include "daemon/bus_set.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/event_queue.hpp"
-#include "daemon/core/rate_limiter.hpp"
-#include "daemon/core/sample_sink.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/sample_store.hpp"
 #include "daemon/service_notifier.hpp"
@@ -108,7 +108,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<SampleStore> store_;
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
-    std::vector<Sample> arrived_;
+    std::vector<BufferedSample> arrived_;
     bool durable_ = false;        // the SQLite buffer is in use (else memory only)
     bool store_failing_ = false;  // the last append failed (disk full...)
     bool compacting_ = false;     // the store has delivered rows left to delete

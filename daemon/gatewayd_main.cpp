@@ -9,8 +9,8 @@
 
 #include "config/config_loader.hpp"
 #include "config/isolated_loader.hpp"
+#include "core/log.hpp"
 #include "daemon/check_report.hpp"
-#include "daemon/core/log.hpp"
 #include "daemon/gateway.hpp"
 #include "version.hpp"
 

@@ -7,12 +7,12 @@ MemorySampleStore::MemorySampleStore(size_t meter_count, uint64_t max_bytes,
                                      config::Overflow overflow)
     : meters_(meter_count), max_bytes_(max_bytes), overflow_(overflow) {}
 
-Status MemorySampleStore::append(const std::vector<Sample>& samples) {
-    for (const Sample& s : samples) {
+Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
+    for (const BufferedSample& s : samples) {
         if (s.meter_index >= meters_.size()) {
             return make_error(ErrorKind::kInvalidArgument, "sample for an unknown meter");
         }
-        const uint64_t need = cost(s.json);
+        const uint64_t need = cost(s.record);
         bool refused = false;
         while (stats_.bytes + need > max_bytes_) {
             if (overflow_ == config::Overflow::kDropNewest || !drop_oldest_pending()) {
@@ -25,7 +25,7 @@ Status MemorySampleStore::append(const std::vector<Sample>& samples) {
             continue;
         }
         const uint64_t id = next_id_++;
-        meters_[s.meter_index].entries.emplace(id, Entry{s.timestamp_ms, s.json, false});
+        meters_[s.meter_index].entries.emplace(id, Entry{s.read_ms, s.record, false});
         ++meters_[s.meter_index].pending[lane_of(id)];
         owner_.emplace(id, s.meter_index);
         stats_.bytes += need;
@@ -52,7 +52,7 @@ bool MemorySampleStore::drop_oldest_pending() {
     }
     if (victim_queue == nullptr)
         return false;
-    stats_.bytes -= cost(victim->second.json);
+    stats_.bytes -= cost(victim->second.record);
     --stats_.samples;
     ++stats_.dropped_overflow;
     --victim_queue->pending[lane_of(victim->first)];
@@ -74,8 +74,7 @@ std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max
             continue;
         it->second.taken = true;
         --q.pending[lane_of(it->first)];
-        out.push_back(
-            StoredSample{it->first, meter_index, it->second.timestamp_ms, it->second.json});
+        out.push_back(StoredSample{it->first, meter_index, it->second.read_ms, it->second.record});
     }
     return out;
 }
@@ -109,7 +108,7 @@ Status MemorySampleStore::remove(const std::vector<uint64_t>& ids) {
             continue;
         if (!it->second.taken)
             --q->pending[lane_of(id)];
-        stats_.bytes -= cost(it->second.json);
+        stats_.bytes -= cost(it->second.record);
         --stats_.samples;
         q->entries.erase(it);
         owner_.erase(id);

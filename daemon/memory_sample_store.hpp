@@ -15,7 +15,7 @@ class MemorySampleStore final : public SampleStore {
   public:
     MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
 
-    Status append(const std::vector<Sample>& samples) override;
+    Status append(const std::vector<BufferedSample>& samples) override;
     using SampleStore::has_pending;
     using SampleStore::take;
     std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) override;
@@ -28,8 +28,8 @@ class MemorySampleStore final : public SampleStore {
 
   private:
     struct Entry {
-        int64_t timestamp_ms = 0;
-        std::string json;
+        int64_t read_ms = 0;
+        std::string record;
         bool taken = false;
     };
     struct MeterQueue {
@@ -38,7 +38,7 @@ class MemorySampleStore final : public SampleStore {
     };
     /// The lane of a sample id, as an index into MeterQueue::pending.
     size_t lane_of(uint64_t id) const { return id < live_from_ ? 1 : 0; }
-    static uint64_t cost(const std::string& json) { return json.size() + 64; }
+    static uint64_t cost(const std::string& record) { return record.size() + 64; }
     bool drop_oldest_pending();
     MeterQueue* find_owner(uint64_t id, std::map<uint64_t, Entry>::iterator& it);
 

@@ -8,17 +8,25 @@
 #include <string>
 #include <vector>
 
-#include "daemon/core/result.hpp"
-#include "daemon/core/sample.hpp"
+#include "core/result.hpp"
+#include "core/sample.hpp"
 
 namespace kaa {
 
-/// A sample as stored: its sequence id orders samples of a meter.
+/// A sample in the buffer's form: its meter, its read time and the record of its readings
+/// (daemon/buffer/sample_record.hpp).
+struct BufferedSample {
+    size_t meter_index = 0;
+    int64_t read_ms = 0;
+    std::string record;
+};
+
+/// A buffered sample as taken out: its sequence id orders the samples of a meter.
 struct StoredSample {
     uint64_t id = 0;
     size_t meter_index = 0;
-    int64_t timestamp_ms = 0;
-    std::string json;
+    int64_t read_ms = 0;
+    std::string record;
 };
 
 /// Figures about a store, for status lines and tests.
@@ -39,7 +47,7 @@ class SampleStore {
   public:
     virtual ~SampleStore() = default;
     /// Adds the samples of one poll round (one transaction); may drop per overflow policy.
-    virtual Status append(const std::vector<Sample>& samples) = 0;
+    virtual Status append(const std::vector<BufferedSample>& samples) = 0;
     /// Takes up to `max` of the meter's oldest samples in `lane` that are not already taken.
     virtual std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) = 0;
     /// Moves every waiting sample to the backlog; samples appended from now on are live.

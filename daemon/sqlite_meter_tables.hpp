@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;

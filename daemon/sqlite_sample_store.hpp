@@ -56,7 +56,7 @@ class SqliteSampleStore final : public SampleStore {
     SqliteSampleStore& operator=(const SqliteSampleStore&) = delete;
 
     /// Writes one poll round in one transaction; disk errors come back as a Status.
-    Status append(const std::vector<Sample>& samples) override;
+    Status append(const std::vector<BufferedSample>& samples) override;
     using SampleStore::has_pending;
     using SampleStore::take;
     /// Returns the meter's oldest samples in `lane` that are not taken, and marks them taken.
@@ -151,14 +151,14 @@ class SqliteSampleStore final : public SampleStore {
                      uint64_t& rows);
     /// Inside an append's transaction: drops (policy) or refuses rows until the measured
     /// size fits the budget; `accepted` shrinks by the refused rows of this round.
-    Status shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
+    Status shrink_to_budget(const std::vector<BufferedSample>& samples, size_t& accepted,
                             std::vector<Gone>& gone, uint64_t& used, size_t& runs, uint64_t& rows);
     Status drop_oldest(size_t count, std::vector<Gone>& gone);
     /// Deletes a waiting row of a known meter (`meter` is kOrphan for an orphan's).
     Status delete_waiting(uint64_t id, size_t meter, MeterTable& table, std::vector<Gone>& gone);
-    Status insert(const Sample& sample, uint64_t id);
+    Status insert(const BufferedSample& sample, uint64_t id);
     void forget(const Gone& row);
-    uint64_t row_cost(const Sample& sample) const;
+    uint64_t row_cost(const BufferedSample& sample) const;
     // Taking and delivering (sqlite_store_delivery.cpp).
     /// The lane a stored row of meter `m` belongs to, by its id.
     LaneState& lane_of(MeterState& m, uint64_t id) { return id < live_from_ ? m.backlog : m.live; }

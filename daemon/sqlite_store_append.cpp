@@ -29,27 +29,27 @@ Status SqliteSampleStore::measure(uint64_t& used_bytes) {
     return {};
 }
 
-uint64_t SqliteSampleStore::row_cost(const Sample& sample) const {
-    return sample.json.size() + 2 * meters_[sample.meter_index].name.size() + kRowOverhead;
+uint64_t SqliteSampleStore::row_cost(const BufferedSample& sample) const {
+    return sample.record.size() + 2 * meters_[sample.meter_index].name.size() + kRowOverhead;
 }
 
-Status SqliteSampleStore::insert(const Sample& sample, uint64_t id) {
+Status SqliteSampleStore::insert(const BufferedSample& sample, uint64_t id) {
     MeterTable* table = meters_[sample.meter_index].table;
     if (table == nullptr)
         return fail(SQLITE_ERROR, "write samples of a meter whose table could not be created");
     Reset reset(table->insert);
     bind_id(table->insert, 1, table->key(id));
-    sqlite3_bind_int64(table->insert, 2, sample.timestamp_ms);
-    bind_text(table->insert, 3, sample.json);
+    sqlite3_bind_int64(table->insert, 2, sample.read_ms);
+    bind_text(table->insert, 3, sample.record);
     const int rc = sqlite3_step(table->insert);
     return rc == SQLITE_DONE ? Status{} : fail(rc, "write samples");
 }
 
-Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
+Status SqliteSampleStore::append(const std::vector<BufferedSample>& samples) {
     if (samples.empty())
         return {};
     uint64_t incoming = 0;
-    for (const Sample& s : samples) {
+    for (const BufferedSample& s : samples) {
         if (s.meter_index >= meters_.size()) {
             return make_error(ErrorKind::kInvalidArgument,
                               fmt::format("buffer: sample for unknown meter {}", s.meter_index));
@@ -111,7 +111,7 @@ Status SqliteSampleStore::append(const std::vector<Sample>& samples) {
     for (size_t i = 0; i < accepted; ++i) {
         ++lane_of(meters_[samples[i].meter_index], next_id_ + i).pending;
         ++stats_.samples;
-        stats_.bytes += samples[i].json.size();
+        stats_.bytes += samples[i].record.size();
     }
     next_id_ += accepted;
     used_bytes_ = used;
@@ -155,9 +155,9 @@ Status SqliteSampleStore::make_room(uint64_t incoming, uint64_t& used, std::vect
     return st;
 }
 
-Status SqliteSampleStore::shrink_to_budget(const std::vector<Sample>& samples, size_t& accepted,
-                                           std::vector<Gone>& gone, uint64_t& used, size_t& runs,
-                                           uint64_t& rows) {
+Status SqliteSampleStore::shrink_to_budget(const std::vector<BufferedSample>& samples,
+                                           size_t& accepted, std::vector<Gone>& gone,
+                                           uint64_t& used, size_t& runs, uint64_t& rows) {
     Status st = make_room(0, used, gone, runs, rows);
     // Refuse this round's newest rows until the rest fits.
     while (st && used > data_budget_ && accepted > 0) {

@@ -43,7 +43,7 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
             continue;  // vanished: nothing to send
         out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one, 0),
                                    column_string(select_one, 1)});
-        taken_.emplace(id, Taken{meter_index, out.back().json.size(), run_id});
+        taken_.emplace(id, Taken{meter_index, out.back().record.size(), run_id});
     }
     if (out.size() < max) {
         const uint64_t below = which == Lane::kLive
@@ -57,7 +57,7 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
     run.last = out.back().id;
     run.count = run.outstanding = out.size();
     for (const auto& s : out)
-        run.bytes += s.json.size();
+        run.bytes += s.record.size();
     runs_.emplace(run_id, run);
     return out;
 }
@@ -102,7 +102,7 @@ void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t b
                                        column_string(select_new, 2)});
             if (lane.pending > 0)
                 --lane.pending;
-            taken_.emplace(id, Taken{meter_index, out.back().json.size(), run_id});
+            taken_.emplace(id, Taken{meter_index, out.back().record.size(), run_id});
         }
         if (rc != SQLITE_DONE) {
             report_read_error(rc);

@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 
 namespace kaa::sqlite_support {
 

@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/sim_config_loader.hpp"
-#include "daemon/core/log.hpp"
+#include "core/log.hpp"
 #include "drivers/simulator/simulator.hpp"
 #include "version.hpp"
 

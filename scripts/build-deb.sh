@@ -56,12 +56,6 @@ git ls-files -z --cached --others --exclude-standard \
     | tar --null -T - -cf - | tar -xf - -C "$src"
 rm -rf "$src/debian"
 mv "$src/packaging/debian" "$src/debian"
-# Some unit tests read the reference configuration from ../shared/, beside the
-# repository (as in CI); bring it along when it is there.
-if [ -f ../shared/gateway.reference.yaml ]; then
-    mkdir -p "$work/shared"
-    cp ../shared/gateway.reference.yaml "$work/shared/"
-fi
 echo "build-deb: kaa-gateway $version for $host_arch, in $src"
 
 # 2. Build dependencies.

@@ -27,7 +27,7 @@ step_start "format check"
 bash scripts/check-format.sh
 
 step_start "build (RelWithDebInfo) into build/"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON -DKAA_BUILD_BENCH=ON >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON -DKAA_BUILD_BENCH=ON -DKAA_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 step_took "build"
 step_start "tests (build/)"
@@ -38,7 +38,7 @@ step_start "systemd unit: systemd-analyze verify and security exposure"
 bash tests/package/check_unit.sh build/kaa-gatewayd
 
 step_start "build with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON -DKAA_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 step_took "build-asan"
 step_start "tests (build-asan/)"

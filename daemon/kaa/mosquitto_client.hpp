@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
-#include "daemon/core/backoff.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/rate_limiter.hpp"
+#include "core/backoff.hpp"
+#include "core/clock.hpp"
+#include "core/rate_limiter.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 
 struct mosquitto;

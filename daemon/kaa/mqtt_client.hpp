@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 
 namespace kaa::uplink {
 

@@ -1,6 +1,8 @@
 // The delivery engine: metadata and sample batches out, confirmations in.
 #include "daemon/kaa/uplink.hpp"
 
+#include "daemon/kaa/sample_payload.hpp"
+
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
@@ -138,7 +140,7 @@ Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
     std::string payload;
     size_t size = 2;
     for (const auto& s : batch)
-        size += s.json.size() + 1;
+        size += sample_json_bound(s.record) + 1;
     payload.reserve(size);
     payload.push_back('[');
     Request req;
@@ -148,7 +150,7 @@ Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
     for (size_t i = 0; i < batch.size(); ++i) {
         if (i > 0)
             payload.push_back(',');
-        payload += batch[i].json;
+        append_sample_json(payload, batch[i].read_ms, batch[i].record);
         req.sample_ids.push_back(batch[i].id);
     }
     payload.push_back(']');

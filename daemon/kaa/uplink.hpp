@@ -13,9 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/rate_limiter.hpp"
-#include "daemon/core/sample.hpp"
+#include "core/clock.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/sample.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/kaa/topics.hpp"
 #include "daemon/sample_store.hpp"

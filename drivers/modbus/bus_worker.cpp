@@ -52,12 +52,7 @@ void BusWorker::stop() {
 
 bool BusWorker::wait_until(Clock::Monotonic when) {
     std::unique_lock<std::mutex> lock(mutex_);
-    // The schedule is computed with the injected clock; waiting uses the real steady clock.
-    const auto delay = when - clock_.now();
-    if (delay.count() > 0) {
-        cv_.wait_for(lock, delay, [this] { return stop_.load(); });
-    }
-    return !stop_;
+    return !clock_.wait_until(lock, cv_, when, [this] { return stop_.load(); });
 }
 
 bool BusWorker::ensure_open() {

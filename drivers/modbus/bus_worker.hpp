@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/core/backoff.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/rate_limiter.hpp"
-#include "daemon/core/sample_sink.hpp"
+#include "core/backoff.hpp"
+#include "core/clock.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/sample_sink.hpp"
 #include "drivers/modbus/meter_poller.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/poll_schedule.hpp"

@@ -2,6 +2,7 @@
 #include "drivers/modbus/meter_poller.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -144,15 +145,22 @@ MeterPoller::ReadValues MeterPoller::read_all(
             decoded[slot.register_index] = apply_scale(raw, reg.scale, reg.offset);
         }
     }
+    out.readings.reserve(registers.size());
     for (size_t i = 0; i < registers.size(); ++i) {
-        if (!decoded[i])
-            continue;
-        if (!put_json(out.values, registers[i].name, *decoded[i])) {
-            out.problems.push_back(
-                fmt::format("register {} decoded to a value JSON cannot carry "
-                            "(NaN or infinity); left out",
-                            registers[i].name));
+        Reading reading{registers[i].name, false, Quality::kReadFailed};
+        if (decoded[i]) {
+            reading.value = std::move(*decoded[i]);
+            reading.quality = Quality::kGood;
+            if (const auto* d = std::get_if<double>(&reading.value); d && !std::isfinite(*d)) {
+                reading.quality = Quality::kUnencodable;
+                out.problems.push_back(
+                    fmt::format("register {} decoded to a value JSON cannot carry "
+                                "(NaN or infinity); left out",
+                                registers[i].name));
+            }
         }
+        out.good += reading.quality == Quality::kGood ? 1 : 0;
+        out.readings.push_back(std::move(reading));
     }
     return out;
 }
@@ -165,15 +173,11 @@ PollOutcome MeterPoller::poll(BusLine& line) {
     outcome.link_broken = rv.link_broken;
     if (rv.stopped)
         return outcome;
-    if (rv.values.empty()) {
+    if (rv.good == 0) {
         note_failure(rv.problems.empty() ? "no register could be read" : rv.problems.front());
         return outcome;
     }
-    nlohmann::ordered_json object = nlohmann::ordered_json::object();
-    object["timestamp"] = timestamp;
-    for (auto& [key, value] : rv.values.items())
-        object[key] = std::move(value);
-    outcome.sample = Sample{index_, timestamp, object.dump()};
+    outcome.sample = Sample{index_, timestamp, std::move(rv.readings)};
     note_success(rv.problems);
     return outcome;
 }
@@ -184,7 +188,7 @@ std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
         return std::nullopt;
     }
     ReadValues rv = read_all(line, metadata_plan_, meter_.metadata_registers);
-    if (rv.stopped || !rv.problems.empty() || rv.values.empty()) {
+    if (rv.stopped || !rv.problems.empty() || rv.good == 0) {
         if (!rv.problems.empty()) {
             spdlog::debug("{}: metadata registers of meter {} not read yet: {}", kComponent,
                           meter_.name, rv.problems.front());
@@ -194,7 +198,8 @@ std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
     metadata_due_ = false;
     MetadataUpdate update;
     update.meter_index = index_;
-    update.keys = nlohmann::json::parse(rv.values.dump());
+    for (const Reading& reading : rv.readings)
+        std::visit([&](const auto& v) { update.keys[reading.name] = v; }, reading.value);
     return update;
 }
 

@@ -9,12 +9,10 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "config/config.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/rate_limiter.hpp"
-#include "daemon/core/sample.hpp"
+#include "core/clock.hpp"
+#include "core/rate_limiter.hpp"
+#include "core/sample.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/request_planner.hpp"
 
@@ -51,7 +49,8 @@ class MeterPoller {
     MeterPoller(size_t meter_index, const config::MeterConfig& meter, const std::string& bus_name,
                 const Clock& clock);
 
-    /// Reads every planned request and builds the sample {"timestamp": ts, name: value...}.
+    /// Reads every planned request and builds the typed sample: one reading per register,
+    /// in register order, with the quality kReadFailed where the meter did not give it.
     /// A timeout skips the meter's remaining requests this round; an exception skips only
     /// the registers of that request, which are named in the log.
     PollOutcome poll(BusLine& line);
@@ -69,7 +68,8 @@ class MeterPoller {
 
   private:
     struct ReadValues {
-        nlohmann::ordered_json values = nlohmann::ordered_json::object();
+        std::vector<Reading> readings;  // one per register, in register order
+        size_t good = 0;                // readings with quality kGood
         std::vector<std::string> problems;
         bool link_broken = false;
         bool stopped = false;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 
 namespace kaa::modbus {
 

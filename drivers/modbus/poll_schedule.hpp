@@ -5,7 +5,7 @@
 #include <chrono>
 #include <vector>
 
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 
 namespace kaa::modbus {
 

@@ -12,11 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "core/value.hpp"
 
 namespace kaa::modbus {
 
-/// A decoded value before it is written to JSON.
-using Value = std::variant<bool, int64_t, uint64_t, double, std::string>;
+/// A decoded value (the core's vocabulary type).
+using Value = kaa::Value;
 
 /// Decodes one register-based value from exactly register_count(type, length) words,
 /// honouring the byte order. No scale/offset is applied. Floats: a float32 becomes the

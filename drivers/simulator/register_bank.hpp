@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/sim_config.hpp"
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 #include "drivers/simulator/value_model.hpp"
 
 namespace kaa::sim {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 #include "drivers/simulator/server.hpp"
 #include "drivers/simulator/unit_set.hpp"
 

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <string>
 
-#include "daemon/core/result.hpp"
+#include "core/result.hpp"
 
 namespace kaa::sim {
 

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "config/sim_config.hpp"
-#include "daemon/core/clock.hpp"
-#include "daemon/core/result.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
 #include "drivers/simulator/server.hpp"
 #include "drivers/simulator/unit_set.hpp"
 

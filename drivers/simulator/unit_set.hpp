@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "config/sim_config.hpp"
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 #include "drivers/simulator/register_bank.hpp"
 #include "drivers/simulator/reply_faults.hpp"
 

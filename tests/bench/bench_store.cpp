@@ -40,7 +40,7 @@ std::vector<std::string> meter_names() {
 }
 
 /// A realistic sample: a timestamp and 20 values, about 200 bytes of JSON.
-kaa::Sample make_sample(size_t n) {
+kaa::BufferedSample make_sample(size_t n) {
     const int64_t ts = 1700000000000 + static_cast<int64_t>(n) * 100;
     std::string json = "{\"timestamp\":" + std::to_string(ts);
     char value[32];
@@ -49,12 +49,12 @@ kaa::Sample make_sample(size_t n) {
                       static_cast<double>((n * 7 + static_cast<size_t>(k) * 131) % 10000) / 10.0);
         json += value;
     }
-    return kaa::Sample{n % kMeters, ts, json + "}"};
+    return kaa::BufferedSample{n % kMeters, ts, json + "}"};
 }
 
 /// One poll round: `count` samples numbered from `first`, meters interleaved.
-std::vector<kaa::Sample> make_round(size_t first, size_t count) {
-    std::vector<kaa::Sample> round;
+std::vector<kaa::BufferedSample> make_round(size_t first, size_t count) {
+    std::vector<kaa::BufferedSample> round;
     round.reserve(count);
     for (size_t i = 0; i < count; ++i)
         round.push_back(make_sample(first + i));
@@ -88,13 +88,13 @@ class Floor {
     Floor& operator=(const Floor&) = delete;
 
     /// Inserts one round in one transaction; false on any error.
-    bool insert(const std::vector<kaa::Sample>& round) {
+    bool insert(const std::vector<kaa::BufferedSample>& round) {
         bool ok = sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) == SQLITE_OK;
-        for (const kaa::Sample& s : round) {
+        for (const kaa::BufferedSample& s : round) {
             const int64_t key = (static_cast<int64_t>(s.meter_index + 1) << 44) + ++next_id_;
             sqlite3_bind_int64(insert_, 1, key);
-            sqlite3_bind_int64(insert_, 2, s.timestamp_ms);
-            sqlite3_bind_text(insert_, 3, s.json.data(), static_cast<int>(s.json.size()),
+            sqlite3_bind_int64(insert_, 2, s.read_ms);
+            sqlite3_bind_text(insert_, 3, s.record.data(), static_cast<int>(s.record.size()),
                               SQLITE_STATIC);
             ok = sqlite3_step(insert_) == SQLITE_DONE && ok;
             sqlite3_reset(insert_);
@@ -197,9 +197,9 @@ int main(int argc, char** argv) {
     }
     const std::string dir = tmpl;
     const std::string path = dir + "/buffer.db";
-    kaa::Sample probe = make_sample(12345);
+    kaa::BufferedSample probe = make_sample(12345);
     std::printf("bench_store: %s, SQLite %s, sample JSON %zu bytes (20 values), %zu meters\n",
-                dir.c_str(), sqlite3_libversion(), probe.json.size(), kMeters);
+                dir.c_str(), sqlite3_libversion(), probe.record.size(), kMeters);
     std::printf(
         "journal_mode=WAL synchronous=%s (the store adds a FULL commit every >= 100 ms), "
         "one transaction per round; median of %d\n\n",

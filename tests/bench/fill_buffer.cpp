@@ -89,7 +89,7 @@ std::vector<std::string> meter_names(size_t meters) {
 }
 
 /// Sample n: meter n % M, read in round n / M; values wander a little from round to round.
-kaa::Sample make_sample(uint64_t n, size_t meters) {
+kaa::BufferedSample make_sample(uint64_t n, size_t meters) {
     const size_t meter = static_cast<size_t>(n % meters);
     const uint64_t round = n / meters;
     const int64_t ts = kFirstTimestampMs + static_cast<int64_t>(round) * kPollIntervalMs;
@@ -103,7 +103,7 @@ kaa::Sample make_sample(uint64_t n, size_t meters) {
         static_cast<long long>(ts), 229.0 + 2 * w, 230.0 + w, 231.5 - w, 5.0 + w, 4.5 + 2 * w,
         6.25 - w, 3400.0 + 250 * w, 49.95 + w / 10,
         static_cast<unsigned long long>(12345678 + round * 98 + meter));
-    return kaa::Sample{meter, ts, std::string(json, static_cast<size_t>(len))};
+    return kaa::BufferedSample{meter, ts, std::string(json, static_cast<size_t>(len))};
 }
 
 }  // namespace
@@ -128,14 +128,14 @@ int main(int argc, char** argv) {
     auto& store = *opened.value();
 
     const auto start = std::chrono::steady_clock::now();
-    std::vector<kaa::Sample> round;
+    std::vector<kaa::BufferedSample> round;
     round.reserve(args.transaction);
     uint64_t payload_bytes = 0;
     for (uint64_t n = 0; n < args.samples;) {
         round.clear();
         for (size_t i = 0; i < args.transaction && n < args.samples; ++i, ++n) {
             round.push_back(make_sample(n, args.meters));
-            payload_bytes += round.back().json.size();
+            payload_bytes += round.back().record.size();
         }
         if (auto s = store.append(round); !s) {
             std::fprintf(stderr, "fill_buffer: append failed after %llu samples: %s\n",

@@ -11,7 +11,7 @@
 #      naming the same packages as the native package's when dist/ holds it, and
 #      binaries for the right CPU (readelf);
 #   3. the ARCH kaa-gatewayd --check, under qemu, accepts packaging/gateway.yaml and
-#      the shared reference configuration (../shared/gateway.reference.yaml) and
+#      the reference configuration (config/reference.yaml) and
 #      prints the same polling plan as the native build/kaa-gatewayd when there is
 #      one; it rejects a file with an unknown key with exit 78;
 #   4. tests/package/test_install.sh installs the ARCH package through multiarch
@@ -139,7 +139,7 @@ cpu="$(dpkg-architecture -a"$host_arch" -qDEB_HOST_GNU_CPU 2>/dev/null)"
 qemu="/usr/bin/qemu-$cpu-static"
 check "$qemu is there" test -x "$qemu"
 configs=(packaging/gateway.yaml)
-reference="${KAA_REFERENCE_CONFIG:-../shared/gateway.reference.yaml}"
+reference="${KAA_REFERENCE_CONFIG:-config/reference.yaml}"
 if [ -f "$reference" ]; then
     configs+=("$reference")
 else

@@ -26,7 +26,7 @@ using ::testing::IsEmpty;
 using namespace kaa::config::testing;  // NOLINT: test helpers
 
 const std::string kExample = KAA_SOURCE_DIR "/config/examples/gateway.yaml";
-const std::string kReference = KAA_SOURCE_DIR "/../shared/gateway.reference.yaml";
+const std::string kReference = KAA_SOURCE_DIR "/config/reference.yaml";
 
 /// A file with the given text under /tmp, removed when the object goes.
 class TempFile {

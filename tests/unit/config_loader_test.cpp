@@ -20,7 +20,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 using namespace kaa::config::testing;  // NOLINT: test helpers
 
-const std::string kReference = KAA_SOURCE_DIR "/../shared/gateway.reference.yaml";
+const std::string kReference = KAA_SOURCE_DIR "/config/reference.yaml";
 
 /// A kaa: section whose lines 1-3 are fixed; extra lines start at line 4.
 std::string kaa_with(const std::string& extra) {

@@ -1,8 +1,9 @@
 // Backoff and rate limiter tests.
 #include <gtest/gtest.h>
 
-#include "daemon/core/backoff.hpp"
-#include "daemon/core/rate_limiter.hpp"
+#include "core/backoff.hpp"
+#include "core/rate_limiter.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 namespace kaa {
 namespace {
@@ -42,7 +43,7 @@ TEST(BackoffTest, ResetStartsAgainFromTheMinimum) {
 }
 
 TEST(RateLimiterTest, FirstPassesRepeatsAreHeldThenCounted) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     RateLimiter limiter(clock, std::chrono::minutes(1));
     int suppressed = -1;
     EXPECT_TRUE(limiter.allow("k", suppressed));

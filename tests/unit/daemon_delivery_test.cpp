@@ -4,9 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/memory_sample_store.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 namespace kaa::uplink {
 namespace {
@@ -42,8 +43,8 @@ class FakeMqtt final : public MqttClient {
     std::vector<std::string> subscriptions;
 };
 
-Sample sample(size_t meter, int64_t ts) {
-    return Sample{meter, ts, "{\"timestamp\":" + std::to_string(ts) + ",\"v\":1}"};
+BufferedSample sample(size_t meter, int64_t ts) {
+    return BufferedSample{meter, ts, "{\"v\":1}"};
 }
 
 /// The request id at the end of a request topic.
@@ -71,13 +72,13 @@ class DeliveryTest : public ::testing::Test {
         return store.stats().samples;
     }
     void add(size_t meter, int count, int64_t first_ts = 1000) {
-        std::vector<Sample> v;
+        std::vector<BufferedSample> v;
         for (int i = 0; i < count; ++i)
             v.push_back(sample(meter, first_ts + i));
         ASSERT_TRUE(store.append(v).ok());
     }
 
-    FakeClock clock;
+    fakes::FakeClock clock;
     FakeMqtt mqtt;
     MemorySampleStore store{2, 1 << 20, config::Overflow::kDropOldest};
     std::unique_ptr<Uplink> uplink;
@@ -355,7 +356,9 @@ TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
 /// A store whose meter 0 claims samples it cannot read (as after a read error).
 class UnreadableMeterStore final : public SampleStore {
   public:
-    Status append(const std::vector<Sample>& samples) override { return inner.append(samples); }
+    Status append(const std::vector<BufferedSample>& samples) override {
+        return inner.append(samples);
+    }
     std::vector<StoredSample> take(size_t meter, size_t max, Lane lane) override {
         ++takes;
         return meter == 0 ? std::vector<StoredSample>{} : inner.take(meter, max, lane);
@@ -374,7 +377,7 @@ class UnreadableMeterStore final : public SampleStore {
 };
 
 TEST(DeliveryReadErrorTest, AMeterWhoseSamplesCannotBeReadDoesNotStallTheOthersOrSpin) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     FakeMqtt mqtt;
     UnreadableMeterStore store;
     ASSERT_TRUE(store.append({sample(1, 5000)}).ok());
@@ -389,32 +392,35 @@ TEST(DeliveryReadErrorTest, AMeterWhoseSamplesCannotBeReadDoesNotStallTheOthersO
 
 TEST(MemoryStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
     MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropOldest);
-    std::vector<Sample> v;
+    std::vector<BufferedSample> v;
     for (int i = 0; i < 5; ++i)
-        v.push_back(Sample{0, i, std::string(20, 'x')});
+        v.push_back(BufferedSample{0, i, std::string(20, 'x')});
     ASSERT_TRUE(store.append(v).ok());
     EXPECT_EQ(store.stats().samples, 3u);
     EXPECT_EQ(store.stats().dropped_overflow, 2u);
     auto taken = store.take(0, 10);
     ASSERT_EQ(taken.size(), 3u);
-    EXPECT_EQ(taken[0].timestamp_ms, 2);
+    EXPECT_EQ(taken[0].read_ms, 2);
 }
 
 TEST(MemoryStoreTest, DropNewestRefusesNewSamples) {
     MemorySampleStore store(1, 3 * (20 + 64), config::Overflow::kDropNewest);
-    std::vector<Sample> v;
+    std::vector<BufferedSample> v;
     for (int i = 0; i < 5; ++i)
-        v.push_back(Sample{0, i, std::string(20, 'x')});
+        v.push_back(BufferedSample{0, i, std::string(20, 'x')});
     ASSERT_TRUE(store.append(v).ok());
     auto taken = store.take(0, 10);
     ASSERT_EQ(taken.size(), 3u);
-    EXPECT_EQ(taken[0].timestamp_ms, 0);
+    EXPECT_EQ(taken[0].read_ms, 0);
     EXPECT_EQ(store.stats().dropped_overflow, 2u);
 }
 
 TEST(MemoryStoreTest, ReleasedSamplesComeBackInOrder) {
     MemorySampleStore store(1, 1 << 20, config::Overflow::kDropOldest);
-    ASSERT_TRUE(store.append({Sample{0, 1, "a"}, Sample{0, 2, "b"}, Sample{0, 3, "c"}}).ok());
+    ASSERT_TRUE(store
+                    .append({BufferedSample{0, 1, "a"}, BufferedSample{0, 2, "b"},
+                             BufferedSample{0, 3, "c"}})
+                    .ok());
     auto first = store.take(0, 2);
     auto rest = store.take(0, 5);
     ASSERT_EQ(rest.size(), 1u);
@@ -422,8 +428,8 @@ TEST(MemoryStoreTest, ReleasedSamplesComeBackInOrder) {
     EXPECT_TRUE(store.has_pending(0));
     auto again = store.take(0, 5);
     ASSERT_EQ(again.size(), 2u);
-    EXPECT_EQ(again[0].json, "a");
-    EXPECT_EQ(again[1].json, "b");
+    EXPECT_EQ(again[0].record, "a");
+    EXPECT_EQ(again[1].record, "b");
 }
 
 }  // namespace

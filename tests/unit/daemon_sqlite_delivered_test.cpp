@@ -34,7 +34,7 @@ int64_t rows_on_disk(const std::string& path) {
 std::vector<int64_t> stamps(const std::vector<StoredSample>& taken) {
     std::vector<int64_t> out;
     for (const auto& s : taken)
-        out.push_back(s.timestamp_ms);
+        out.push_back(s.read_ms);
     return out;
 }
 

@@ -25,7 +25,10 @@ namespace {
 
 TEST_F(SqliteStoreTest, ReleasedSamplesComeBackInOrder) {
     auto store = open();
-    ASSERT_TRUE(store->append({Sample{0, 1, "a"}, Sample{0, 2, "b"}, Sample{0, 3, "c"}}).ok());
+    ASSERT_TRUE(store
+                    ->append({BufferedSample{0, 1, "a"}, BufferedSample{0, 2, "b"},
+                              BufferedSample{0, 3, "c"}})
+                    .ok());
     auto first = store->take(0, 2);
     auto rest = store->take(0, 5);
     ASSERT_EQ(rest.size(), 1u);
@@ -34,27 +37,30 @@ TEST_F(SqliteStoreTest, ReleasedSamplesComeBackInOrder) {
     EXPECT_TRUE(store->has_pending(0));
     auto again = store->take(0, 5);
     ASSERT_EQ(again.size(), 2u);
-    EXPECT_EQ(again[0].json, "a");
-    EXPECT_EQ(again[1].json, "b");
-    EXPECT_EQ(again[0].timestamp_ms, 1);
+    EXPECT_EQ(again[0].record, "a");
+    EXPECT_EQ(again[1].record, "b");
+    EXPECT_EQ(again[0].read_ms, 1);
     EXPECT_FALSE(store->has_pending(0));
 }
 
 TEST_F(SqliteStoreTest, TakesEachMetersOldestSamplesAndCountsBytes) {
     auto store = open({"a", "b"});
-    ASSERT_TRUE(store->append({Sample{0, 1, "a1"}, Sample{1, 1, "b1"}, Sample{0, 2, "a2"}}).ok());
-    ASSERT_TRUE(store->append({Sample{1, 2, "b22"}, Sample{0, 3, "a3"}}).ok());
+    ASSERT_TRUE(store
+                    ->append({BufferedSample{0, 1, "a1"}, BufferedSample{1, 1, "b1"},
+                              BufferedSample{0, 2, "a2"}})
+                    .ok());
+    ASSERT_TRUE(store->append({BufferedSample{1, 2, "b22"}, BufferedSample{0, 3, "a3"}}).ok());
     EXPECT_EQ(store->stats().samples, 5u);
     EXPECT_EQ(store->stats().bytes, 11u);
     auto a = store->take(0, 2);
     ASSERT_EQ(a.size(), 2u);
-    EXPECT_EQ(a[0].json, "a1");
-    EXPECT_EQ(a[1].json, "a2");
+    EXPECT_EQ(a[0].record, "a1");
+    EXPECT_EQ(a[1].record, "a2");
     EXPECT_LT(a[0].id, a[1].id);
     EXPECT_EQ(a[0].meter_index, 0u);
     auto b = store->take(1, 10);
     ASSERT_EQ(b.size(), 2u);
-    EXPECT_EQ(b[1].json, "b22");
+    EXPECT_EQ(b[1].record, "b22");
     EXPECT_FALSE(store->has_pending(1));
     EXPECT_TRUE(store->has_pending(0));
     ASSERT_TRUE(store->remove(ids_of(b)).ok());
@@ -65,14 +71,14 @@ TEST_F(SqliteStoreTest, TakesEachMetersOldestSamplesAndCountsBytes) {
 
 TEST_F(SqliteStoreTest, UnknownIdsAndMetersAreHarmless) {
     auto store = open();
-    ASSERT_TRUE(store->append({Sample{0, 1, "a"}}).ok());
+    ASSERT_TRUE(store->append({BufferedSample{0, 1, "a"}}).ok());
     store->release({12345});
     ASSERT_TRUE(store->remove({12345, 999}).ok());
     ASSERT_TRUE(store->remove({}).ok());
     EXPECT_TRUE(store->take(7, 10).empty());
     EXPECT_FALSE(store->has_pending(7));
     EXPECT_EQ(store->stats().samples, 1u);
-    auto bad = store->append({Sample{3, 1, "x"}});
+    auto bad = store->append({BufferedSample{3, 1, "x"}});
     ASSERT_FALSE(bad.ok());
     EXPECT_EQ(bad.error().kind, ErrorKind::kInvalidArgument);
     EXPECT_EQ(store->stats().samples, 1u);
@@ -87,7 +93,7 @@ TEST_F(SqliteStoreTest, UnknownIdsAndMetersAreHarmless) {
 
 TEST_F(SqliteStoreTest, RemovingPendingSamplesKeepsCountsRight) {
     auto store = open();
-    ASSERT_TRUE(store->append({Sample{0, 1, "a"}, Sample{0, 2, "b"}}).ok());
+    ASSERT_TRUE(store->append({BufferedSample{0, 1, "a"}, BufferedSample{0, 2, "b"}}).ok());
     auto first = store->take(0, 1);
     store->release(ids_of(first));
     ASSERT_TRUE(store->remove({first[0].id, first[0].id + 1}).ok());  // both pending
@@ -100,8 +106,8 @@ TEST_F(SqliteStoreTest, SamplesIdsAndOrderSurviveAReopen) {
     {
         auto store = open({"a", "b"});
         ASSERT_TRUE(store
-                        ->append({Sample{0, 1, "a1"}, Sample{1, 1, "b1"}, Sample{0, 2, "a2"},
-                                  Sample{0, 3, "a3"}})
+                        ->append({BufferedSample{0, 1, "a1"}, BufferedSample{1, 1, "b1"},
+                                  BufferedSample{0, 2, "a2"}, BufferedSample{0, 3, "a3"}})
                         .ok());
         auto taken = store->take(0, 2);  // in flight when the process ends
         ids = ids_of(taken);
@@ -113,13 +119,13 @@ TEST_F(SqliteStoreTest, SamplesIdsAndOrderSurviveAReopen) {
     EXPECT_EQ(store->stats().bytes, 6u);
     EXPECT_FALSE(store->has_pending(0));
     EXPECT_TRUE(store->has_pending(1));
-    ASSERT_TRUE(store->append({Sample{1, 4, "a4"}}).ok());
+    ASSERT_TRUE(store->append({BufferedSample{1, 4, "a4"}}).ok());
     auto again = store->take(1, 10);
     ASSERT_EQ(again.size(), 4u);
     EXPECT_EQ(again[0].id, ids[0]);
     EXPECT_EQ(again[1].id, ids[1]);
-    EXPECT_EQ(again[2].json, "a3");
-    EXPECT_EQ(again[3].json, "a4");
+    EXPECT_EQ(again[2].record, "a3");
+    EXPECT_EQ(again[3].record, "a4");
     EXPECT_GT(again[3].id, again[2].id);
     EXPECT_EQ(again[3].meter_index, 1u);
 }
@@ -142,8 +148,8 @@ TEST_F(SqliteStoreTest, KillDashNineLosesNothingThatWasAppended) {
     EXPECT_EQ(store->stats().samples, 3000u);
     auto all = store->take(0, 5000);
     ASSERT_EQ(all.size(), 3000u);
-    EXPECT_EQ(all.front().timestamp_ms, 0);
-    EXPECT_EQ(all.back().timestamp_ms, 2999);
+    EXPECT_EQ(all.front().read_ms, 0);
+    EXPECT_EQ(all.back().read_ms, 2999);
 }
 
 TEST_F(SqliteStoreTest, MovingAsideNeverOverwritesAnEarlierCopy) {
@@ -179,8 +185,8 @@ TEST_F(SqliteStoreTest, ABufferOfTheFirstSchemaIsMigratedWithEverySample) {
     auto b = store->take(1, 10);
     ASSERT_EQ(b.size(), 2u);
     EXPECT_EQ(b[0].id, 1u);
-    EXPECT_EQ(b[0].json, "{\"timestamp\":10}");
-    EXPECT_EQ(b[1].timestamp_ms, 30);
+    EXPECT_EQ(b[0].record, "{\"timestamp\":10}");
+    EXPECT_EQ(b[1].read_ms, 30);
     ASSERT_TRUE(store->append({sample(0, 40)}).ok());
     auto a = store->take(0, 10);
     ASSERT_EQ(a.size(), 2u);
@@ -190,8 +196,10 @@ TEST_F(SqliteStoreTest, ABufferOfTheFirstSchemaIsMigratedWithEverySample) {
 TEST_F(SqliteStoreTest, OrphanedMetersAreKeptCountedAndDeliveredWhenBack) {
     {
         auto store = open({"a", "gone"});
-        ASSERT_TRUE(
-            store->append({Sample{0, 1, "a1"}, Sample{1, 1, "g1"}, Sample{1, 2, "g2"}}).ok());
+        ASSERT_TRUE(store
+                        ->append({BufferedSample{0, 1, "a1"}, BufferedSample{1, 1, "g1"},
+                                  BufferedSample{1, 2, "g2"}})
+                        .ok());
     }
     {
         auto store = open({"a"});
@@ -199,14 +207,14 @@ TEST_F(SqliteStoreTest, OrphanedMetersAreKeptCountedAndDeliveredWhenBack) {
         EXPECT_EQ(store->stats().samples, 3u);
         auto a = store->take(0, 10);
         ASSERT_EQ(a.size(), 1u);
-        EXPECT_EQ(a[0].json, "a1");
+        EXPECT_EQ(a[0].record, "a1");
         ASSERT_TRUE(store->remove(ids_of(a)).ok());
     }
     auto store = open({"gone", "a"});
     EXPECT_EQ(store->orphaned_samples(), 0u);
     auto g = store->take(0, 10);
     ASSERT_EQ(g.size(), 2u);
-    EXPECT_EQ(g[0].json, "g1");
+    EXPECT_EQ(g[0].record, "g1");
 }
 
 TEST_F(SqliteStoreTest, DamagedHeaderIsMovedAsideAndAFreshBufferOpens) {
@@ -291,7 +299,7 @@ TEST_F(SqliteStoreTest, FailedWriteIsAnErrorAndTheStoreKeepsWorking) {
     rlimit tight = old;
     tight.rlim_cur = disk_bytes();
     ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
-    std::vector<Sample> big;
+    std::vector<BufferedSample> big;
     for (int i = 0; i < 2000; ++i)
         big.push_back(sample(0, 100 + i));
     auto st = store->append(big);
@@ -322,7 +330,7 @@ TEST_F(SqliteStoreTest, FullDiskSaysDiskFull) {
         if (!r.ok())
             ::_exit(2);
         for (int round = 0; round < 100; ++round) {
-            std::vector<Sample> v;
+            std::vector<BufferedSample> v;
             for (int i = 0; i < 100; ++i)
                 v.push_back(sample(0, round * 100 + i));
             if (auto st = r.value()->append(v); !st) {
@@ -353,7 +361,7 @@ TEST_F(SqliteStoreTest, DropOldestKeepsTheNewestWithinTheBudget) {
     auto all = store->take(0, 10000);
     ASSERT_EQ(all.size(), s.samples);
     for (size_t i = 0; i < all.size(); ++i) {  // exactly the newest, in order
-        EXPECT_EQ(all[i].timestamp_ms, static_cast<int64_t>(10000 - s.samples + i));
+        EXPECT_EQ(all[i].read_ms, static_cast<int64_t>(10000 - s.samples + i));
     }
 }
 
@@ -363,7 +371,7 @@ TEST_F(SqliteStoreTest, DropOldestNeverDropsSamplesInFlight) {
     const uint64_t kept = store->stats().samples;
     auto in_flight = store->take(0, kept);  // everything is in flight
     ASSERT_EQ(in_flight.size(), kept);
-    std::vector<Sample> more;
+    std::vector<BufferedSample> more;
     for (int i = 0; i < 100; ++i)
         more.push_back(sample(0, 5000 + i));
     const uint64_t dropped = store->stats().dropped_overflow;
@@ -383,7 +391,7 @@ TEST_F(SqliteStoreTest, BoundHoldsWhileOneMeterDrainsAndOthersFill) {
         auto store = open({"a", "b", "c"}, kMiB, policy);
         uint64_t appended = 0, delivered = 0;
         for (int round = 0; round < 200; ++round) {
-            std::vector<Sample> v;
+            std::vector<BufferedSample> v;
             for (int i = 0; i < 30; ++i)
                 v.push_back(sample(static_cast<size_t>(i % 3), round));
             ASSERT_TRUE(store->append(v).ok());
@@ -411,7 +419,7 @@ TEST_F(SqliteStoreTest, DropNewestRefusesNewSamples) {
     auto all = store->take(0, 10000);
     ASSERT_EQ(all.size(), s.samples);
     for (size_t i = 0; i < all.size(); ++i) {  // exactly the oldest, in order
-        EXPECT_EQ(all[i].timestamp_ms, static_cast<int64_t>(i));
+        EXPECT_EQ(all[i].read_ms, static_cast<int64_t>(i));
     }
     ASSERT_TRUE(store->remove(ids_of(all)).ok());
     ASSERT_TRUE(store->append({sample(0, 1)}).ok());  // room again once delivered

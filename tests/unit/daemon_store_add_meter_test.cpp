@@ -13,8 +13,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-Sample sample(size_t meter, int64_t ts) {
-    return Sample{meter, ts, "{\"timestamp\":" + std::to_string(ts) + "}"};
+BufferedSample sample(size_t meter, int64_t ts) {
+    return BufferedSample{meter, ts, "{\"timestamp\":" + std::to_string(ts) + "}"};
 }
 
 TEST(StoreAddMeterTest, SqliteAdoptsTheRowsOfAMeterRemovedEarlier) {
@@ -37,8 +37,8 @@ TEST(StoreAddMeterTest, SqliteAdoptsTheRowsOfAMeterRemovedEarlier) {
     ASSERT_TRUE(s.has_pending(2));
     const auto taken = s.take(2, 10);
     ASSERT_EQ(taken.size(), 2u);
-    EXPECT_EQ(taken[0].timestamp_ms, 2);
-    EXPECT_EQ(taken[1].timestamp_ms, 3);
+    EXPECT_EQ(taken[0].read_ms, 2);
+    EXPECT_EQ(taken[1].read_ms, 3);
     ASSERT_TRUE(s.append({sample(1, 4)}));
     EXPECT_EQ(s.take(1, 10).size(), 1u);
     store.value().reset();

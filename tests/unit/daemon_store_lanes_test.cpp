@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 std::vector<int64_t> stamps(const std::vector<StoredSample>& taken) {
     std::vector<int64_t> out;
     for (const auto& s : taken)
-        out.push_back(s.timestamp_ms);
+        out.push_back(s.read_ms);
     return out;
 }
 
@@ -56,10 +56,10 @@ class StoreLanesTest : public ::testing::TestWithParam<bool> {
         store = std::move(r.value());
     }
     void add(size_t meter, int64_t first, int count) {
-        std::vector<Sample> v;
+        std::vector<BufferedSample> v;
         for (int i = 0; i < count; ++i)
-            v.push_back(
-                Sample{meter, first + i, "{\"timestamp\":" + std::to_string(first + i) + "}"});
+            v.push_back(BufferedSample{meter, first + i,
+                                       "{\"timestamp\":" + std::to_string(first + i) + "}"});
         ASSERT_TRUE(store->append(v).ok());
     }
 

@@ -8,9 +8,20 @@
 #include <nlohmann/json.hpp>
 
 #include "drivers/modbus/meter_poller.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 namespace kaa::modbus {
 namespace {
+
+/// The good values of a sample as a JSON object, in register order.
+nlohmann::ordered_json values_of(const Sample& sample) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const Reading& r : sample.readings) {
+        if (r.quality == Quality::kGood)
+            std::visit([&](const auto& v) { out[r.name] = v; }, r.value);
+    }
+    return out;
+}
 
 using config::RegisterFunction;
 using std::chrono::milliseconds;
@@ -19,7 +30,7 @@ using std::chrono::milliseconds;
 class ScriptedTransport final : public MeterTransport {
   public:
     using Key = std::tuple<int, RegisterFunction, uint16_t>;
-    explicit ScriptedTransport(FakeClock& clock) : clock_(clock) {}
+    explicit ScriptedTransport(fakes::FakeClock& clock) : clock_(clock) {}
     Status open() override {
         open_ = true;
         return {};
@@ -57,7 +68,7 @@ class ScriptedTransport final : public MeterTransport {
     std::vector<Request> requests;
 
   private:
-    FakeClock& clock_;
+    fakes::FakeClock& clock_;
     bool open_ = false;
 };
 
@@ -96,7 +107,7 @@ class PollerTest : public ::testing::Test {
         });
     }
 
-    FakeClock clock;
+    fakes::FakeClock clock;
     ScriptedTransport transport;
     config::BusConfig bus;
     config::MeterConfig meter;
@@ -114,10 +125,11 @@ TEST_F(PollerTest, OnePollGivesOneSampleWithEveryValueAndTheReadTime) {
     auto outcome = poller.poll(l);
     ASSERT_TRUE(outcome.sample);
     EXPECT_EQ(outcome.sample->meter_index, 4u);
-    EXPECT_EQ(outcome.sample->timestamp_ms, t0);
-    EXPECT_EQ(outcome.sample->json,
-              "{\"timestamp\":" + std::to_string(t0) +
-                  ",\"voltage\":229.7,\"current\":-2,\"energy\":65538,\"relay\":true}");
+    EXPECT_EQ(outcome.sample->read_ms, t0);
+    EXPECT_EQ(values_of(*outcome.sample).dump(),
+              "{\"voltage\":229.7,\"current\":-2,\"energy\":65538,\"relay\":true}");
+    EXPECT_TRUE(std::holds_alternative<double>(outcome.sample->readings[0].value));
+    EXPECT_TRUE(std::holds_alternative<bool>(outcome.sample->readings[3].value));
     EXPECT_EQ(transport.requests.size(), 3u);  // coil 5; holding 0..1; holding 100..101
 }
 
@@ -143,9 +155,11 @@ TEST_F(PollerTest, IllegalAddressOnAMergedReadSplitsItAndKeepsTheReadableValues)
     auto l = line();
     auto outcome = poller.poll(l);
     ASSERT_TRUE(outcome.sample);
-    auto j = nlohmann::json::parse(outcome.sample->json);
+    auto j = values_of(*outcome.sample);
     EXPECT_FALSE(j.contains("voltage"));  // fails on its own: reported by name
-    EXPECT_EQ(j["current"], -2);          // readable once split out of the merged read
+    EXPECT_EQ(outcome.sample->readings[0].name, "voltage");
+    EXPECT_EQ(outcome.sample->readings[0].quality, Quality::kReadFailed);
+    EXPECT_EQ(j["current"], -2);  // readable once split out of the merged read
     EXPECT_EQ(j["energy"], 7);
     EXPECT_EQ(j["relay"], false);
     EXPECT_EQ(poller.consecutive_failures(), 0);
@@ -168,9 +182,10 @@ TEST_F(PollerTest, OtherExceptionsSkipOnlyThatRequestsRegisters) {
     auto l = line();
     auto outcome = poller.poll(l);
     ASSERT_TRUE(outcome.sample);
-    auto j = nlohmann::json::parse(outcome.sample->json);
+    auto j = values_of(*outcome.sample);
     EXPECT_FALSE(j.contains("voltage"));
     EXPECT_FALSE(j.contains("current"));
+    EXPECT_EQ(outcome.sample->readings.size(), 4u);  // every register, with its quality
     EXPECT_EQ(j["energy"], 7);
     EXPECT_EQ(poller.plan().size(), 3u);  // not split: only exception 2 means "a hole"
 }
@@ -194,7 +209,7 @@ TEST_F(PollerTest, ARetryThatSucceedsGivesAFullSample) {
     auto l = line();
     auto outcome = poller.poll(l);
     ASSERT_TRUE(outcome.sample);
-    EXPECT_EQ(nlohmann::json::parse(outcome.sample->json).size(), 5u);
+    EXPECT_EQ(values_of(*outcome.sample).size(), 4u);
 }
 
 TEST_F(PollerTest, ABrokenLinkIsReported) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "drivers/modbus/poll_schedule.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 namespace kaa::modbus {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(PollScheduleTest, EveryMeterIsDueAtStartAndPolledInTurn) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     PollSchedule s({milliseconds(1000), milliseconds(1000), milliseconds(1000)}, clock.now());
     std::vector<size_t> order;
     for (int i = 0; i < 3; ++i) {
@@ -22,7 +23,7 @@ TEST(PollScheduleTest, EveryMeterIsDueAtStartAndPolledInTurn) {
 }
 
 TEST(PollScheduleTest, FasterMeterIsPolledMoreOftenWithoutStarvingTheSlowOne) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     PollSchedule s({milliseconds(100), milliseconds(1000)}, clock.now());
     std::vector<int> polls(2, 0);
     const auto end = clock.now() + milliseconds(10'000);
@@ -41,7 +42,7 @@ TEST(PollScheduleTest, FasterMeterIsPolledMoreOftenWithoutStarvingTheSlowOne) {
 }
 
 TEST(PollScheduleTest, ALateMeterIsDueNowNotInABurst) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     PollSchedule s({milliseconds(100)}, clock.now());
     clock.advance(milliseconds(1000));  // the bus was busy for ten intervals
     s.completed(0, clock.now());
@@ -51,7 +52,7 @@ TEST(PollScheduleTest, ALateMeterIsDueNowNotInABurst) {
 }
 
 TEST(PollScheduleTest, DeferPushesOnlyLater) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     PollSchedule s({milliseconds(100), milliseconds(100)}, clock.now());
     s.defer(0, clock.now() + milliseconds(500));
     EXPECT_EQ(s.next(), 1u);

@@ -7,11 +7,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 #include "drivers/modbus/register_codec.hpp"
 #include "drivers/simulator/modbus_frame.hpp"
 #include "drivers/simulator/register_bank.hpp"
 #include "drivers/simulator/value_model.hpp"
+#include "tests/fakes/fake_clock.hpp"
 
 namespace kaa::sim {
 namespace {
@@ -160,7 +161,7 @@ TEST(SimValues, BoolAndStringNeverMove) {
 }
 
 TEST(SimBank, CounterReadThroughPduFollowsInjectedClock) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     config::SimUnitConfig unit;
     unit.registers.push_back(
         make_reg(RegisterFunction::kInput, 10, ValueType::kUint32, 70000, 2.0));
@@ -173,7 +174,7 @@ TEST(SimBank, CounterReadThroughPduFollowsInjectedClock) {
 }
 
 TEST(SimBank, HolesReadZeroAndTablesAreSeparate) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     config::SimUnitConfig unit;
     unit.registers.push_back(make_reg(RegisterFunction::kHolding, 1, ValueType::kUint16, 7));
     unit.registers.push_back(make_reg(RegisterFunction::kCoil, 2, ValueType::kBool, true));
@@ -186,7 +187,7 @@ TEST(SimBank, HolesReadZeroAndTablesAreSeparate) {
 }
 
 TEST(SimBank, IllegalHolesAnswerException02) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     config::SimUnitConfig unit;
     unit.illegal_holes = true;
     unit.registers.push_back(make_reg(RegisterFunction::kHolding, 1, ValueType::kUint32, 7));
@@ -199,7 +200,7 @@ TEST(SimBank, IllegalHolesAnswerException02) {
 }
 
 TEST(SimBank, AddressRangeBeyondTableIsException02) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     RegisterBank bank(config::SimUnitConfig{}, clock);
     EXPECT_EQ(bank.handle(read_pdu(3, 0xFFFF, 1)), (Bytes{0x03, 0x02, 0, 0}));
     EXPECT_EQ(bank.handle(read_pdu(3, 0xFFFF, 2)), (Bytes{0x83, 0x02}));
@@ -207,7 +208,7 @@ TEST(SimBank, AddressRangeBeyondTableIsException02) {
 }
 
 TEST(SimBank, BadQuantityAndUnsupportedFunction) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     RegisterBank bank(config::SimUnitConfig{}, clock);
     EXPECT_EQ(bank.handle(read_pdu(3, 0, 126)), (Bytes{0x83, 0x03}));
     EXPECT_EQ(bank.handle(read_pdu(1, 0, 2001)), (Bytes{0x81, 0x03}));
@@ -215,7 +216,7 @@ TEST(SimBank, BadQuantityAndUnsupportedFunction) {
 }
 
 TEST(SimBank, WritesAreReadBackAndPinMovingValues) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     config::SimUnitConfig unit;
     unit.registers.push_back(make_reg(RegisterFunction::kHolding, 0, ValueType::kUint16, 5, 1));
     RegisterBank bank(unit, clock);
@@ -234,7 +235,7 @@ TEST(SimBank, WritesAreReadBackAndPinMovingValues) {
 }
 
 TEST(SimBank, ManyUnitsStaySmall) {
-    FakeClock clock;
+    fakes::FakeClock clock;
     std::vector<RegisterBank> banks;
     for (int u = 0; u < 100; ++u) {
         config::SimUnitConfig unit;

@@ -18,11 +18,11 @@ namespace fs = std::filesystem;
 constexpr uint64_t kMiB = 1024 * 1024;
 
 /// A ~200-byte sample JSON for meter `meter`, numbered `n`.
-Sample sample(size_t meter, int64_t n) {
+BufferedSample sample(size_t meter, int64_t n) {
     std::string json = "{\"timestamp\":" + std::to_string(n);
     for (int v = 0; v < 16; ++v)
         json += ",\"v" + std::to_string(v) + "\":1234.56";
-    return Sample{meter, n, json + "}"};
+    return BufferedSample{meter, n, json + "}"};
 }
 
 /// The ids of taken samples, for release() and remove().
@@ -73,7 +73,7 @@ class SqliteStoreTest : public ::testing::Test {
     /// Appends `rounds` rounds of `per_round` samples of meter 0, numbered from 0.
     void fill(SampleStore& store, int rounds, int per_round) {
         for (int r = 0; r < rounds; ++r) {
-            std::vector<Sample> v;
+            std::vector<BufferedSample> v;
             for (int i = 0; i < per_round; ++i)
                 v.push_back(sample(0, r * per_round + i));
             ASSERT_TRUE(store.append(v).ok());

@@ -1,5 +1,5 @@
 // Exponential backoff with full jitter.
-#include "daemon/core/backoff.hpp"
+#include "core/backoff.hpp"
 
 #include <algorithm>
 

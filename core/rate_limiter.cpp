@@ -1,5 +1,5 @@
 // Per-key log rate limiting.
-#include "daemon/core/rate_limiter.hpp"
+#include "core/rate_limiter.hpp"
 
 namespace kaa {
 

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <string>
 
-#include "daemon/core/clock.hpp"
+#include "core/clock.hpp"
 
 namespace kaa {
 

@@ -1,7 +1,7 @@
 #pragma once
 // SampleSink: where bus workers hand over what they read. Must never block on the network.
 
-#include "daemon/core/sample.hpp"
+#include "core/sample.hpp"
 
 namespace kaa {
 

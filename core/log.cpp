@@ -1,5 +1,5 @@
 // Logger set-up for the daemon and the operator tool.
-#include "daemon/core/log.hpp"
+#include "core/log.hpp"
 
 #include <sys/stat.h>
 

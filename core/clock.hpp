@@ -1,0 +1,44 @@
+#pragma once
+// Clock: the one seam through which the gateway reads time and waits, so that tests can
+// run schedules, backoffs and timeouts in simulated time (tests/fakes/fake_clock.hpp).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace kaa {
+
+/// Source of wall-clock time (for sample timestamps), monotonic time (for scheduling),
+/// and of waiting for either a condition or a deadline.
+class Clock {
+  public:
+    using Monotonic = std::chrono::steady_clock::time_point;
+    virtual ~Clock() = default;
+    /// Milliseconds since the Unix epoch: the timestamp a reading carries.
+    virtual int64_t wall_ms() const = 0;
+    /// A time point that never jumps: deadlines, intervals, timeouts.
+    virtual Monotonic now() const = 0;
+    /// Waits on `cv` (whose mutex `lock` holds) until `done()` is true or `deadline` has
+    /// come; returns done(). The real clock sleeps; a simulated one moves time instead.
+    virtual bool wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                            Monotonic deadline, const std::function<bool()>& done) const = 0;
+};
+
+/// The real clock of the machine.
+class SystemClock final : public Clock {
+  public:
+    int64_t wall_ms() const override {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+    Monotonic now() const override { return std::chrono::steady_clock::now(); }
+    bool wait_until(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                    Monotonic deadline, const std::function<bool()>& done) const override {
+        return cv.wait_until(lock, deadline, done);
+    }
+};
+
+}  // namespace kaa
