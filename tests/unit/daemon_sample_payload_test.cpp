@@ -60,8 +60,8 @@ TEST(SamplePayload, ValuesThatWereNotReadAreLeftOut) {
 
 TEST(SamplePayload, ARecordWithNoValueGivesOnlyTheTimestamp) {
     std::string out;
-    uplink::append_sample_json(out, -1, "{}");
-    EXPECT_EQ(out, R"({"timestamp":-1})");
+    uplink::append_sample_json(out, 0, "{}");
+    EXPECT_EQ(out, R"({"timestamp":0})");
     out.clear();
     uplink::append_sample_json(out, 7, R"({"a":null})");
     EXPECT_EQ(out, R"({"timestamp":7})");
@@ -74,6 +74,66 @@ TEST(SamplePayload, AppendsToWhatIsThere) {
     uplink::append_sample_json(out, 2, R"({"v":2})");
     out.push_back(']');
     EXPECT_EQ(out, R"([{"timestamp":1,"v":1},{"timestamp":2,"v":2}])");
+}
+
+config::TimestampField field(const std::string& key, config::TimestampFormat format) {
+    return config::TimestampField{key, format};
+}
+
+TEST(SamplePayload, TheReadTimeGoesUnderTheConfiguredKeyInEachFormat) {
+    using config::TimestampFormat;
+    const int64_t t = 1'764'586'635'007;  // 2025-12-01T10:57:15.007Z
+    std::string out;
+    ASSERT_TRUE(
+        uplink::append_sample_json(out, t, R"({"v":1})", field("ts", TimestampFormat::kMillis)));
+    EXPECT_EQ(out, R"({"ts":1764586635007,"v":1})");
+    out.clear();
+    ASSERT_TRUE(
+        uplink::append_sample_json(out, t, R"({"v":1})", field("ts", TimestampFormat::kSeconds)));
+    EXPECT_EQ(out, R"({"ts":1764586635.007,"v":1})");
+    out.clear();
+    ASSERT_TRUE(
+        uplink::append_sample_json(out, t, R"({"v":1})", field("ts", TimestampFormat::kIso8601)));
+    EXPECT_EQ(out, R"({"ts":"2025-12-01T10:57:15.007Z","v":1})");
+}
+
+TEST(SamplePayload, TheEdgesOfTheAllowedRangeAreWrittenExactly) {
+    using config::TimestampFormat;
+    std::string out;
+    uplink::append_read_time(out, 0, TimestampFormat::kIso8601);
+    EXPECT_EQ(out, R"("1970-01-01T00:00:00.000Z")");
+    out.clear();
+    uplink::append_read_time(out, uplink::kLatestReadMs - 1, TimestampFormat::kIso8601);
+    EXPECT_EQ(out, R"("2199-12-31T23:59:59.999Z")");
+    out.clear();
+    uplink::append_read_time(out, 999, TimestampFormat::kSeconds);
+    EXPECT_EQ(out, "0.999");
+    out.clear();
+    uplink::append_read_time(out, 951'782'400'000, TimestampFormat::kIso8601);  // a leap day
+    EXPECT_EQ(out, R"("2000-02-29T00:00:00.000Z")");
+}
+
+TEST(SamplePayload, AReadTimeBefore1970OrFarAheadIsNeverWritten) {
+    for (auto format : {config::TimestampFormat::kMillis, config::TimestampFormat::kSeconds,
+                        config::TimestampFormat::kIso8601}) {
+        std::string out = "[";
+        EXPECT_FALSE(uplink::append_sample_json(out, -1, R"({"v":1})", field("t", format)));
+        EXPECT_FALSE(uplink::append_sample_json(out, uplink::kLatestReadMs, R"({"v":1})",
+                                                field("t", format)));
+        EXPECT_FALSE(uplink::append_sample_json(out, INT64_MAX, R"({"v":1})", field("t", format)));
+        EXPECT_EQ(out, "[");
+    }
+}
+
+TEST(SamplePayload, TheBoundHoldsForEveryFormat) {
+    const std::string record = R"({"a":1.5,"b":"text"})";
+    for (auto format : {config::TimestampFormat::kMillis, config::TimestampFormat::kSeconds,
+                        config::TimestampFormat::kIso8601}) {
+        std::string out;
+        const auto f = field("a_long_timestamp_key", format);
+        ASSERT_TRUE(uplink::append_sample_json(out, uplink::kLatestReadMs - 1, record, f));
+        EXPECT_LE(out.size(), uplink::sample_json_bound(record, f));
+    }
 }
 
 }  // namespace
