@@ -28,7 +28,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = REPO / "tests" / "support"
-SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(SUPPORT))
 
 # Re-exported for the tests: everything is reachable as harness.<name>.
