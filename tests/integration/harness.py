@@ -559,13 +559,18 @@ class IntegrationTest(unittest.TestCase):
         outcome = getattr(self, "_outcome", None)
         if outcome is None:
             return False
+        # Python >= 3.11: the outcome's success flag, whatever the result object is
+        # (under pytest it is pytest's own, without failures/errors lists).
+        if getattr(outcome, "success", True) is False:
+            return True
         # Python <= 3.10 collects errors in the outcome; 3.11 reports them to the result at once.
         if any(exc is not None for _, exc in getattr(outcome, "errors", [])):
             return True
         result = getattr(outcome, "result", None)
         if result is None:
             return False
-        return any(test is self for test, _ in list(result.failures) + list(result.errors))
+        failed = list(getattr(result, "failures", [])) + list(getattr(result, "errors", []))
+        return any(test is self for test, _ in failed)
 
     def _dump_logs_on_failure(self):
         if self._failed():
