@@ -15,6 +15,8 @@ packages=(
   mosquitto mosquitto-clients socat python3 python3-pymodbus python3-paho-mqtt sqlite3
   # pymodbus's RTU server (only recommended by python3-pymodbus)
   python3-serial python3-serial-asyncio
+  # the integration tests' runner, and its plugin that runs a file's tests in parallel
+  python3-pytest python3-pytest-xdist
   # packaging
   systemd dpkg-dev debhelper lintian
 )

@@ -28,7 +28,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORT = REPO / "tests" / "support"
-SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(SUPPORT))
 
 # Re-exported for the tests: everything is reachable as harness.<name>.
@@ -556,17 +555,18 @@ class IntegrationTest(unittest.TestCase):
     def logs(self):
         return "\n".join(p.tail() for p in self._procs)
 
-    def _failed(self):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is None:
-            return False
-        # Python <= 3.10 collects errors in the outcome; 3.11 reports them to the result at once.
-        if any(exc is not None for _, exc in getattr(outcome, "errors", [])):
-            return True
-        result = getattr(outcome, "result", None)
+    def run(self, result=None):
+        # The failure log dump runs as a cleanup, inside TestCase.run, where neither
+        # unittest nor pytest says yet whether the test failed (the outcome's
+        # success flag is reset for each cleanup, and pytest's result object keeps
+        # no failures list). Noting addFailure/addError on the way to the real
+        # result works under both runners.
         if result is None:
-            return False
-        return any(test is self for test, _ in list(result.failures) + list(result.errors))
+            return super().run(result)
+        return super().run(_FailureNotingResult(result, self))
+
+    def _failed(self):
+        return getattr(self, "_it_failed", False)
 
     def _dump_logs_on_failure(self):
         if self._failed():
@@ -574,3 +574,27 @@ class IntegrationTest(unittest.TestCase):
             for broker in getattr(self, "_brokers", []):
                 procs.append(broker.proc)
             print("\n" + "\n".join(p.tail(60) for p in procs if p), file=sys.stderr)
+
+
+class _FailureNotingResult:
+    """Forwards everything to a test result; marks the test when a part of it fails."""
+
+    def __init__(self, result, test):
+        self._result = result
+        self._test = test
+
+    def __getattr__(self, name):
+        return getattr(self._result, name)
+
+    def addFailure(self, test, err):
+        self._test._it_failed = True
+        return self._result.addFailure(test, err)
+
+    def addError(self, test, err):
+        self._test._it_failed = True
+        return self._result.addError(test, err)
+
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            self._test._it_failed = True
+        return self._result.addSubTest(test, subtest, err)

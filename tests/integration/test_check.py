@@ -1,6 +1,6 @@
 """kaa-gatewayd --check: validates a config, shows the read plan, reports every error.
 
-  * the shared reference config is valid (exit 0) and its meter's plan is printed;
+  * the reference config (config/reference.yaml) is valid (exit 0) and its meter's plan is printed;
   * a config with several buses/meters prints each meter's requests per poll;
   * a config with three distinct errors prints all three as file:line:column: message
     and exits 78 (EX_CONFIG).
@@ -95,7 +95,7 @@ PLAN = {
 class CheckTest(h.IntegrationTest):
 
     def test_reference_config_is_valid(self):
-        path = h.SHARED / "gateway.reference.yaml"
+        path = h.REPO / "config" / "reference.yaml"
         self.assertTrue(path.is_file(), path)
         r = h.run([h.gatewayd(), "--check", "--config", path])
         self.assertEqual(r.returncode, 0, "stdout:\n%s\nstderr:\n%s" % (r.stdout, r.stderr))

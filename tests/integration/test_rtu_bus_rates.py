@@ -3,9 +3,14 @@
 One gateway, two RS-485 lines at 9600 baud, each a socat pty pair: on one the
 simulator answers, on the other an independent pymodbus 3.0 RTU server. Each line
 carries three live meters (500 ms, 1 s and 2 s poll intervals) and one configured
-unit that nothing answers (timeout 200 ms, 1 retry). Over the same 60 s window every
+unit that nothing answers (timeout 200 ms, 1 retry). Over the same 30 s window every
 live meter must keep at least 90% of its configured poll rate, counted as distinct
 sample timestamps that reach the KPC stand-in, with exactly the served values.
+
+30 s (it was 60 s) still holds every meter to its rate: the slowest, every 2 s,
+owes 15 polls in the window and may miss one; the 500 ms one owes 60 and may miss
+six. Every live meter is also held to no gap longer than 2.5 of its intervals in
+the window: a poll may be missed now and then, never two in a row.
 
 `kaa-gatewayd --check` estimates the plan first: it must fit without a warning.
 """
@@ -21,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 BAUD = 9600
-WINDOW_MS = 60_000
+WINDOW_MS = 30_000
 MIN_RATE = 0.9
 DEAD_UNIT = 9
 
@@ -82,7 +87,7 @@ def meters_on(peer, bus):
 
 class RtuBusRateTest(h.IntegrationTest):
 
-    def test_live_meters_keep_their_rate_next_to_a_dead_one_for_60s(self):
+    def test_live_meters_keep_their_rate_next_to_a_dead_one(self):
         broker = self.mosquitto().start()
         kpc = self.kpc(broker.port, mode="ok")
 
@@ -123,7 +128,7 @@ class RtuBusRateTest(h.IntegrationTest):
             return all(h.dcx_timestamps(kpc, t)[-1] >= end_ms for t in live)
 
         h.wait_until(window_done, WINDOW_MS / 1000 + 20, interval=0.5,
-                     message=lambda: "samples past the 60 s window\n" + self.logs())
+                     message=lambda: "samples past the %d s window\n%s" % (WINDOW_MS // 1000, self.logs()))
 
         report = []
         for p in PEERS:
@@ -134,9 +139,12 @@ class RtuBusRateTest(h.IntegrationTest):
                 report.append("%s: %d of %d polls (%.1f%%)"
                               % (t, len(stamps), expected, 100.0 * len(stamps) / expected))
                 self.assertGreaterEqual(len(stamps), MIN_RATE * expected,
-                                        "%s at %d ms: %d samples in 60 s, gaps %s"
-                                        % (t, interval, len(stamps),
+                                        "%s at %d ms: %d samples in %d s, gaps %s"
+                                        % (t, interval, len(stamps), WINDOW_MS // 1000,
                                            h.timestamp_gaps(stamps, 2 * interval)))
+                self.assertEqual(h.timestamp_gaps(stamps, 2.5 * interval), [],
+                                 "%s at %d ms: two polls in a row missed (timestamp, gap ms)"
+                                 % (t, interval))
                 want = {name: value for name, _, _, _, _, value in regs}
                 for _, samples in h.dcx_publishes(kpc, t):
                     for s in samples:

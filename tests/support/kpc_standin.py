@@ -61,10 +61,17 @@ class Request:
         rid = m.group(5) if m else ""
         self.request_id = int(rid) if rid.isdigit() and int(rid) > 0 else None
         self.answer = None  # "status", "error" or None
+        self._json = None
 
     def json(self):
-        """The payload decoded as JSON (raises ValueError when it is not JSON)."""
-        return json.loads(self.payload.decode("utf-8"))
+        """The payload decoded as JSON (raises ValueError when it is not JSON).
+
+        Decoded once and kept: tests poll the growing list of requests many times a
+        second, and re-decoding every payload on each poll costs real CPU on a small
+        machine. The caller must not change the object it gets."""
+        if self._json is None:
+            self._json = json.loads(self.payload.decode("utf-8"))
+        return self._json
 
     def __repr__(self):
         return "Request(%r, %r, answer=%r)" % (self.topic, self.payload[:80], self.answer)
@@ -96,6 +103,7 @@ class KpcStandin:
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
+        self._client.on_disconnect = self._on_disconnect
         self._client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -111,7 +119,12 @@ class KpcStandin:
         return self
 
     def wait_subscribed(self, timeout=10.0):
-        """After a broker restart: waits until the stand-in has subscribed again."""
+        """After a broker restart: waits until the stand-in has subscribed again.
+
+        The flag is cleared when the connection drops (see _on_disconnect), so after
+        a broker kill this waits for the new subscription instead of returning at once
+        on the old one. paho notices a kill -9 of the broker within a moment (the
+        socket closes); wait for the broker's port to close before restarting it."""
         return self._subscribed.wait(timeout)
 
     def stop(self):
@@ -157,6 +170,9 @@ class KpcStandin:
         if result == mqtt.MQTT_ERR_SUCCESS:
             with self._lock:
                 self._pending_subs.add(mid)
+
+    def _on_disconnect(self, client, userdata, rc):
+        self._subscribed.clear()
 
     def _on_subscribe(self, client, userdata, mid, granted_qos):
         with self._lock:

@@ -20,15 +20,19 @@ EPMX_RE = re.compile(r"^kp1/([^/]+)/epmx/([^/]+)/update/keys/([^/]+)$")
 
 
 class Message:
-    __slots__ = ("topic", "payload", "received")
+    __slots__ = ("topic", "payload", "received", "_json")
 
     def __init__(self, topic, payload, received):
         self.topic = topic
         self.payload = payload
         self.received = received
+        self._json = None
 
     def json(self):
-        return json.loads(self.payload.decode("utf-8"))
+        """The payload decoded as JSON, decoded once (the caller must not change it)."""
+        if self._json is None:
+            self._json = json.loads(self.payload.decode("utf-8"))
+        return self._json
 
     def __repr__(self):
         return "Message(%r, %r)" % (self.topic, self.payload[:120])
