@@ -1,6 +1,7 @@
 #pragma once
 // A thread-safe queue that many producers push into and one consumer drains,
-// waking the consumer at once or at a deadline, whichever comes first.
+// waking the consumer at once or at a deadline, whichever comes first. It waits through
+// the Clock, so a test with a simulated clock drives the consumer without sleeping.
 
 #include <chrono>
 #include <condition_variable>
@@ -8,12 +9,17 @@
 #include <mutex>
 #include <optional>
 
+#include "core/clock.hpp"
+
 namespace kaa {
 
 /// Multi-producer, single-consumer queue of events of type T.
 template <typename T>
 class EventQueue {
   public:
+    /// The consumer waits through `clock` (which must outlive the queue).
+    explicit EventQueue(const Clock& clock) : clock_(clock) {}
+
     /// Adds an event and wakes the consumer.
     void push(T event) {
         bool wake = false;
@@ -30,18 +36,20 @@ class EventQueue {
     /// Waits until at least one event is queued or the deadline passes (no deadline:
     /// wait for an event), then moves everything queued into `out`. With until_deadline,
     /// waits for the deadline whatever arrives (to let a burst of events gather).
-    template <typename Deadline>
-    void wait_drain(std::deque<T>& out, const std::optional<Deadline>& deadline,
+    void wait_drain(std::deque<T>& out, const std::optional<Clock::Monotonic>& deadline,
                     bool until_deadline = false) {
         std::unique_lock<std::mutex> lock(mutex_);
+        const auto queued = [this] { return !events_.empty(); };
         if (deadline && until_deadline) {
             gathering_ = true;  // producers need not wake us: we sleep to the deadline
-            cv_.wait_until(lock, *deadline, [] { return false; });
+            clock_.wait_until(lock, cv_, *deadline, [] { return false; });
             gathering_ = false;
         } else if (deadline) {
-            cv_.wait_until(lock, *deadline, [this] { return !events_.empty(); });
+            clock_.wait_until(lock, cv_, *deadline, queued);
         } else {
-            cv_.wait(lock, [this] { return !events_.empty(); });
+            // No deadline: wait for an event, in long steps that the clock can measure.
+            while (!clock_.wait_until(lock, cv_, clock_.now() + std::chrono::hours(1), queued)) {
+            }
         }
         while (!events_.empty()) {
             out.push_back(std::move(events_.front()));
@@ -56,6 +64,7 @@ class EventQueue {
     }
 
   private:
+    const Clock& clock_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<T> events_;

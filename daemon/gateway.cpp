@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kComponent = "gateway";
 // When the buffer file cannot be used, samples wait in memory within this budget.
 constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
-// Samples read while the buffer refuses writes (disk full) wait here, then the oldest go.
+// Samples read while the buffer refuses writes (disk full) wait in memory up to this bound
+// (minutes of readings at typical rates), then the oldest go and are counted.
 constexpr size_t kMaxUnstored = 100'000;
 // How long the main loop lets a burst of samples or replies gather before handling it.
 constexpr auto kRoundWindow = std::chrono::milliseconds(50);
@@ -77,11 +78,13 @@ uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
 
 }  // namespace
 
-Gateway::Gateway(config::GatewayConfig config, GatewayOptions options)
+Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOptions options)
     : config_(std::make_shared<const config::GatewayConfig>(std::move(config))),
       active_(config_->meters.size(), true),
       delivery_(config_->kaa.delivery),
       options_(std::move(options)),
+      clock_(clock),
+      queue_(clock_),
       log_limiter_(clock_, std::chrono::minutes(1)),
       buses_(clock_, *this, options_.stall_bus_for_tests) {}
 

@@ -55,7 +55,9 @@ struct GatewayOptions {
 /// The running gateway.
 class Gateway final : public SampleSink, public uplink::MqttListener {
   public:
-    Gateway(config::GatewayConfig config, GatewayOptions options = {});
+    /// Reads time and waits through `clock` (the system clock in the daemon, a simulated
+    /// one in tests), which must outlive the gateway.
+    Gateway(config::GatewayConfig config, const Clock& clock, GatewayOptions options = {});
     ~Gateway() override;
 
     /// Runs until SIGTERM or SIGINT (which the caller must have blocked in every thread);
@@ -102,17 +104,23 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::vector<bool> active_;         // per meter slot: configured now (else removed by a reload)
     const config::Delivery delivery_;  // read by the MQTT thread; never reloaded
     GatewayOptions options_;
-    SystemClock clock_;
+    const Clock& clock_;
     EventQueue<GatewayEvent> queue_;
     ServiceNotifier notifier_;
     std::unique_ptr<SampleStore> store_;
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
+    // Samples handed over by the bus workers, waiting for the next append to the buffer.
+    // Normally emptied every turn; it holds more only while the buffer refuses appends (disk
+    // full, write error), so that a failing disk does not lose the readings of the next
+    // moments. Bounded at kMaxUnstored (gateway.cpp): beyond it the oldest are dropped and
+    // counted in unstored_dropped_. This, and the queue_ hand-over, are the only places a
+    // sample waits outside the buffer.
     std::vector<BufferedSample> arrived_;
-    bool durable_ = false;        // the SQLite buffer is in use (else memory only)
-    bool store_failing_ = false;  // the last append failed (disk full...)
-    bool compacting_ = false;     // the store has delivered rows left to delete
-    uint64_t unstored_dropped_ = 0;
+    bool durable_ = false;              // the SQLite buffer is in use (else memory only)
+    bool store_failing_ = false;        // the last append failed (disk full...)
+    bool compacting_ = false;           // the store has delivered rows left to delete
+    uint64_t unstored_dropped_ = 0;     // dropped from arrived_ past kMaxUnstored
     uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
     RateLimiter log_limiter_;
     bool stopping_ = false;

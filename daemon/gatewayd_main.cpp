@@ -9,6 +9,7 @@
 
 #include "config/config_loader.hpp"
 #include "config/isolated_loader.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "daemon/check_report.hpp"
 #include "daemon/gateway.hpp"
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
     kaa::GatewayOptions options;
     if (const char* stall = std::getenv("KAA_TEST_STALL_BUS"))
         options.stall_bus_for_tests = stall;
-    kaa::Gateway gateway(std::move(config), options);
+    static const kaa::SystemClock clock;  // the one real clock; everything waits through it
+    kaa::Gateway gateway(std::move(config), clock, options);
     kaa::route_signals_to(gateway);
     return gateway.run();
 }

@@ -34,7 +34,7 @@ std::string describe_rc(int rc) {
 MosquittoClient::MosquittoClient(MosquittoOptions options, const Clock& clock)
     : options_(std::move(options)),
       clock_(clock),
-      backoff_(options_.min_delay, options_.max_delay),
+      reconnect_(options_.min_delay, options_.max_delay),
       log_limiter_(clock, std::chrono::minutes(1)) {}
 
 MosquittoClient::~MosquittoClient() {
@@ -171,10 +171,10 @@ void MosquittoClient::report_failure(const std::string& what) {
 }
 
 void MosquittoClient::wait_before_retry() {
-    const auto delay = backoff_.next_delay();
-    spdlog::debug("{}: next attempt in {} ms", kComponent, delay.count());
+    const auto retry_at = reconnect_.failed(clock_.now());
+    spdlog::debug("{}: next attempt in {} ms", kComponent, reconnect_.last_delay().count());
     std::unique_lock<std::mutex> lock(wait_mutex_);
-    wait_cv_.wait_for(lock, delay, [this] { return stop_.load(); });
+    clock_.wait_until(lock, wait_cv_, retry_at, [this] { return stop_.load(); });
 }
 
 Result<int> MosquittoClient::publish(const std::string& topic, const std::string& payload,
@@ -217,7 +217,8 @@ void MosquittoClient::stop() {
         // A connect attempt to an unreachable host can block for a long time inside
         // libmosquitto; shutdown must not wait for it.
         std::unique_lock<std::mutex> lock(wait_mutex_);
-        wait_cv_.wait_for(lock, std::chrono::seconds(3), [this] { return finished_.load(); });
+        clock_.wait_until(lock, wait_cv_, clock_.now() + std::chrono::seconds(3),
+                          [this] { return finished_.load(); });
     }
     if (finished_) {
         thread_.join();
@@ -235,7 +236,7 @@ void MosquittoClient::handle_connect(int rc) {
                        (rc == 4 || rc == 5 ? " (check kaa.auth username and password_file)" : ""));
         return;
     }
-    backoff_.reset();
+    reconnect_.connected();
     log_limiter_.reset("connect");
     connected_ = true;
     spdlog::info("{}: connected to {}", kComponent, endpoint());

@@ -1,6 +1,7 @@
 #pragma once
 // MosquittoClient: MqttClient over libmosquitto, with its own network thread that
-// connects, runs the MQTT loop, and reconnects with exponential backoff and jitter.
+// connects, runs the MQTT loop, and reconnects as ReconnectPolicy says (capped full-jitter
+// backoff), waiting through the Clock.
 
 #include <atomic>
 #include <chrono>
@@ -10,10 +11,10 @@
 #include <string>
 #include <thread>
 
-#include "core/backoff.hpp"
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
+#include "daemon/kaa/reconnect_policy.hpp"
 
 struct mosquitto;
 struct mosquitto_message;
@@ -78,7 +79,7 @@ class MosquittoClient final : public MqttClient {
     std::atomic<bool> finished_{false};
     bool socket_up_ = false;
     std::atomic<bool> connected_{false};
-    Backoff backoff_;
+    ReconnectPolicy reconnect_;
     RateLimiter log_limiter_;
 };
 

@@ -4,6 +4,7 @@
 #include "daemon/kaa/sample_payload.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -45,10 +46,11 @@ Uplink::Uplink(UplinkSettings settings, std::vector<Endpoint> endpoints, MqttCli
       clock_(clock),
       topics_(settings_.app_version),
       metadata_(endpoints_.size()),
-      holds_(endpoints_.size()),
       log_limiter_(clock, std::chrono::minutes(1)) {
-    for (size_t i = 0; i < endpoints_.size(); ++i)
+    for (size_t i = 0; i < endpoints_.size(); ++i) {
         meter_by_token_[endpoints_[i].token] = i;
+        add_hold();
+    }
     if (settings_.batch == 0)
         settings_.batch = 1;
     if (settings_.max_in_flight == 0)
@@ -238,7 +240,8 @@ void Uplink::confirm(uint32_t rid) {
     if (req.extension == Extension::kDataCollection) {
         removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_delivered += req.sample_ids.size();
-        holds_[req.meter] = MeterHold{};
+        holds_[req.meter].backoff.reset();
+        holds_[req.meter].until.reset();
     } else {
         metadata_[req.meter].in_flight = false;
         ++counters_.metadata_confirmed;
@@ -341,12 +344,16 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
 
 void Uplink::hold_meter(size_t meter) {
     MeterHold& h = holds_[meter];
-    auto delay = settings_.retry_min_delay;
-    for (int i = 0; i < h.failures && delay < settings_.retry_max_delay; ++i)
-        delay *= 2;
-    delay = std::min(delay, settings_.retry_max_delay);
-    ++h.failures;
-    h.until = clock_.now() + delay;
+    h.until = clock_.now() + h.backoff.next_delay();
+}
+
+// Every meter's hold has its own backoff, so one failing meter never delays another.
+void Uplink::add_hold() {
+    const uint64_t meter = holds_.size();
+    const uint64_t seed =
+        settings_.retry_seed ? *settings_.retry_seed + meter : std::random_device{}();
+    holds_.push_back(
+        MeterHold{Backoff(settings_.retry_min_delay, settings_.retry_max_delay, seed), {}});
 }
 
 bool Uplink::held(size_t meter) const {
@@ -408,7 +415,7 @@ void Uplink::set_endpoint(size_t meter, Endpoint endpoint) {
     if (meter == endpoints_.size()) {
         endpoints_.push_back(Endpoint{});
         metadata_.emplace_back();
-        holds_.emplace_back();
+        add_hold();
     }
     // Replies to requests sent under the old token still find their meter.
     meter_by_token_[endpoint.token] = meter;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "core/backoff.hpp"
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample.hpp"
@@ -30,11 +31,13 @@ struct UplinkSettings {
     std::chrono::milliseconds response_timeout{30000};
     size_t batch = 500;        // samples per DCX publish at most
     size_t max_in_flight = 8;  // sample batches awaiting confirmation at once
-    // After Kaa answers 5xx for a meter, its samples wait this long (doubling per repeated
-    // failure, up to the maximum) before they are sent again, so a failing platform is not
-    // hammered in a tight loop.
+    // After Kaa answers 5xx for a meter, its samples wait a capped full-jitter backoff
+    // (core/backoff.hpp: between the minimum and a ceiling doubling per repeated failure, up
+    // to the maximum) before they are sent again, so a failing platform is not hammered in a
+    // tight loop, nor by every gateway in step.
     std::chrono::milliseconds retry_min_delay{1000};
     std::chrono::milliseconds retry_max_delay{60000};
+    std::optional<uint64_t> retry_seed;  // tests: deterministic jitter (meter m: seed + m)
 };
 
 /// A meter as Kaa knows it.
@@ -103,8 +106,8 @@ class Uplink {
         Clock::Monotonic deadline;
     };
     struct MeterHold {
+        Backoff backoff;                        // the delay of the next hold
         std::optional<Clock::Monotonic> until;  // no sending for this meter before then
-        int failures = 0;
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
@@ -124,6 +127,7 @@ class Uplink {
     void reject(uint32_t rid, int code, const std::string& reason);
     void forget(uint32_t rid);
     void hold_meter(size_t meter);
+    void add_hold();
     bool held(size_t meter) const;
     void log_error_reply(const ParsedReply& reply, int code, const std::string& reason);
     const Endpoint& endpoint(size_t meter) const { return endpoints_[meter]; }

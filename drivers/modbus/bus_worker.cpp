@@ -22,17 +22,21 @@ std::vector<std::chrono::milliseconds> intervals_of(const config::GatewayConfig&
 
 BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
                      std::vector<size_t> meters, std::unique_ptr<MeterTransport> transport,
-                     const Clock& clock, SampleSink& sink)
+                     const Clock& clock, SampleSink& sink, uint64_t seed)
     : bus_(config.buses[bus_index]),
       transport_(std::move(transport)),
       clock_(clock),
       sink_(sink),
       schedule_(intervals_of(config, meters), clock.now()),
-      reopen_backoff_(std::chrono::milliseconds(500), std::chrono::seconds(30)),
+      reopen_backoff_(std::chrono::milliseconds(500), std::chrono::seconds(30), seed),
       log_limiter_(clock, std::chrono::minutes(1)) {
     pollers_.reserve(meters.size());
-    for (size_t m : meters)
+    failing_backoff_.reserve(meters.size());
+    for (size_t m : meters) {
         pollers_.push_back(std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock));
+        failing_backoff_.emplace_back(config.meters[m].poll_interval,
+                                      seed + 1 + failing_backoff_.size());
+    }
 }
 
 BusWorker::~BusWorker() {
@@ -77,12 +81,13 @@ bool BusWorker::ensure_open() {
     return false;
 }
 
-void BusWorker::defer_if_failing(size_t i) {
+// Every poll moves the meter's backoff (a success resets it); from kFailuresBeforeBackoff
+// failures in a row on, its next poll waits the backoff's delay instead of the interval.
+void BusWorker::back_off_if_failing(size_t i) {
     const int failures = pollers_[i]->consecutive_failures();
-    if (failures < kFailuresBeforeBackoff)
-        return;
-    schedule_.defer(
-        i, clock_.now() + failing_meter_delay(pollers_[i]->config().poll_interval, failures));
+    const auto delay = failing_backoff_[i].delay(failures);
+    if (failures >= kFailuresBeforeBackoff)
+        schedule_.defer(i, clock_.now() + delay);
 }
 
 void BusWorker::run() {
@@ -118,15 +123,15 @@ void BusWorker::run() {
         if (outcome.sample)
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
-        defer_if_failing(i);
+        back_off_if_failing(i);
         size_t failing = 0;
         for (const auto& p : pollers_)
             failing += p->consecutive_failures() > 0 ? 1 : 0;
         failing_ = failing;
         if (stall_for_tests_) {
             spdlog::warn("{}: bus {} stalls on purpose (test hook)", kComponent, bus_.name);
-            std::unique_lock<std::mutex> lock(mutex_);
-            cv_.wait(lock, [this] { return stop_.load(); });
+            while (wait_until(clock_.now() + std::chrono::hours(1))) {
+            }
             break;
         }
         if (outcome.link_broken) {

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -24,9 +25,11 @@ namespace kaa::modbus {
 /// Owns one bus and polls the meters on it.
 class BusWorker {
   public:
-    /// `meters` are indices into config.meters of the meters on this bus.
+    /// `meters` are indices into config.meters of the meters on this bus; `seed` drives the
+    /// jitter of the reopen and failing-meter backoffs (tests fix it).
     BusWorker(const config::GatewayConfig& config, size_t bus_index, std::vector<size_t> meters,
-              std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink);
+              std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink,
+              uint64_t seed = std::random_device{}());
     ~BusWorker();
 
     /// Starts the worker thread.
@@ -48,7 +51,7 @@ class BusWorker {
     void run();
     bool wait_until(Clock::Monotonic when);
     bool ensure_open();
-    void defer_if_failing(size_t i);
+    void back_off_if_failing(size_t i);
 
     const config::BusConfig& bus_;
     std::unique_ptr<MeterTransport> transport_;
@@ -56,6 +59,7 @@ class BusWorker {
     SampleSink& sink_;
     std::vector<std::unique_ptr<MeterPoller>> pollers_;
     PollSchedule schedule_;
+    std::vector<FailingMeterBackoff> failing_backoff_;  // per meter, parallel to pollers_
     Backoff reopen_backoff_;
     RateLimiter log_limiter_;
     std::thread thread_;

@@ -36,12 +36,22 @@ void PollSchedule::defer(size_t i, Clock::Monotonic until) {
         entries_[i].due = until;
 }
 
-std::chrono::milliseconds failing_meter_delay(std::chrono::milliseconds interval, int failures) {
-    const auto cap = std::max(interval, kFailingMeterMaxDelay);
-    auto delay = interval;
-    for (int k = kFailuresBeforeBackoff - 1; k < failures && delay < cap; ++k)
-        delay *= 2;
-    return std::min(delay, cap);
+FailingMeterBackoff::FailingMeterBackoff(std::chrono::milliseconds interval, uint64_t seed)
+    : interval_(std::max(interval, std::chrono::milliseconds(1))),
+      backoff_(interval_, std::max(interval_, kFailingMeterMaxDelay), seed) {}
+
+// The backoff counts from the second failure on: its first delay is exactly the interval
+// (a Backoff's first ceiling is its floor), so the third failure may wait up to twice it.
+std::chrono::milliseconds FailingMeterBackoff::delay(int failures) {
+    if (failures < kFailuresBeforeBackoff - 1) {
+        backoff_.reset();
+        return interval_;
+    }
+    return backoff_.next_delay();
+}
+
+std::chrono::milliseconds FailingMeterBackoff::ceiling(int failures) const {
+    return failures < kFailuresBeforeBackoff - 1 ? interval_ : backoff_.ceiling();
 }
 
 }  // namespace kaa::modbus

@@ -3,8 +3,10 @@
 // injected time, so fairness and catch-up rules are unit-tested.
 
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
+#include "core/backoff.hpp"
 #include "core/clock.hpp"
 
 namespace kaa::modbus {
@@ -39,11 +41,24 @@ class PollSchedule {
 
 /// A meter whose polls failed this many times in a row is polled less often...
 constexpr int kFailuresBeforeBackoff = 3;
-/// ...its interval doubling per further failure up to this (or its poll interval if longer).
+/// ...its delay a capped full-jitter backoff up to this (or its poll interval if longer).
 constexpr std::chrono::milliseconds kFailingMeterMaxDelay{60000};
 
-/// How long after its last poll a meter with `failures` failed polls in a row is polled
-/// again: its interval until kFailuresBeforeBackoff, then doubling, capped.
-std::chrono::milliseconds failing_meter_delay(std::chrono::milliseconds interval, int failures);
+/// How long after its last poll a failing meter is polled again: its interval until
+/// kFailuresBeforeBackoff failures in a row, then a Backoff with floor = the interval and
+/// ceiling doubling per failure (twice the interval at the third) up to the cap.
+class FailingMeterBackoff {
+  public:
+    FailingMeterBackoff(std::chrono::milliseconds interval, uint64_t seed);
+    /// The delay after a poll that left the meter with `failures` failures in a row
+    /// (0 after a success, which starts the backoff again).
+    std::chrono::milliseconds delay(int failures);
+    /// The largest delay the next call with `failures` may return (for tests and logs).
+    std::chrono::milliseconds ceiling(int failures) const;
+
+  private:
+    std::chrono::milliseconds interval_;
+    Backoff backoff_;
+};
 
 }  // namespace kaa::modbus

@@ -62,6 +62,7 @@ class DeliveryTest : public ::testing::Test {
         s.response_timeout = seconds(30);
         s.batch = batch;
         s.max_in_flight = in_flight;
+        s.retry_seed = 42;  // the jitter of the 5xx holds, the same in every run
         uplink = std::make_unique<Uplink>(
             s, std::vector<Endpoint>{{"heat", "tok-heat"}, {"water", "tok-water"}}, mqtt, store,
             clock);
@@ -170,33 +171,65 @@ TEST_F(DeliveryTest, UnreadableErrorPayloadIsRetriedNotDropped) {
     EXPECT_EQ(waiting(), 1u);
 }
 
-TEST_F(DeliveryTest, RepeatedServerErrorsBackOffUpToTheMaximumAndOtherMetersGoOn) {
+/// The last request published under `token`.
+const FakeMqtt::Publish* last_of(const FakeMqtt& mqtt, const std::string& token) {
+    const FakeMqtt::Publish* last = nullptr;
+    for (const auto& p : mqtt.published) {
+        if (p.topic.find(token) != std::string::npos)
+            last = &p;
+    }
+    return last;
+}
+
+TEST_F(DeliveryTest, RepeatedServerErrorsHoldTheMeterWithinJitteredBoundsAndOthersFlow) {
     make();
     add(0, 1);
     add(1, 1, 5000);
     uplink->handle_connected();
     ASSERT_EQ(mqtt.published.size(), 2u);
-    const std::string water_topic = mqtt.published[1].topic;
-    int64_t expected_ms = 1000;
-    for (int round = 0; round < 8; ++round) {
-        const auto last = mqtt.published.size();
-        std::string heat_topic;
-        for (const auto& p : mqtt.published) {
-            if (p.topic.find("tok-heat") != std::string::npos)
-                heat_topic = p.topic;
-        }
-        uplink->handle_message(heat_topic + "/error", R"({"statusCode":500,"reasonPhrase":"x"})");
-        clock.advance(milliseconds(expected_ms - 1));
+    uplink->handle_message(mqtt.published[1].topic + "/status", "");
+    const std::string heat_payload = mqtt.published[0].payload;
+    std::vector<int64_t> delays;
+    for (int round = 0; round < 10; ++round) {
+        const auto* heat = last_of(mqtt, "tok-heat");
+        ASSERT_NE(heat, nullptr);
+        uplink->handle_message(heat->topic + "/error", R"({"statusCode":500,"reasonPhrase":"x"})");
+        // While the heat meter is held, the water meter's new readings go out at once.
+        add(1, 1, 6000 + round);
         uplink->pump();
-        EXPECT_EQ(mqtt.published.size(), last) << "round " << round;
+        const auto* water = last_of(mqtt, "tok-water");
+        ASSERT_EQ(water, &mqtt.published.back()) << "round " << round;
+        uplink->handle_message(water->topic + "/status", "");
+        // Only the hold is left to wait for: its delay lies in [1 s, min(60 s, 1 s * 2^n)].
+        ASSERT_TRUE(uplink->next_deadline());
+        const auto delay =
+            std::chrono::duration_cast<milliseconds>(*uplink->next_deadline() - clock.now());
+        const int64_t ceiling = std::min<int64_t>(60000, 1000LL << round);
+        EXPECT_GE(delay.count(), 1000) << "round " << round;
+        EXPECT_LE(delay.count(), ceiling) << "round " << round;
+        delays.push_back(delay.count());
+        // Not sent again a moment before the delay is over; sent again when it is.
+        const auto before = mqtt.published.size();
+        clock.advance(delay - milliseconds(1));
+        uplink->pump();
+        EXPECT_EQ(mqtt.published.size(), before) << "round " << round;
         clock.advance(milliseconds(1));
         uplink->pump();
-        EXPECT_EQ(mqtt.published.size(), last + 1) << "round " << round;
-        expected_ms = std::min<int64_t>(expected_ms * 2, 60000);
+        ASSERT_EQ(mqtt.published.size(), before + 1) << "round " << round;
+        EXPECT_EQ(mqtt.published.back().payload, heat_payload) << "round " << round;
     }
-    // The water meter's batch was never held up by the heat meter's failures.
-    uplink->handle_message(water_topic + "/status", "");
-    EXPECT_EQ(uplink->counters().samples_delivered, 1u);
+    // Jittered: not the plain doubling 1, 2, 4 ... 60 s.
+    EXPECT_NE(delays, (std::vector<int64_t>{1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000,
+                                            60000, 60000}));
+    EXPECT_EQ(uplink->counters().samples_delivered, 11u);
+    // A confirmation ends the hold: the next 5xx waits the minimum again.
+    uplink->handle_message(last_of(mqtt, "tok-heat")->topic + "/status", "");
+    add(0, 1, 9000);
+    uplink->pump();
+    uplink->handle_message(last_of(mqtt, "tok-heat")->topic + "/error",
+                           R"({"statusCode":503,"reasonPhrase":"x"})");
+    ASSERT_TRUE(uplink->next_deadline());
+    EXPECT_EQ(*uplink->next_deadline(), clock.now() + seconds(1));
 }
 
 TEST_F(DeliveryTest, SilenceSendsAgainAfterTheResponseTimeout) {

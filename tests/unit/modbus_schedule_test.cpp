@@ -1,6 +1,8 @@
 // Poll schedule: earliest due first, fair ties, no bursts after a busy bus.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "drivers/modbus/poll_schedule.hpp"
 #include "tests/fakes/fake_clock.hpp"
 
@@ -60,25 +62,54 @@ TEST(PollScheduleTest, DeferPushesOnlyLater) {
     EXPECT_EQ(s.due(0), clock.now() + milliseconds(500));
 }
 
-TEST(FailingMeterDelayTest, NormalIntervalUntilThreeFailuresThenDoublingCappedAtAMinute) {
-    const milliseconds second(1000);
-    std::vector<long> delays;
-    for (int failures = 0; failures <= 10; ++failures)
-        delays.push_back(failing_meter_delay(second, failures).count());
-    EXPECT_EQ(delays, (std::vector<long>{1000, 1000, 1000, 2000, 4000, 8000, 16000, 32000, 60000,
-                                         60000, 60000}));
+TEST(FailingMeterDelayTest, NormalIntervalUntilThreeFailuresThenJitteredDoublingCappedAtAMinute) {
+    // The old fixed delays are now the ceilings; the floor is always the interval.
+    const std::vector<int64_t> ceilings{1000,  1000,  1000,  2000,  4000, 8000,
+                                        16000, 32000, 60000, 60000, 60000};
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+        FailingMeterBackoff backoff(milliseconds(1000), seed);
+        for (int failures = 0; failures <= 10; ++failures) {
+            EXPECT_EQ(backoff.ceiling(failures).count(), ceilings[failures]) << failures;
+            const auto d = backoff.delay(failures).count();
+            EXPECT_GE(d, 1000) << "failures " << failures << " seed " << seed;
+            EXPECT_LE(d, ceilings[failures]) << "failures " << failures << " seed " << seed;
+        }
+    }
+}
+
+TEST(FailingMeterDelayTest, TheDelaysAreJitteredAndASuccessStartsAgain) {
+    FailingMeterBackoff backoff(milliseconds(1000), 3);
+    std::set<int64_t> seen;
+    for (int failures = 0; failures <= 40; ++failures)
+        seen.insert(backoff.delay(failures).count());
+    EXPECT_GT(seen.size(), 20u);
+    EXPECT_EQ(backoff.delay(0).count(), 1000);
+    EXPECT_EQ(backoff.ceiling(3).count(), 1000);  // not yet failed again: the floor
+    backoff.delay(1);
+    backoff.delay(2);
+    EXPECT_EQ(backoff.ceiling(3).count(), 2000);
+}
+
+TEST(FailingMeterDelayTest, SameSeedSameDelays) {
+    FailingMeterBackoff a(milliseconds(1000), 11);
+    FailingMeterBackoff b(milliseconds(1000), 11);
+    for (int failures = 0; failures <= 12; ++failures)
+        EXPECT_EQ(a.delay(failures), b.delay(failures));
 }
 
 TEST(FailingMeterDelayTest, AnIntervalAboveTheCapIsKept) {
-    EXPECT_EQ(failing_meter_delay(milliseconds(120000), 20).count(), 120000);
-    EXPECT_EQ(failing_meter_delay(milliseconds(500), 2).count(), 500);
+    FailingMeterBackoff slow(milliseconds(120000), 1);
+    for (int failures = 0; failures <= 20; ++failures)
+        EXPECT_EQ(slow.delay(failures).count(), 120000);
+    FailingMeterBackoff fast(milliseconds(500), 1);
+    EXPECT_EQ(fast.delay(2).count(), 500);
 }
 
 TEST(FailingMeterDelayTest, DeferredMeterDoesNotHoldUpTheOthers) {
     const Clock::Monotonic t0{};
     PollSchedule s({milliseconds(1000), milliseconds(1000)}, t0);
     s.completed(0, t0);
-    s.defer(0, t0 + failing_meter_delay(milliseconds(1000), 5));  // 8 s
+    s.defer(0, t0 + milliseconds(8000));  // a failing meter's backoff
     s.completed(1, t0);
     EXPECT_EQ(s.next(), 1u);
     EXPECT_EQ(s.due(0), t0 + milliseconds(8000));

@@ -1,0 +1,166 @@
+// BusWorker in simulated time: an hour of polls on a bus with a dead meter, and a bus that
+// will not open, each running in milliseconds on a FakeClock and a fake transport.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "drivers/modbus/bus_worker.hpp"
+#include "tests/fakes/fake_clock.hpp"
+#include "tests/fakes/fake_meter_transport.hpp"
+
+namespace kaa::modbus {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr auto kExchange = milliseconds(10);
+constexpr auto kTimeout = milliseconds(200);
+
+/// Counts what the worker hands over.
+class CountingSink final : public SampleSink {
+  public:
+    void submit_sample(Sample) override { ++samples; }
+    void submit_metadata(MetadataUpdate) override {}
+    std::atomic<int> samples{0};
+};
+
+config::MeterConfig meter(const std::string& name, int unit, milliseconds interval) {
+    config::MeterConfig m;
+    m.name = name;
+    m.token = "tok-" + name;
+    m.bus = "bus-1";
+    m.unit = unit;
+    m.poll_interval = interval;
+    config::RegisterConfig r;
+    r.name = "energy";
+    m.registers = {r};
+    return m;
+}
+
+config::GatewayConfig bus_with(std::vector<config::MeterConfig> meters) {
+    config::GatewayConfig c;
+    config::BusConfig bus;
+    bus.name = "bus-1";
+    bus.link = config::TcpLink{"fake", 502};
+    bus.timeout = kTimeout;
+    bus.retries = 0;  // one request per poll: the transport's log is the poll log
+    c.buses = {bus};
+    c.meters = std::move(meters);
+    return c;
+}
+
+/// Runs `worker` until the simulated clock reaches `end`, then stops it.
+void run_until(BusWorker& worker, const fakes::FakeClock& clock, Clock::Monotonic end) {
+    worker.start();
+    while (clock.now() < end)
+        std::this_thread::sleep_for(milliseconds(1));
+    worker.stop();
+}
+
+/// Start times of the requests to `unit` before `end`.
+std::vector<Clock::Monotonic> polls_of(const fakes::FakeMeterTransport& transport, int unit,
+                                       Clock::Monotonic end) {
+    std::vector<Clock::Monotonic> out;
+    for (const auto& r : transport.requests()) {
+        if (r.unit == unit && r.at < end)
+            out.push_back(r.at);
+    }
+    return out;
+}
+
+milliseconds longest_gap(const std::vector<Clock::Monotonic>& polls) {
+    milliseconds longest{0};
+    for (size_t k = 1; k < polls.size(); ++k)
+        longest =
+            std::max(longest, std::chrono::duration_cast<milliseconds>(polls[k] - polls[k - 1]));
+    return longest;
+}
+
+TEST(BusWorkerTest, AnHourWithADeadMeterLiveOnesKeepTheirPollsTheDeadOneBacksOff) {
+    fakes::FakeClock clock;
+    auto transport = std::make_unique<fakes::FakeMeterTransport>(clock, kExchange, kTimeout);
+    transport->kill(3);
+    fakes::FakeMeterTransport& wire = *transport;
+    const auto config = bus_with({meter("fast", 1, seconds(1)), meter("slow", 2, seconds(10)),
+                                  meter("dead", 3, seconds(1))});
+    CountingSink sink;
+    BusWorker worker(config, 0, {0, 1, 2}, std::move(transport), clock, sink, /*seed=*/42);
+    const auto start = clock.now();
+    const auto end = start + std::chrono::hours(1);
+    run_until(worker, clock, end);
+
+    // Live meters: every due time of the hour gets its poll, never a whole interval late
+    // (at worst behind one timeout of the dead meter and one exchange of the other).
+    const auto fast = polls_of(wire, 1, end);
+    const auto slow = polls_of(wire, 2, end);
+    EXPECT_EQ(fast.size(), 3600u);
+    EXPECT_EQ(slow.size(), 360u);
+    const auto slack = kTimeout + 2 * kExchange;
+    EXPECT_LE(longest_gap(fast), seconds(1) + slack);
+    EXPECT_LE(longest_gap(slow), seconds(10) + slack);
+
+    // The dead meter: its interval for the first failures, then gaps that stay within the
+    // backoff's bounds: at least the interval after the timeout, at most a ceiling doubling
+    // from twice the interval (third failure) to 60 s.
+    const auto dead = polls_of(wire, 3, end);
+    ASSERT_GE(dead.size(), 4u);
+    for (size_t k = 1; k < dead.size(); ++k) {
+        const int failures = static_cast<int>(k);  // after the k-th poll
+        const auto gap = std::chrono::duration_cast<milliseconds>(dead[k] - dead[k - 1]);
+        if (failures < kFailuresBeforeBackoff) {
+            EXPECT_LE(gap, seconds(1) + slack) << "poll " << k;
+            continue;
+        }
+        const int64_t ceiling_ms = std::min<int64_t>(60000, 1000LL << std::min(failures - 2, 20));
+        EXPECT_GE(gap, seconds(1) + kTimeout) << "poll " << k;
+        EXPECT_LE(gap, milliseconds(ceiling_ms) + slack) << "poll " << k;
+    }
+    // Polled less and less: far fewer than its 3600 polls, and no fewer than one a minute.
+    EXPECT_GE(dead.size(), 3600u / 61);
+    EXPECT_LE(dead.size(), 300u);
+    // In the second half hour the backoff is at its ceiling: a poll every 30 s or so on
+    // average, surely fewer than one per 10 s.
+    const auto half = start + std::chrono::minutes(30);
+    const auto late = std::count_if(dead.begin(), dead.end(), [&](auto t) { return t >= half; });
+    EXPECT_LE(late, 180);
+    EXPECT_EQ(worker.failing_meters(), 1u);
+    EXPECT_GE(sink.samples.load(), 3960);
+}
+
+TEST(BusWorkerTest, ABusThatWillNotOpenIsRetriedWithinTheReopenBackoff) {
+    fakes::FakeClock clock;
+    auto transport = std::make_unique<fakes::FakeMeterTransport>(clock, kExchange, kTimeout);
+    transport->fail_opens(12);
+    fakes::FakeMeterTransport& wire = *transport;
+    const auto config = bus_with({meter("fast", 1, seconds(1))});
+    CountingSink sink;
+    BusWorker worker(config, 0, {0}, std::move(transport), clock, sink, /*seed=*/7);
+    const auto end = clock.now() + std::chrono::minutes(10);
+    run_until(worker, clock, end);
+
+    // Delay n (from 0) lies in [500 ms, min(30 s, 500 ms * 2^n)].
+    const auto opens = wire.opens();
+    ASSERT_EQ(opens.size(), 13u);  // twelve failures, then it opened and stayed open
+    for (size_t n = 0; n + 1 < opens.size(); ++n) {
+        const auto gap = std::chrono::duration_cast<milliseconds>(opens[n + 1] - opens[n]);
+        const int64_t ceiling_ms = std::min<int64_t>(30000, 500LL << n);
+        EXPECT_GE(gap.count(), 500) << "attempt " << n;
+        EXPECT_LE(gap.count(), ceiling_ms) << "attempt " << n;
+    }
+    // Once open, the meter is polled from then on at its interval.
+    const auto fast = polls_of(wire, 1, end);
+    ASSERT_FALSE(fast.empty());
+    EXPECT_GE(fast.front(), opens.back());
+    // (The schedule counts the late first poll as a skipped cycle and polls once more at
+    // once, PollSchedule::completed: at most one poll above one per interval.)
+    const auto open_for = std::chrono::duration_cast<milliseconds>(end - fast.front()).count();
+    EXPECT_GE(static_cast<int64_t>(fast.size()), (open_for + 999) / 1000);
+    EXPECT_LE(static_cast<int64_t>(fast.size()), (open_for + 999) / 1000 + 1);
+    EXPECT_LE(longest_gap(fast), seconds(1) + kExchange);
+}
+
+}  // namespace
+}  // namespace kaa::modbus
