@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/timestamp_format.hpp"
+
 namespace kaa::config {
 
 using Millis = std::chrono::milliseconds;
@@ -72,7 +74,7 @@ struct KaaConfig {
     std::string host = "127.0.0.1";
     int port = 1883;
     std::string app_version;
-    std::string client_id;  // default: "kaa-gw-<hostname>"
+    std::string client_id;  // default: "kaa-gw-<12 hex digits of /etc/machine-id>"
     Millis keepalive{60000};
     int qos = 1;
     Delivery delivery = Delivery::kStatus;
@@ -81,6 +83,7 @@ struct KaaConfig {
     std::optional<TlsConfig> tls;
     std::optional<AuthConfig> auth;
     ReconnectConfig reconnect;
+    TimestampField timestamp;  // the sample field that carries the read time
 };
 
 /// The buffer: section: where samples wait until Kaa confirms them.
@@ -89,6 +92,7 @@ struct BufferConfig {
     uint64_t max_size_bytes = 256ull * 1024 * 1024;
     Overflow overflow = Overflow::kDropOldest;
     int batch = 500;
+    uint64_t batch_bytes = 256 * 1024;  // no DCX or EPMP publish is larger
 };
 
 /// A serial RS-485 line.

@@ -19,16 +19,17 @@ static_assert(sizeof(Location) == 40, "Location changed: update config_json.cpp"
 static_assert(sizeof(TlsConfig) == 96, "TlsConfig changed: update config_json.cpp");
 static_assert(sizeof(AuthConfig) == 64, "AuthConfig changed: update config_json.cpp");
 static_assert(sizeof(ReconnectConfig) == 16, "ReconnectConfig changed: update config_json.cpp");
-static_assert(sizeof(KaaConfig) == 328, "KaaConfig changed: update config_json.cpp");
-static_assert(sizeof(BufferConfig) == 48, "BufferConfig changed: update config_json.cpp");
+static_assert(sizeof(TimestampField) == 40, "TimestampField changed: update config_json.cpp");
+static_assert(sizeof(KaaConfig) == 368, "KaaConfig changed: update config_json.cpp");
+static_assert(sizeof(BufferConfig) == 56, "BufferConfig changed: update config_json.cpp");
 static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
 static_assert(sizeof(BusConfig) == 152, "BusConfig changed: update config_json.cpp");
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 224, "MeterConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 456, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 504, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 512, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 560, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -91,7 +92,9 @@ json kaa_json(const KaaConfig& k) {
          {"tls", std::move(tls)},
          {"auth", std::move(auth)},
          {"reconnect", json::object({{"min_delay_ms", k.reconnect.min_delay.count()},
-                                     {"max_delay_ms", k.reconnect.max_delay.count()}})}});
+                                     {"max_delay_ms", k.reconnect.max_delay.count()}})},
+         {"timestamp", json::object({{"key", k.timestamp.key},
+                                     {"format", to_string(k.timestamp.format)}})}});
 }
 
 /// The buffer: section.
@@ -99,7 +102,8 @@ json buffer_json(const BufferConfig& b) {
     return json::object({{"path", b.path},
                          {"max_size_bytes", b.max_size_bytes},
                          {"overflow", to_string(b.overflow)},
-                         {"batch", b.batch}});
+                         {"batch", b.batch},
+                         {"batch_bytes", b.batch_bytes}});
 }
 
 /// One bus; its link is written under "rtu" or "tcp".
@@ -312,7 +316,10 @@ bool read(const json& obj, const char* key, KaaConfig& k) {
         return false;
     }
     const json* reconnect = member(*v, "reconnect");
-    return reconnect != nullptr && read(*v, "host", k.host) && read(*v, "port", k.port) &&
+    const json* timestamp = member(*v, "timestamp");
+    return reconnect != nullptr && timestamp != nullptr && read(*timestamp, "key", k.timestamp.key) &&
+           read_enum(*timestamp, "format", TimestampFormat::kIso8601, k.timestamp.format) &&
+           read(*v, "host", k.host) && read(*v, "port", k.port) &&
            read(*v, "app_version", k.app_version) && read(*v, "client_id", k.client_id) &&
            read(*v, "keepalive_ms", k.keepalive) && read(*v, "qos", k.qos) &&
            read_enum(*v, "delivery", Delivery::kNone, k.delivery) &&
@@ -328,7 +335,7 @@ bool read(const json& obj, const char* key, BufferConfig& b) {
     return v != nullptr && read(*v, "path", b.path) &&
            read(*v, "max_size_bytes", b.max_size_bytes) &&
            read_enum(*v, "overflow", Overflow::kDropNewest, b.overflow) &&
-           read(*v, "batch", b.batch);
+           read(*v, "batch", b.batch) && read(*v, "batch_bytes", b.batch_bytes);
 }
 
 /// A bus link: exactly one of "rtu" and "tcp".

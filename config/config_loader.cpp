@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "config/machine_id.hpp"
 #include "config/meter_sections.hpp"
 #include "config/units.hpp"
 
@@ -25,15 +26,8 @@ const std::vector<std::pair<std::string, Overflow>> kOverflowNames = {
 constexpr Millis kMinKeepalive{5'000};
 constexpr Millis kMaxKeepalive{65'535'000};
 constexpr uint64_t kMinBufferSize = 1024 * 1024;
-
-/// "kaa-gw-<hostname>": stable per machine, never random per connection.
-std::string default_client_id() {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
-        return "kaa-gw-unknown";
-    }
-    return std::string("kaa-gw-") + host;
-}
+constexpr uint64_t kMinBatchBytes = 4 * 1024;
+constexpr uint64_t kMaxBatchBytes = 16 * 1024 * 1024;
 
 /// True for a Kaa application version name: [a-z0-9_-]+.
 bool matches_app_version(const std::string& s) {
@@ -160,7 +154,7 @@ void read_kaa_connection(const MapReader& k, KaaConfig& kaa) {
             k.fail("app_version", "'" + *v + "' may contain only a-z, 0-9, '_' and '-'");
         }
     }
-    kaa.client_id = default_client_id();
+    kaa.client_id = default_client_id();  // config/machine_id.hpp
     if (auto v = k.string("client_id")) {
         if (v->find_first_of("+#") != std::string::npos) {
             k.fail("client_id", "'" + *v + "' must not contain + or #");
@@ -202,18 +196,49 @@ void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
     }
 }
 
+/// Reads kaa.timestamp: {key, format}, the field that carries each sample's read time.
+TimestampField read_timestamp(const MapReader& k) {
+    TimestampField field;
+    if (!k.has("timestamp")) {
+        return field;
+    }
+    MapReader t(k.diag(), k.get("timestamp"), "kaa.timestamp", {"key", "format"},
+                k.key_where("timestamp"));
+    if (!t.is_map()) {
+        return field;
+    }
+    if (auto v = t.string("key")) {
+        if (!is_sample_key(*v)) {
+            t.fail("key", "'" + *v +
+                              "' must be a sample key: letters, digits, '_' and '-', not "
+                              "purely numeric");
+        } else {
+            field.key = *v;
+        }
+    }
+    if (auto v = t.string("format")) {
+        if (auto f = parse_timestamp_format(*v)) {
+            field.format = *f;
+        } else {
+            t.fail("format", "'" + *v + "' is not a timestamp format; use millis, seconds or iso8601");
+        }
+    }
+    return field;
+}
+
 /// Reads the kaa: section; the port defaults by the presence of tls:.
 KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
     KaaConfig kaa;
     MapReader k(top.diag(), top.get("kaa"), "kaa",
                 {"host", "port", "app_version", "client_id", "keepalive", "qos", "delivery",
-                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect"},
+                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect", "timestamp"},
                 top.key_where("kaa"));
     read_kaa_connection(k, kaa);
     read_kaa_delivery(k, kaa);
     kaa.tls = read_tls(k);
     kaa.auth = read_auth(k, options);
     kaa.reconnect = read_reconnect(k);
+    kaa.timestamp = read_timestamp(k);
     auto port = k.integer("port", 1, 65535);
     kaa.port = port ? static_cast<int>(*port) : (kaa.tls ? 8883 : 1883);
     if (port && *port == 8883 && !kaa.tls) {
@@ -232,7 +257,7 @@ BufferConfig read_buffer(const MapReader& top) {
     if (!top.has("buffer")) {
         return buffer;
     }
-    MapReader b(top.diag(), top.get("buffer"), "buffer", {"path", "max_size", "overflow", "batch"},
+    MapReader b(top.diag(), top.get("buffer"), "buffer", {"path", "max_size", "overflow", "batch", "batch_bytes"},
                 top.key_where("buffer"));
     if (auto v = b.string("path")) {
         buffer.path = *v;
@@ -249,6 +274,14 @@ BufferConfig read_buffer(const MapReader& top) {
     }
     if (auto v = b.integer("batch", 1, 10000)) {
         buffer.batch = static_cast<int>(*v);
+    }
+    if (auto v = b.size("batch_bytes")) {
+        if (*v < kMinBatchBytes || *v > kMaxBatchBytes) {
+            b.fail("batch_bytes",
+                   "must be between 4KiB and 16MiB, got " + b.get("batch_bytes").Scalar());
+        } else {
+            buffer.batch_bytes = *v;
+        }
     }
     return buffer;
 }
@@ -267,7 +300,7 @@ GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const Load
     }
     config.buffer = read_buffer(top);
     config.buses = read_buses(top);
-    config.meters = read_meters(top, config.buses);
+    config.meters = read_meters(top, config.buses, config.kaa.timestamp.key);
     bool meters_unreadable =
         top.has("meters") && !top.get("meters").IsNull() && !top.get("meters").IsSequence();
     if (config.meters.empty() && !meters_unreadable) {

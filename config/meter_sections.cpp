@@ -64,8 +64,6 @@ bool check_register_name(const MapReader& r, const std::string& name, bool metad
         r.fail("name", quoted + " must not be purely numeric");
     } else if (std::find(kEptsReserved.begin(), kEptsReserved.end(), name) != kEptsReserved.end()) {
         r.fail("name", quoted + " is reserved by Kaa's time series service (EPTS)");
-    } else if (name == "timestamp") {
-        r.fail("name", quoted + " is reserved: the gateway adds it to every sample");
     } else {
         return true;
     }
@@ -221,7 +219,7 @@ const BusConfig* read_meter_identity(const MapReader& m, const std::vector<BusCo
 
 /// Reads one meter mapping.
 MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
-                       std::map<std::string, int>& name_lines,
+                       const std::string& timestamp_key, std::map<std::string, int>& name_lines,
                        std::map<std::string, std::string>& token_owners) {
     MeterConfig meter;
     meter.where = m.where();
@@ -256,11 +254,22 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
         meter.registers.empty()) {
         m.fail("registers", "must list at least one register");
     }
+    for (const NameUse& use : names) {
+        if (!use.metadata && use.name == timestamp_key) {
+            m.diag().error(use.where, use.label + ": name '" + use.name +
+                                          "' is the key that carries each sample's read time "
+                                          "(kaa.timestamp.key); rename the register or the key");
+        }
+    }
     check_unique_names(m.diag(), std::move(names), static_keys);
     return meter;
 }
 
 }  // namespace
+
+bool is_sample_key(const std::string& key) {
+    return is_metric_name(key) && !all_chars(key, [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::vector<BusConfig> read_buses(const MapReader& top) {
     std::vector<BusConfig> buses;
@@ -308,7 +317,8 @@ std::vector<BusConfig> read_buses(const MapReader& top) {
     return buses;
 }
 
-std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses) {
+std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses,
+                                     const std::string& timestamp_key) {
     std::vector<MeterConfig> meters;
     auto items = top.list("meters");
     if (!items) {
@@ -322,7 +332,7 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
                      "metadata_registers", "registers", "max_gap", "max_registers"},
                     top.value_where("meters"));
         if (m.is_map()) {
-            meters.push_back(read_meter(m, buses, name_lines, token_owners));
+            meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners));
         }
     }
     return meters;

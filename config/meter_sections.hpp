@@ -13,6 +13,11 @@ std::vector<BusConfig> read_buses(const MapReader& top);
 
 /// Reads the `meters` list of the top-level mapping, checking names, tokens, bus
 /// references, unit ids, metadata and registers against the already read buses.
-std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses);
+/// A register named like `timestamp_key` (the field that carries the read time) is an error.
+std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses,
+                                     const std::string& timestamp_key);
+
+/// True for a key a DCX sample may carry: [A-Za-z0-9_-]+, not purely numeric.
+bool is_sample_key(const std::string& key);
 
 }  // namespace kaa::config

@@ -72,6 +72,8 @@ uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
     s.delivery = config.kaa.delivery;
     s.response_timeout = config.kaa.response_timeout;
     s.batch = static_cast<size_t>(config.buffer.batch);
+    s.batch_bytes = static_cast<size_t>(config.buffer.batch_bytes);
+    s.timestamp = config.kaa.timestamp;
     s.max_in_flight = static_cast<size_t>(config.kaa.max_in_flight);
     return s;
 }

@@ -1,11 +1,14 @@
 // The delivery engine: metadata and sample batches out, confirmations in.
 #include "daemon/kaa/uplink.hpp"
 
+#include "daemon/kaa/metadata_parts.hpp"
+#include "daemon/kaa/sample_batch.hpp"
 #include "daemon/kaa/sample_payload.hpp"
 
 #include <algorithm>
 #include <random>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 namespace kaa::uplink {
@@ -29,6 +32,18 @@ void parse_error_payload(const std::string& payload, int& code, std::string& rea
     if (auto it = j.find("reasonPhrase"); it != j.end() && it->is_string()) {
         reason = it->get<std::string>();
     }
+}
+
+/// Refusals longer than this are logged once (and their end).
+constexpr auto kLongRefusal = std::chrono::minutes(1);
+
+/// A read time as UTC text for logs.
+std::string readable_time(int64_t read_ms) {
+    if (!read_time_in_range(read_ms))
+        return std::to_string(read_ms) + " ms";
+    std::string out;
+    append_read_time(out, read_ms, config::TimestampFormat::kIso8601);
+    return out.substr(1, out.size() - 2);
 }
 
 const char* what(Extension e) {
@@ -112,53 +127,71 @@ void Uplink::set_metadata(const MetadataUpdate& update) {
 
 bool Uplink::publish_metadata(size_t meter) {
     MetadataState& m = metadata_[meter];
-    const uint32_t rid = allocate_request_id();
-    const std::string topic = topics_.metadata_update(endpoint(meter).token, rid);
-    auto mid = mqtt_.publish(topic, m.keys.dump(), settings_.qos);
-    if (!mid) {
-        spdlog::debug("{}: metadata of meter {} not sent: {}", kComponent, endpoint(meter).meter,
-                      mid.error().message);
-        return false;
-    }
     m.dirty = false;
-    m.in_flight = true;
-    Request req;
-    req.extension = Extension::kMetadata;
-    req.meter = meter;
-    req.message_id = mid.value();
-    req.deadline = clock_.now() + settings_.response_timeout;
-    in_flight_.emplace(rid, std::move(req));
-    rid_by_message_id_[mid.value()] = rid;
-    ++counters_.metadata_published;
-    spdlog::debug("{}: sent metadata of meter {} as request {}", kComponent, endpoint(meter).meter,
-                  rid);
+    for (nlohmann::json& part : split_metadata(m.keys, settings_.batch_bytes)) {
+        std::string payload = part.dump();
+        if (payload.size() > settings_.batch_bytes) {
+            spdlog::warn("{}: metadata key {} of meter {} is {} bytes, more than buffer.batch_bytes "
+                         "{}; sent alone",
+                         kComponent, part.begin().key(), endpoint(meter).meter, payload.size(),
+                         settings_.batch_bytes);
+        }
+        const uint32_t rid = allocate_request_id();
+        const std::string topic = topics_.metadata_update(endpoint(meter).token, rid);
+        auto mid = mqtt_.publish(topic, payload, settings_.qos);
+        if (!mid) {
+            m.dirty = true;  // all of it again once the parts in flight are answered
+            spdlog::debug("{}: metadata of meter {} not sent: {}", kComponent,
+                          endpoint(meter).meter, mid.error().message);
+            return false;
+        }
+        ++m.parts_in_flight;
+        Request req;
+        req.extension = Extension::kMetadata;
+        req.meter = meter;
+        req.message_id = mid.value();
+        req.deadline = clock_.now() + settings_.response_timeout;
+        for (auto it = part.begin(); it != part.end(); ++it)
+            req.keys.push_back(it.key());
+        in_flight_.emplace(rid, std::move(req));
+        rid_by_message_id_[mid.value()] = rid;
+        ++counters_.metadata_published;
+        spdlog::debug("{}: sent metadata of meter {} as request {}", kComponent,
+                      endpoint(meter).meter, rid);
+    }
     return true;
 }
 
 Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
-    std::vector<StoredSample> batch = store_.take(meter, settings_.batch, lane);
-    if (batch.empty())
+    MeterHold& hold = holds_[meter];
+    const size_t want = hold.take == 0 ? settings_.batch : hold.take;
+    std::vector<StoredSample> taken = store_.take(meter, want, lane);
+    if (taken.empty())
         return BatchOutcome::kNothingTaken;
-    std::string payload;
-    size_t size = 2;
-    for (const auto& s : batch)
-        size += sample_json_bound(s.record) + 1;
-    payload.reserve(size);
-    payload.push_back('[');
+    SampleBatch batch = build_sample_batch(taken, settings_.batch_bytes, settings_.timestamp);
+    // Next time take about what fit, so a wide meter's drain does not take and give back.
+    hold.take = batch.left.empty() ? std::min(settings_.batch, want * 2) : batch.sent.size();
+    if (!batch.left.empty())
+        store_.release(batch.left);
+    drop_bad_times(meter, batch.bad_time);
+    if (batch.sent.empty())
+        return BatchOutcome::kSent;  // only unsendable samples: they are gone, go on
+    if (batch.oversized) {
+        spdlog::warn("{}: a sample of meter {} is {} bytes, more than buffer.batch_bytes {}; "
+                     "sent alone",
+                     kComponent, endpoint(meter).meter, batch.payload.size(),
+                     settings_.batch_bytes);
+    }
     Request req;
     req.extension = Extension::kDataCollection;
     req.meter = meter;
-    req.sample_ids.reserve(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-        if (i > 0)
-            payload.push_back(',');
-        append_sample_json(payload, batch[i].read_ms, batch[i].record);
-        req.sample_ids.push_back(batch[i].id);
-    }
-    payload.push_back(']');
+    req.sample_ids = std::move(batch.sent);
+    req.first_read_ms = batch.first_read_ms;
+    req.last_read_ms = batch.last_read_ms;
 
     const uint32_t rid = allocate_request_id();
-    auto mid = mqtt_.publish(topics_.samples(endpoint(meter).token, rid), payload, settings_.qos);
+    auto mid =
+        mqtt_.publish(topics_.samples(endpoint(meter).token, rid), batch.payload, settings_.qos);
     if (!mid) {
         store_.release(req.sample_ids);
         spdlog::debug("{}: samples of meter {} not sent: {}", kComponent, endpoint(meter).meter,
@@ -174,11 +207,25 @@ Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
     return BatchOutcome::kSent;
 }
 
+void Uplink::drop_bad_times(size_t meter, const std::vector<uint64_t>& ids) {
+    if (ids.empty())
+        return;
+    removals_.insert(removals_.end(), ids.begin(), ids.end());
+    counters_.samples_bad_time += ids.size();
+    int suppressed = 0;
+    if (log_limiter_.allow("bad-time:" + endpoint(meter).meter, suppressed)) {
+        spdlog::error("{}: {} samples of meter {} carry a read time before 1970 or after 2199 "
+                      "(the clock was wrong when they were read); deleted, not sent ({} so far)",
+                      kComponent, ids.size(), endpoint(meter).meter, counters_.samples_bad_time);
+    }
+}
+
 void Uplink::pump() {
     if (!connected_)
         return;
     for (size_t m = 0; m < metadata_.size(); ++m) {
-        if (metadata_[m].dirty && !metadata_[m].in_flight && !held(m) && !publish_metadata(m)) {
+        if (metadata_[m].dirty && metadata_[m].parts_in_flight == 0 && !held(m) &&
+            !publish_metadata(m)) {
             return;
         }
     }
@@ -240,14 +287,16 @@ void Uplink::confirm(uint32_t rid) {
     if (req.extension == Extension::kDataCollection) {
         removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_delivered += req.sample_ids.size();
-        holds_[req.meter].backoff.reset();
-        holds_[req.meter].until.reset();
     } else {
-        metadata_[req.meter].in_flight = false;
+        MetadataState& m = metadata_[req.meter];
+        --m.parts_in_flight;
         ++counters_.metadata_confirmed;
-        spdlog::info("{}: metadata of meter {} (token {}) accepted", kComponent,
-                     endpoint(req.meter).meter, endpoint(req.meter).token);
+        if (m.parts_in_flight == 0 && !m.dirty) {
+            spdlog::info("{}: metadata of meter {} (token {}) accepted", kComponent,
+                         endpoint(req.meter).meter, endpoint(req.meter).token);
+        }
     }
+    note_accepted(req.meter);
     forget(rid);
 }
 
@@ -260,7 +309,7 @@ void Uplink::retry(uint32_t rid, const std::string& why) {
         store_.release(req.sample_ids);
         ++counters_.batches_resent;
     } else {
-        metadata_[req.meter].in_flight = false;
+        --metadata_[req.meter].parts_in_flight;
         metadata_[req.meter].dirty = true;
     }
     if (!why.empty()) {
@@ -286,18 +335,21 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
         if (log_limiter_.allow("reject:" + endpoint(req.meter).token + std::to_string(code),
                                suppressed)) {
             spdlog::error(
-                "{}: Kaa rejected {} samples of meter {} (token {}) with {} '{}'; "
+                "{}: Kaa rejected {} samples of meter {} (token {}, read {} .. {}) with {} '{}'; "
                 "dropped them, as sending again would fail the same way ({} dropped "
                 "so far{})",
                 kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
-                endpoint(req.meter).token, code, reason, counters_.samples_rejected,
+                endpoint(req.meter).token, readable_time(req.first_read_ms),
+                readable_time(req.last_read_ms), code, reason, counters_.samples_rejected,
                 suppressed > 0 ? fmt::format("; {} more rejections", suppressed) : "");
         }
     } else {
-        metadata_[req.meter].in_flight = false;
-        spdlog::error("{}: Kaa rejected the metadata of meter {} (token {}) with {} '{}'",
-                      kComponent, endpoint(req.meter).meter, endpoint(req.meter).token, code,
-                      reason);
+        // Kept as they are: the next change of these keys (or a reconnect) tries again.
+        --metadata_[req.meter].parts_in_flight;
+        spdlog::error("{}: Kaa rejected the metadata keys {} of meter {} (token {}) with {} '{}'; "
+                      "they are sent again when they change",
+                      kComponent, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
+                      endpoint(req.meter).token, code, reason);
     }
     forget(rid);
 }
@@ -334,17 +386,47 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
     log_error_reply(*reply, code, reason);
     if (!ours)
         return;
-    if (code >= 400 && code < 500) {
+    // error_policy.hpp: only a refusal of the payload itself deletes data.
+    if (action_for_status(code) == ErrorAction::kDrop) {
         reject(reply->request_id, code, reason);
     } else {
-        hold_meter(it->second.meter);
+        counters_.samples_held += it->second.sample_ids.size();
+        hold_meter(it->second.meter, code, reason);
         retry(reply->request_id, fmt::format("Kaa answered {} '{}'", code, reason));
     }
 }
 
-void Uplink::hold_meter(size_t meter) {
+void Uplink::hold_meter(size_t meter, int code, const std::string& reason) {
     MeterHold& h = holds_[meter];
-    h.until = clock_.now() + h.backoff.next_delay();
+    const auto now = clock_.now();
+    h.until = now + h.backoff.next_delay();
+    if (!h.since)
+        h.since = now;
+    if (!h.announced && now - *h.since >= kLongRefusal) {
+        h.announced = true;
+        spdlog::warn("{}: Kaa has refused the data of meter {} (token {}) for {} s, last with "
+                     "{} '{}'; every sample is kept and sent again with backoff (up to {} s)",
+                     kComponent, endpoint(meter).meter, endpoint(meter).token,
+                     std::chrono::duration_cast<std::chrono::seconds>(now - *h.since).count(),
+                     code, reason,
+                     std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_max_delay)
+                         .count());
+    }
+}
+
+void Uplink::note_accepted(size_t meter) {
+    MeterHold& h = holds_[meter];
+    if (h.announced) {
+        spdlog::info("{}: Kaa accepts the data of meter {} (token {}) again after {} s of "
+                     "refusals",
+                     kComponent, endpoint(meter).meter, endpoint(meter).token,
+                     std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - *h.since)
+                         .count());
+    }
+    h.backoff.reset();
+    h.until.reset();
+    h.since.reset();
+    h.announced = false;
 }
 
 // Every meter's hold has its own backoff, so one failing meter never delays another.
@@ -353,7 +435,7 @@ void Uplink::add_hold() {
     const uint64_t seed =
         settings_.retry_seed ? *settings_.retry_seed + meter : std::random_device{}();
     holds_.push_back(
-        MeterHold{Backoff(settings_.retry_min_delay, settings_.retry_max_delay, seed), {}});
+        MeterHold(Backoff(settings_.retry_min_delay, settings_.retry_max_delay, seed)));
 }
 
 bool Uplink::held(size_t meter) const {

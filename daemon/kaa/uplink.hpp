@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample.hpp"
+#include "daemon/kaa/error_policy.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/kaa/topics.hpp"
 #include "daemon/sample_store.hpp"
@@ -30,6 +31,8 @@ struct UplinkSettings {
     config::Delivery delivery = config::Delivery::kStatus;
     std::chrono::milliseconds response_timeout{30000};
     size_t batch = 500;        // samples per DCX publish at most
+    size_t batch_bytes = 256 * 1024;  // bytes per DCX or EPMP publish at most
+    config::TimestampField timestamp;  // the sample field with the read time, and its format
     size_t max_in_flight = 8;  // sample batches awaiting confirmation at once
     // After Kaa answers 5xx for a meter, its samples wait a capped full-jitter backoff
     // (core/backoff.hpp: between the minimum and a ceiling doubling per repeated failure, up
@@ -51,7 +54,9 @@ struct UplinkCounters {
     uint64_t batches_published = 0;
     uint64_t samples_delivered = 0;
     uint64_t batches_resent = 0;    // timed out, 5xx, or cut by a disconnect
-    uint64_t samples_rejected = 0;  // dropped after a 4xx /error
+    uint64_t samples_rejected = 0;  // dropped after an /error that can never succeed
+    uint64_t samples_bad_time = 0;  // dropped: read time before 1970 or absurdly far ahead
+    uint64_t samples_held = 0;      // held after an /error that may succeed later
     uint64_t metadata_published = 0;
     uint64_t metadata_confirmed = 0;
     uint64_t errors_received = 0;
@@ -102,17 +107,24 @@ class Uplink {
         Extension extension = Extension::kDataCollection;
         size_t meter = 0;
         std::vector<uint64_t> sample_ids;  // data collection only
+        int64_t first_read_ms = 0;         // read times of the first and last sample
+        int64_t last_read_ms = 0;
+        std::vector<std::string> keys;     // metadata only: the keys this part carried
         int message_id = -1;
         Clock::Monotonic deadline;
     };
     struct MeterHold {
+        explicit MeterHold(Backoff b) : backoff(std::move(b)) {}
         Backoff backoff;                        // the delay of the next hold
         std::optional<Clock::Monotonic> until;  // no sending for this meter before then
+        std::optional<Clock::Monotonic> since;  // refused since (unset: not refused)
+        bool announced = false;                 // the long refusal was logged
+        size_t take = 0;                        // samples to take next: what fit last time
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
         bool dirty = false;  // differs from what Kaa confirmed, or a reconnect happened
-        bool in_flight = false;
+        size_t parts_in_flight = 0;  // update/keys requests of this meter awaiting an answer
     };
 
     uint32_t allocate_request_id();
@@ -126,7 +138,9 @@ class Uplink {
     void retry(uint32_t rid, const std::string& why);
     void reject(uint32_t rid, int code, const std::string& reason);
     void forget(uint32_t rid);
-    void hold_meter(size_t meter);
+    void hold_meter(size_t meter, int code, const std::string& reason);
+    void note_accepted(size_t meter);
+    void drop_bad_times(size_t meter, const std::vector<uint64_t>& ids);
     void add_hold();
     bool held(size_t meter) const;
     void log_error_reply(const ParsedReply& reply, int code, const std::string& reason);

@@ -234,7 +234,8 @@ TEST(ConfigRegisters, ReservedNames) {
     }
     EXPECT_THAT(errors(registers("      - {name: timestamp, address: 0}\n")),
                 ElementsAre("t.yaml:12:16: meter 'm1' register 'timestamp': name 'timestamp' is "
-                            "reserved: the gateway adds it to every sample"));
+                            "the key that carries each sample's read time (kaa.timestamp.key); "
+                            "rename the register or the key"));
 }
 
 TEST(ConfigRegisters, NamesUniqueWithinAMeter) {

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "config/machine_id.hpp"
 #include "config/sim_config_loader.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
@@ -25,12 +26,6 @@ const std::string kReference = KAA_SOURCE_DIR "/config/reference.yaml";
 /// A kaa: section whose lines 1-3 are fixed; extra lines start at line 4.
 std::string kaa_with(const std::string& extra) {
     return "kaa:\n  host: h\n  app_version: av\n" + extra;
-}
-
-std::string hostname() {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    return host;
 }
 
 TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
@@ -173,7 +168,9 @@ TEST(ConfigLoader, KaaDefaults) {
     EXPECT_THAT(messages(r.warnings), ElementsAre("t.yaml:1:1: no meters configured"));
     const KaaConfig& k = r.config->kaa;
     EXPECT_EQ(k.port, 1883);
-    EXPECT_EQ(k.client_id, "kaa-gw-" + hostname());
+    EXPECT_EQ(k.client_id, default_client_id());  // from /etc/machine-id (config_machine_id_test)
+    EXPECT_EQ(k.timestamp.key, "timestamp");
+    EXPECT_EQ(k.timestamp.format, TimestampFormat::kMillis);
     EXPECT_EQ(k.keepalive, Millis{60'000});
     EXPECT_EQ(k.qos, 1);
     EXPECT_EQ(k.delivery, Delivery::kStatus);
@@ -228,13 +225,13 @@ TEST(ConfigLoader, UnknownKeyListsAllowedKeys) {
                 ElementsAre("t.yaml:4:3: unknown key 'hots' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
                             "max_in_flight, "
-                            "tls, auth, reconnect"));
+                            "tls, auth, reconnect, timestamp"));
     EXPECT_THAT(errors("kaa: {host: h, app_version: av}\nmeter: []\n"),
                 ElementsAre("t.yaml:2:1: unknown key 'meter' at the top level; allowed keys: kaa, "
                             "buffer, buses, meters"));
     EXPECT_THAT(errors(kaa_with("buffer: {size: 1MiB}\n")),
                 ElementsAre("t.yaml:4:10: unknown key 'size' in buffer; allowed keys: path, "
-                            "max_size, overflow, batch"));
+                            "max_size, overflow, batch, batch_bytes"));
 }
 
 TEST(ConfigLoader, DuplicateKey) {
@@ -269,7 +266,7 @@ TEST(ConfigLoader, ThreeErrorsAreAllReported) {
                             "t.yaml:6:3: unknown key 'colour' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
                             "max_in_flight, "
-                            "tls, auth, reconnect"));
+                            "tls, auth, reconnect, timestamp"));
 }
 
 TEST(ConfigKaa, AppVersionCharacters) {
@@ -438,6 +435,80 @@ TEST(ConfigExamples, GatewayAndSimulatorExamplesLoadCleanly) {
     LoadSimResult sim = load_sim_config(KAA_SOURCE_DIR "/config/examples/sim.yaml");
     EXPECT_THAT(messages(sim.errors), IsEmpty());
     ASSERT_TRUE(sim.config);
+}
+
+}  // namespace
+}  // namespace kaa::config
+
+namespace kaa::config {
+namespace {
+
+std::string with_meter(const std::string& kaa_extra, const std::string& register_name) {
+    return "kaa:\n  host: h\n  app_version: av\n" + kaa_extra +
+           "buses:\n  - name: b\n    tcp: {host: 127.0.0.1, port: 502}\n"
+           "meters:\n  - name: m1\n    token: t1\n    bus: b\n    unit: 1\n"
+           "    poll_interval: 1s\n    registers:\n      - {name: " +
+           register_name + ", address: 0}\n";
+}
+
+TEST(ConfigTimestamp, KeyAndFormatAreRead) {
+    for (auto [word, format] : {std::pair{"millis", TimestampFormat::kMillis},
+                                std::pair{"seconds", TimestampFormat::kSeconds},
+                                std::pair{"iso8601", TimestampFormat::kIso8601}}) {
+        LoadResult r = load_gateway_config_text(
+            with_meter(std::string("  timestamp: {key: ts, format: ") + word + "}\n", "v"),
+            "t.yaml");
+        ASSERT_TRUE(r.config) << word;
+        EXPECT_EQ(r.config->kaa.timestamp.key, "ts");
+        EXPECT_EQ(r.config->kaa.timestamp.format, format);
+    }
+}
+
+TEST(ConfigTimestamp, ARegisterNamedLikeTheKeyIsAnErrorAtItsName) {
+    LoadResult r = load_gateway_config_text(
+        with_meter("  timestamp: {key: ts, format: iso8601}\n", "ts"), "t.yaml");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "t.yaml:15:16: meter 'm1' register 'ts': name 'ts' is the key that carries each "
+              "sample's read time (kaa.timestamp.key); rename the register or the key");
+    // With another key, "timestamp" is an ordinary register name.
+    EXPECT_TRUE(
+        load_gateway_config_text(with_meter("  timestamp: {key: ts}\n", "timestamp"), "t.yaml")
+            .config);
+}
+
+TEST(ConfigTimestamp, BadKeysAndFormatsAreErrorsWithLineAndColumn) {
+    LoadResult r = load_gateway_config_text(
+        with_meter("  timestamp: {key: \"a.b\", format: ISO}\n", "v"), "t.yaml");
+    ASSERT_EQ(r.errors.size(), 2u);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "t.yaml:4:20: kaa.timestamp: key 'a.b' must be a sample key: letters, digits, '_' "
+              "and '-', not purely numeric");
+    EXPECT_EQ(r.errors[1].to_string(),
+              "t.yaml:4:35: kaa.timestamp: format 'ISO' is not a timestamp format; use millis, "
+              "seconds or iso8601");
+    EXPECT_EQ(load_gateway_config_text(with_meter("  timestamp: {key: \"123\"}\n", "v"), "t.yaml")
+                  .errors.size(),
+              1u);
+    EXPECT_EQ(load_gateway_config_text(with_meter("  timestamp: {kee: ts}\n", "v"), "t.yaml")
+                  .errors.size(),
+              1u);
+}
+
+TEST(ConfigBatchBytes, DefaultsTo256KiBAndIsBounded) {
+    LoadResult d = load_gateway_config_text(with_meter("", "v"), "t.yaml");
+    ASSERT_TRUE(d.config);
+    EXPECT_EQ(d.config->buffer.batch_bytes, 256u * 1024);
+    LoadResult r =
+        load_gateway_config_text(with_meter("", "v") + "buffer: {batch_bytes: 16KiB}\n", "t.yaml");
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->buffer.batch_bytes, 16u * 1024);
+    LoadResult small =
+        load_gateway_config_text(with_meter("", "v") + "buffer: {batch_bytes: 1KiB}\n", "t.yaml");
+    ASSERT_EQ(small.errors.size(), 1u);
+    EXPECT_NE(small.errors[0].to_string().find("batch_bytes must be between 4KiB and 16MiB"),
+              std::string::npos)
+        << small.errors[0].to_string();
 }
 
 }  // namespace
