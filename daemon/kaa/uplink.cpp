@@ -131,10 +131,11 @@ bool Uplink::publish_metadata(size_t meter) {
     for (nlohmann::json& part : split_metadata(m.keys, settings_.batch_bytes)) {
         std::string payload = part.dump();
         if (payload.size() > settings_.batch_bytes) {
-            spdlog::warn("{}: metadata key {} of meter {} is {} bytes, more than buffer.batch_bytes "
-                         "{}; sent alone",
-                         kComponent, part.begin().key(), endpoint(meter).meter, payload.size(),
-                         settings_.batch_bytes);
+            spdlog::warn(
+                "{}: metadata key {} of meter {} is {} bytes, more than buffer.batch_bytes "
+                "{}; sent alone",
+                kComponent, part.begin().key(), endpoint(meter).meter, payload.size(),
+                settings_.batch_bytes);
         }
         const uint32_t rid = allocate_request_id();
         const std::string topic = topics_.metadata_update(endpoint(meter).token, rid);
@@ -177,10 +178,10 @@ Uplink::BatchOutcome Uplink::publish_batch(size_t meter, Lane lane) {
     if (batch.sent.empty())
         return BatchOutcome::kSent;  // only unsendable samples: they are gone, go on
     if (batch.oversized) {
-        spdlog::warn("{}: a sample of meter {} is {} bytes, more than buffer.batch_bytes {}; "
-                     "sent alone",
-                     kComponent, endpoint(meter).meter, batch.payload.size(),
-                     settings_.batch_bytes);
+        spdlog::warn(
+            "{}: a sample of meter {} is {} bytes, more than buffer.batch_bytes {}; "
+            "sent alone",
+            kComponent, endpoint(meter).meter, batch.payload.size(), settings_.batch_bytes);
     }
     Request req;
     req.extension = Extension::kDataCollection;
@@ -214,9 +215,10 @@ void Uplink::drop_bad_times(size_t meter, const std::vector<uint64_t>& ids) {
     counters_.samples_bad_time += ids.size();
     int suppressed = 0;
     if (log_limiter_.allow("bad-time:" + endpoint(meter).meter, suppressed)) {
-        spdlog::error("{}: {} samples of meter {} carry a read time before 1970 or after 2199 "
-                      "(the clock was wrong when they were read); deleted, not sent ({} so far)",
-                      kComponent, ids.size(), endpoint(meter).meter, counters_.samples_bad_time);
+        spdlog::error(
+            "{}: {} samples of meter {} carry a read time before 1970 or after 2199 "
+            "(the clock was wrong when they were read); deleted, not sent ({} so far)",
+            kComponent, ids.size(), endpoint(meter).meter, counters_.samples_bad_time);
     }
 }
 
@@ -346,10 +348,11 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
     } else {
         // Kept as they are: the next change of these keys (or a reconnect) tries again.
         --metadata_[req.meter].parts_in_flight;
-        spdlog::error("{}: Kaa rejected the metadata keys {} of meter {} (token {}) with {} '{}'; "
-                      "they are sent again when they change",
-                      kComponent, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
-                      endpoint(req.meter).token, code, reason);
+        spdlog::error(
+            "{}: Kaa rejected the metadata keys {} of meter {} (token {}) with {} '{}'; "
+            "they are sent again when they change",
+            kComponent, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
+            endpoint(req.meter).token, code, reason);
     }
     forget(rid);
 }
@@ -404,24 +407,23 @@ void Uplink::hold_meter(size_t meter, int code, const std::string& reason) {
         h.since = now;
     if (!h.announced && now - *h.since >= kLongRefusal) {
         h.announced = true;
-        spdlog::warn("{}: Kaa has refused the data of meter {} (token {}) for {} s, last with "
-                     "{} '{}'; every sample is kept and sent again with backoff (up to {} s)",
-                     kComponent, endpoint(meter).meter, endpoint(meter).token,
-                     std::chrono::duration_cast<std::chrono::seconds>(now - *h.since).count(),
-                     code, reason,
-                     std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_max_delay)
-                         .count());
+        spdlog::warn(
+            "{}: Kaa has refused the data of meter {} (token {}) for {} s, last with "
+            "{} '{}'; every sample is kept and sent again with backoff (up to {} s)",
+            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            std::chrono::duration_cast<std::chrono::seconds>(now - *h.since).count(), code, reason,
+            std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_max_delay).count());
     }
 }
 
 void Uplink::note_accepted(size_t meter) {
     MeterHold& h = holds_[meter];
     if (h.announced) {
-        spdlog::info("{}: Kaa accepts the data of meter {} (token {}) again after {} s of "
-                     "refusals",
-                     kComponent, endpoint(meter).meter, endpoint(meter).token,
-                     std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - *h.since)
-                         .count());
+        spdlog::info(
+            "{}: Kaa accepts the data of meter {} (token {}) again after {} s of "
+            "refusals",
+            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - *h.since).count());
     }
     h.backoff.reset();
     h.until.reset();

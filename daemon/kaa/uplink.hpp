@@ -30,10 +30,10 @@ struct UplinkSettings {
     int qos = 1;
     config::Delivery delivery = config::Delivery::kStatus;
     std::chrono::milliseconds response_timeout{30000};
-    size_t batch = 500;        // samples per DCX publish at most
-    size_t batch_bytes = 256 * 1024;  // bytes per DCX or EPMP publish at most
+    size_t batch = 500;                // samples per DCX publish at most
+    size_t batch_bytes = 256 * 1024;   // bytes per DCX or EPMP publish at most
     config::TimestampField timestamp;  // the sample field with the read time, and its format
-    size_t max_in_flight = 8;  // sample batches awaiting confirmation at once
+    size_t max_in_flight = 8;          // sample batches awaiting confirmation at once
     // After Kaa answers 5xx for a meter, its samples wait a capped full-jitter backoff
     // (core/backoff.hpp: between the minimum and a ceiling doubling per repeated failure, up
     // to the maximum) before they are sent again, so a failing platform is not hammered in a
@@ -109,7 +109,7 @@ class Uplink {
         std::vector<uint64_t> sample_ids;  // data collection only
         int64_t first_read_ms = 0;         // read times of the first and last sample
         int64_t last_read_ms = 0;
-        std::vector<std::string> keys;     // metadata only: the keys this part carried
+        std::vector<std::string> keys;  // metadata only: the keys this part carried
         int message_id = -1;
         Clock::Monotonic deadline;
     };
@@ -123,7 +123,7 @@ class Uplink {
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
-        bool dirty = false;  // differs from what Kaa confirmed, or a reconnect happened
+        bool dirty = false;          // differs from what Kaa confirmed, or a reconnect happened
         size_t parts_in_flight = 0;  // update/keys requests of this meter awaiting an answer
     };
 
