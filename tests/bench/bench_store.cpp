@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace {
 

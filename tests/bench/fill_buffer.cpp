@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace {
 
