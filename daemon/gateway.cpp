@@ -11,11 +11,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/buffer/memory_sample_store.hpp"
 #include "daemon/buffer/sample_record.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
-#include "daemon/memory_sample_store.hpp"
-#include "daemon/sqlite_sample_store.hpp"
 
 namespace kaa {
 namespace {

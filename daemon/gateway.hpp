@@ -15,9 +15,9 @@
 #include "core/event_queue.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
+#include "daemon/buffer/sample_store.hpp"
 #include "daemon/bus_set.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
-#include "daemon/sample_store.hpp"
 #include "daemon/service_notifier.hpp"
 
 namespace kaa {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/sample.hpp"
-#include "daemon/sample_store.hpp"
+#include "daemon/buffer/sample_store.hpp"
 
 namespace kaa::buffer {
 

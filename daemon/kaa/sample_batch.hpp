@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/timestamp_format.hpp"
-#include "daemon/sample_store.hpp"
+#include "daemon/buffer/sample_store.hpp"
 
 namespace kaa::uplink {
 

@@ -17,10 +17,10 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample.hpp"
+#include "daemon/buffer/sample_store.hpp"
 #include "daemon/kaa/error_policy.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/kaa/topics.hpp"
-#include "daemon/sample_store.hpp"
 
 namespace kaa::uplink {
 

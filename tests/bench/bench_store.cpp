@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace {
 
@@ -39,17 +39,17 @@ std::vector<std::string> meter_names() {
     return names;
 }
 
-/// A realistic sample: a timestamp and 20 values, about 200 bytes of JSON.
+/// A realistic sample: its read time and a record of 20 values, about 180 bytes of JSON.
 kaa::BufferedSample make_sample(size_t n) {
     const int64_t ts = 1700000000000 + static_cast<int64_t>(n) * 100;
-    std::string json = "{\"timestamp\":" + std::to_string(ts);
+    std::string record = "{";
     char value[32];
     for (int k = 0; k < 20; ++k) {
-        std::snprintf(value, sizeof value, ",\"%c\":%.1f", 'a' + k,
+        std::snprintf(value, sizeof value, "%s\"%c\":%.1f", k == 0 ? "" : ",", 'a' + k,
                       static_cast<double>((n * 7 + static_cast<size_t>(k) * 131) % 10000) / 10.0);
-        json += value;
+        record += value;
     }
-    return kaa::BufferedSample{n % kMeters, ts, json + "}"};
+    return kaa::BufferedSample{n % kMeters, ts, record + "}"};
 }
 
 /// One poll round: `count` samples numbered from `first`, meters interleaved.
@@ -61,7 +61,7 @@ std::vector<kaa::BufferedSample> make_round(size_t first, size_t count) {
     return round;
 }
 
-/// The floor: plain SQLite with the store's layout (one table samples(key, ts, json), key =
+/// The floor: plain SQLite with the store's layout (one table samples(key, ts, record), key =
 /// meter number << 44 | id) and pragmas (WAL, `synchronous`, the checkpoint interval and WAL
 /// limit it picks for a max_bytes of 256 MiB or more), one prepared INSERT, one BEGIN/COMMIT
 /// per round.
@@ -75,9 +75,9 @@ class Floor {
         sqlite3_exec(db_,
                      "PRAGMA wal_autocheckpoint=4000; PRAGMA journal_size_limit=32960032;"
                      "CREATE TABLE samples(key INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
-                     " json TEXT NOT NULL);",
+                     " record TEXT NOT NULL);",
                      nullptr, nullptr, nullptr);
-        sqlite3_prepare_v2(db_, "INSERT INTO samples(key, ts, json) VALUES(?1, ?2, ?3)", -1,
+        sqlite3_prepare_v2(db_, "INSERT INTO samples(key, ts, record) VALUES(?1, ?2, ?3)", -1,
                            &insert_, nullptr);
     }
     ~Floor() {

@@ -2,9 +2,12 @@
 // the floor that tests/bench/bench_drain.py measures kaa-gatewayd's backlog drain against.
 //
 // It reads its own copy of a buffer file written by fill_buffer (the daemon's schema:
-// samples(key, ts, json), key = meter number << 44 | id, numbers in table meters) with plain
+// samples(key, ts, record), key = meter number << 44 | id, numbers in table meters) with plain
 // SQLite, and sends the same bytes the daemon sends when it drains that backlog: per meter, the
-// rows in id order in JSON arrays of up to --batch samples ("[" + json + "," + json ... + "]"),
+// rows in id order in JSON arrays of up to --batch samples ("[" + sample + "," + sample ... +
+// "]"), each sample Kaa's {"timestamp":<ts>,<the record's members>} as the daemon's
+// daemon/kaa/sample_payload.cpp writes it (fill_buffer writes no null values, the one case in
+// which the daemon rebuilds a record, so splicing the record is all it takes here),
 // meters taken round-robin one batch at a time, each array published at QoS 1 to
 //
 //     kp1/<app>/dcx/<token>/json/<rid>      (token = meter name, rid = 1, 2, 3, ...)
@@ -114,6 +117,19 @@ double seconds_since(SteadyClock::time_point t) {
     return std::chrono::duration<double>(SteadyClock::now() - t).count();
 }
 
+/// Appends Kaa's sample: {"timestamp":<ts>, then the members of the record {...}, then }.
+void append_sample(std::string& out, int64_t ts, const char* record, size_t size) {
+    char digits[24];
+    const int len =
+        std::snprintf(digits, sizeof digits, "{\"timestamp\":%lld", static_cast<long long>(ts));
+    out.append(digits, static_cast<size_t>(len));
+    if (size > 2) {
+        out.push_back(',');
+        out.append(record + 1, size - 2);
+    }
+    out.push_back('}');
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,9 +160,9 @@ int main(int argc, char** argv) {
         sqlite3_finalize(lookup);
         sqlite3_stmt* stmt = nullptr;
         if (number < 0 ||
-            sqlite3_prepare_v2(db,
-                               "SELECT json FROM samples WHERE key BETWEEN ?1 AND ?2 ORDER BY key",
-                               -1, &stmt, nullptr) != SQLITE_OK) {
+            sqlite3_prepare_v2(
+                db, "SELECT ts, record FROM samples WHERE key BETWEEN ?1 AND ?2 ORDER BY key", -1,
+                &stmt, nullptr) != SQLITE_OK) {
             std::fprintf(stderr, "drain_floor: no rows for %s: %s\n", name, sqlite3_errmsg(db));
             return 1;
         }
@@ -205,8 +221,9 @@ int main(int argc, char** argv) {
             while (n < args.batch && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
                 if (n > 0)
                     payload.push_back(',');
-                payload.append(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
-                               static_cast<size_t>(sqlite3_column_bytes(stmt, 0)));
+                append_sample(payload, sqlite3_column_int64(stmt, 0),
+                              reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)),
+                              static_cast<size_t>(sqlite3_column_bytes(stmt, 1)));
                 ++n;
             }
             if (rc != SQLITE_ROW && rc != SQLITE_DONE) {

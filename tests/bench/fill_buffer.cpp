@@ -5,9 +5,10 @@
 // meter-001 .. meter-M (the names the daemon's config must use: rows are keyed by meter
 // name), appended in transactions of 500 samples (one "poll round" each). Sample n belongs to
 // meter n % M and was read in round n / M: every meter is read once a second, so per meter the
-// timestamps increase by 1000 ms. Each sample is a realistic ~200-byte JSON object:
+// read times increase by 1000 ms. Each sample's record is a realistic ~180-byte JSON object
+// (the read time is the row's own column, not part of the record):
 //
-//   {"timestamp":1700000000000,"voltage_l1":230.12,"voltage_l2":229.47,...,"energy_import_wh":...}
+//   {"voltage_l1":230.12,"voltage_l2":229.47,...,"energy_import_wh":...}
 //
 // Usage: fill_buffer PATH [--samples N] [--meters M] [--transaction 500] [--max-bytes BYTES]
 // PATH must not exist yet (its directory must). Prints one line: samples, meters, payload
@@ -23,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace {
 
@@ -97,12 +98,11 @@ kaa::BufferedSample make_sample(uint64_t n, size_t meters) {
     char json[512];
     const int len = std::snprintf(
         json, sizeof json,
-        "{\"timestamp\":%lld,\"voltage_l1\":%.2f,\"voltage_l2\":%.2f,\"voltage_l3\":%.2f,"
+        "{\"voltage_l1\":%.2f,\"voltage_l2\":%.2f,\"voltage_l3\":%.2f,"
         "\"current_l1\":%.3f,\"current_l2\":%.3f,\"current_l3\":%.3f,\"power_total\":%.1f,"
         "\"frequency\":%.2f,\"energy_import_wh\":%llu}",
-        static_cast<long long>(ts), 229.0 + 2 * w, 230.0 + w, 231.5 - w, 5.0 + w, 4.5 + 2 * w,
-        6.25 - w, 3400.0 + 250 * w, 49.95 + w / 10,
-        static_cast<unsigned long long>(12345678 + round * 98 + meter));
+        229.0 + 2 * w, 230.0 + w, 231.5 - w, 5.0 + w, 4.5 + 2 * w, 6.25 - w, 3400.0 + 250 * w,
+        49.95 + w / 10, static_cast<unsigned long long>(12345678 + round * 98 + meter));
     return kaa::BufferedSample{meter, ts, std::string(json, static_cast<size_t>(len))};
 }
 

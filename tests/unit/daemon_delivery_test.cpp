@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
+#include "daemon/buffer/memory_sample_store.hpp"
 #include "daemon/kaa/uplink.hpp"
-#include "daemon/memory_sample_store.hpp"
 #include "tests/fakes/fake_clock.hpp"
 
 namespace kaa::uplink {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace kaa {
 namespace {
@@ -17,12 +17,12 @@ namespace {
 namespace fs = std::filesystem;
 constexpr uint64_t kMiB = 1024 * 1024;
 
-/// A ~200-byte sample JSON for meter `meter`, numbered `n`.
+/// A ~200-byte sample record for meter `meter`, numbered `n` (also its read time).
 BufferedSample sample(size_t meter, int64_t n) {
-    std::string json = "{\"timestamp\":" + std::to_string(n);
+    std::string record = "{\"n\":" + std::to_string(n);
     for (int v = 0; v < 16; ++v)
-        json += ",\"v" + std::to_string(v) + "\":1234.56";
-    return BufferedSample{meter, n, json + "}"};
+        record += ",\"v" + std::to_string(v) + "\":1234.56";
+    return BufferedSample{meter, n, record + "}"};
 }
 
 /// The ids of taken samples, for release() and remove().

@@ -1,5 +1,8 @@
 #pragma once
-// SqliteSampleStore: the durable SampleStore, one SQLite database in WAL mode. Samples survive
+// SqliteStoreCore: the durable store's working parts behind SqliteSampleStore (the facade in
+// sqlite_sample_store.hpp). Only the SQLite layer's .cpp files include this header.
+//
+// The durable SampleStore, one SQLite database in WAL mode. Samples survive
 // kill -9; appends are fsynced at least every 100 ms (each one at poll-round rates), so a
 // power cut loses at most the last 100 ms and never corrupts the file. Only this class (and
 // the composition root) knows SQLite.
@@ -30,52 +33,43 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/sample_store.hpp"
-#include "daemon/sqlite_meter_tables.hpp"
+#include "daemon/buffer/sample_store.hpp"
+#include "daemon/buffer/sqlite/meter_tables.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace kaa {
 
-/// Where the buffer lives, which meters it serves, and how large it may grow.
-struct SqliteStoreOptions {
-    std::string path;                      // database file; its directory must exist
-    std::vector<std::string> meter_names;  // index = meter_index; rows are keyed by name
-    uint64_t max_bytes = 256ull * 1024 * 1024;
-    config::Overflow overflow = config::Overflow::kDropOldest;
-};
-
 /// SampleStore in a SQLite file: one transaction per append/remove, taken ids in memory.
-class SqliteSampleStore final : public SampleStore {
+class SqliteStoreCore {
   public:
     /// Opens (or creates) the buffer; a damaged file is moved aside and a fresh one started.
-    static Result<std::unique_ptr<SqliteSampleStore>> open(const SqliteStoreOptions& options);
-    ~SqliteSampleStore() override;
-    SqliteSampleStore(const SqliteSampleStore&) = delete;
-    SqliteSampleStore& operator=(const SqliteSampleStore&) = delete;
+    static Result<std::unique_ptr<SqliteStoreCore>> open(const SqliteStoreOptions& options);
+    ~SqliteStoreCore();
+    SqliteStoreCore(const SqliteStoreCore&) = delete;
+    SqliteStoreCore& operator=(const SqliteStoreCore&) = delete;
 
     /// Writes one poll round in one transaction; disk errors come back as a Status.
-    Status append(const std::vector<BufferedSample>& samples) override;
-    using SampleStore::has_pending;
-    using SampleStore::take;
+    Status append(const std::vector<BufferedSample>& samples);
     /// Returns the meter's oldest samples in `lane` that are not taken, and marks them taken.
-    std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) override;
+    std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane);
     /// Everything waiting becomes backlog; what is appended from now on is live.
-    void start_live() override;
+    void start_live();
     /// Makes taken samples pending again; unknown ids are ignored.
-    void release(const std::vector<uint64_t>& ids) override;
+    void release(const std::vector<uint64_t>& ids);
     /// Samples delivered or rejected for good, in one transaction: a whole run is recorded
     /// as delivered (its rows deleted by compact()), anything else deleted now.
-    Status remove(const std::vector<uint64_t>& ids) override;
+    Status remove(const std::vector<uint64_t>& ids);
     /// True when the meter has samples in `lane` that are not taken (no database access).
-    bool has_pending(size_t meter_index, Lane lane) const override;
+    bool has_pending(size_t meter_index, Lane lane) const;
     /// Samples and payload bytes waiting (orphans included) and overflow drops.
-    StoreStats stats() const override;
+    StoreStats stats() const;
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
-    size_t add_meter(const std::string& name) override;
+    size_t add_meter(const std::string& name);
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
-    bool compact(size_t max_rows) override;
+    bool compact(size_t max_rows);
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const { return orphaned_; }
     /// Rows of delivered samples not deleted yet (compact() deletes them).
@@ -127,13 +121,12 @@ class SqliteSampleStore final : public SampleStore {
     };
     static constexpr size_t kOrphan = static_cast<size_t>(-1);
 
-    explicit SqliteSampleStore(const SqliteStoreOptions& options);
+    explicit SqliteStoreCore(const SqliteStoreOptions& options);
     // Opening (sqlite_sample_store.cpp).
     Status open_database();
     Status check_integrity(int64_t schema);
     Status query(const std::string& sql, std::string* out);
     Status prepare_statements();
-    Status migrate(int64_t schema);
     Status load_counts();
     Status load_delivered(std::map<std::string, std::pair<uint64_t, uint64_t>>& delivered);
     void close_database();

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "daemon/memory_sample_store.hpp"
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/memory_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace kaa {
 namespace {
@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 BufferedSample sample(size_t meter, int64_t ts) {
-    return BufferedSample{meter, ts, "{\"timestamp\":" + std::to_string(ts) + "}"};
+    return BufferedSample{meter, ts, "{\"n\":" + std::to_string(ts) + "}"};
 }
 
 TEST(StoreAddMeterTest, SqliteAdoptsTheRowsOfAMeterRemovedEarlier) {

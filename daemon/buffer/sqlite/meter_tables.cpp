@@ -1,12 +1,12 @@
 // Meter ranges of the SQLite buffer's samples table.
-#include "daemon/sqlite_meter_tables.hpp"
+#include "daemon/buffer/sqlite/meter_tables.hpp"
 
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "daemon/sqlite_support.hpp"
+#include "daemon/buffer/sqlite/support.hpp"
 
 namespace kaa {
 
@@ -23,19 +23,19 @@ MeterTables::~MeterTables() {
 
 const char* MeterTables::schema() {
     return "CREATE TABLE IF NOT EXISTS samples(key INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
-           " json TEXT NOT NULL);"
+           " record TEXT NOT NULL);"
            "CREATE TABLE IF NOT EXISTS meters(name TEXT PRIMARY KEY, number INTEGER NOT NULL"
            " UNIQUE) WITHOUT ROWID;";
 }
 
 Status MeterTables::load() {
     const std::pair<sqlite3_stmt**, const char*> all[] = {
-        {&shared_.insert, "INSERT INTO samples(key, ts, json) VALUES(?1, ?2, ?3)"},
+        {&shared_.insert, "INSERT INTO samples(key, ts, record) VALUES(?1, ?2, ?3)"},
         {&shared_.select_new,
-         "SELECT key, ts, json FROM samples WHERE key > ?1 AND key < ?3 ORDER BY key LIMIT ?2"},
-        {&shared_.select_one, "SELECT ts, json FROM samples WHERE key = ?1"},
+         "SELECT key, ts, record FROM samples WHERE key > ?1 AND key < ?3 ORDER BY key LIMIT ?2"},
+        {&shared_.select_one, "SELECT ts, record FROM samples WHERE key = ?1"},
         {&shared_.delete_sized,
-         "DELETE FROM samples WHERE key = ?1 RETURNING length(CAST(json AS BLOB))"},
+         "DELETE FROM samples WHERE key = ?1 RETURNING length(CAST(record AS BLOB))"},
         {&shared_.delete_one, "DELETE FROM samples WHERE key = ?1"},
         {&shared_.delete_range, "DELETE FROM samples WHERE key BETWEEN ?1 AND ?2"},
         {&shared_.oldest,

@@ -6,16 +6,16 @@
 
 #include <fmt/format.h>
 
-#include "daemon/sqlite_sample_store.hpp"
-#include "daemon/sqlite_store_settings.hpp"
-#include "daemon/sqlite_support.hpp"
+#include "daemon/buffer/sqlite/settings.hpp"
+#include "daemon/buffer/sqlite/store_core.hpp"
+#include "daemon/buffer/sqlite/support.hpp"
 
 namespace kaa {
 
 using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
 using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
 
-Status SqliteSampleStore::measure(uint64_t& used_bytes) {
+Status SqliteStoreCore::measure(uint64_t& used_bytes) {
     int64_t counts[2] = {0, 0};
     sqlite3_stmt* stmts[2] = {page_count_, freelist_count_};
     for (int i = 0; i < 2; ++i) {
@@ -29,11 +29,11 @@ Status SqliteSampleStore::measure(uint64_t& used_bytes) {
     return {};
 }
 
-uint64_t SqliteSampleStore::row_cost(const BufferedSample& sample) const {
+uint64_t SqliteStoreCore::row_cost(const BufferedSample& sample) const {
     return sample.record.size() + 2 * meters_[sample.meter_index].name.size() + kRowOverhead;
 }
 
-Status SqliteSampleStore::insert(const BufferedSample& sample, uint64_t id) {
+Status SqliteStoreCore::insert(const BufferedSample& sample, uint64_t id) {
     MeterTable* table = meters_[sample.meter_index].table;
     if (table == nullptr)
         return fail(SQLITE_ERROR, "write samples of a meter whose table could not be created");
@@ -45,7 +45,7 @@ Status SqliteSampleStore::insert(const BufferedSample& sample, uint64_t id) {
     return rc == SQLITE_DONE ? Status{} : fail(rc, "write samples");
 }
 
-Status SqliteSampleStore::append(const std::vector<BufferedSample>& samples) {
+Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
     if (samples.empty())
         return {};
     uint64_t incoming = 0;
@@ -118,7 +118,7 @@ Status SqliteSampleStore::append(const std::vector<BufferedSample>& samples) {
     return {};
 }
 
-void SqliteSampleStore::make_room_for_append(uint64_t incoming) {
+void SqliteStoreCore::make_room_for_append(uint64_t incoming) {
     // Past half the budget, rows of delivered runs are deleted before more are written, in
     // transactions of their own: one big deletion would swell the WAL past its allowance.
     constexpr size_t kRowsPerStep = 500;
@@ -132,8 +132,8 @@ void SqliteSampleStore::make_room_for_append(uint64_t incoming) {
     used_bytes_ = used;
 }
 
-Status SqliteSampleStore::make_room(uint64_t incoming, uint64_t& used, std::vector<Gone>& gone,
-                                    size_t& runs, uint64_t& rows) {
+Status SqliteStoreCore::make_room(uint64_t incoming, uint64_t& used, std::vector<Gone>& gone,
+                                  size_t& runs, uint64_t& rows) {
     Status st;
     // Rows of delivered samples go first: deleting them loses nothing.
     while (st && used + incoming > data_budget_ && runs < to_compact_.size()) {
@@ -155,9 +155,9 @@ Status SqliteSampleStore::make_room(uint64_t incoming, uint64_t& used, std::vect
     return st;
 }
 
-Status SqliteSampleStore::shrink_to_budget(const std::vector<BufferedSample>& samples,
-                                           size_t& accepted, std::vector<Gone>& gone,
-                                           uint64_t& used, size_t& runs, uint64_t& rows) {
+Status SqliteStoreCore::shrink_to_budget(const std::vector<BufferedSample>& samples,
+                                         size_t& accepted, std::vector<Gone>& gone, uint64_t& used,
+                                         size_t& runs, uint64_t& rows) {
     Status st = make_room(0, used, gone, runs, rows);
     // Refuse this round's newest rows until the rest fits.
     while (st && used > data_budget_ && accepted > 0) {
@@ -172,7 +172,7 @@ Status SqliteSampleStore::shrink_to_budget(const std::vector<BufferedSample>& sa
     return st;
 }
 
-Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
+Status SqliteStoreCore::drop_oldest(size_t count, std::vector<Gone>& gone) {
     // The oldest rows overall are among the first `count` waiting rows of each meter. Rows of
     // delivered runs are gone by now (make_room deletes them first).
     struct Candidate {
@@ -220,8 +220,8 @@ Status SqliteSampleStore::drop_oldest(size_t count, std::vector<Gone>& gone) {
     return {};
 }
 
-Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, MeterTable& table,
-                                         std::vector<Gone>& gone) {
+Status SqliteStoreCore::delete_waiting(uint64_t id, size_t meter, MeterTable& table,
+                                       std::vector<Gone>& gone) {
     Reset reset(table.delete_sized);
     bind_id(table.delete_sized, 1, table.key(id));
     int rc = sqlite3_step(table.delete_sized);
@@ -232,7 +232,7 @@ Status SqliteSampleStore::delete_waiting(uint64_t id, size_t meter, MeterTable& 
     return rc == SQLITE_DONE ? Status{} : fail(rc, "delete samples");
 }
 
-void SqliteSampleStore::forget(const Gone& row) {
+void SqliteStoreCore::forget(const Gone& row) {
     refusing_ = false;  // room again
     --stats_.samples;
     stats_.bytes -= std::min(stats_.bytes, row.bytes);

@@ -1,5 +1,5 @@
 // Path checks and quarantine for the buffer's file.
-#include "daemon/buffer_file.hpp"
+#include "daemon/buffer/buffer_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

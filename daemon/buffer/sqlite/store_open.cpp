@@ -1,5 +1,5 @@
 // Durable sample store on SQLite in WAL mode: opening, checking and closing the file.
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/store_core.hpp"
 
 #include <sqlite3.h>
 
@@ -10,9 +10,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "daemon/buffer_file.hpp"
-#include "daemon/sqlite_store_settings.hpp"
-#include "daemon/sqlite_support.hpp"
+#include "daemon/buffer/buffer_file.hpp"
+#include "daemon/buffer/sqlite/migration.hpp"
+#include "daemon/buffer/sqlite/settings.hpp"
+#include "daemon/buffer/sqlite/support.hpp"
 
 namespace kaa {
 namespace {
@@ -20,7 +21,6 @@ namespace {
 using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
 using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
 
-constexpr int64_t kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 // Checkpoint interval: 1/16 of max_bytes, between 8 pages and 4000 (16 MiB; 4x SQLite's
 // default, +15-30% inserts/s on the target disk, at most ~0.2 s per checkpoint there).
@@ -30,16 +30,6 @@ constexpr uint64_t kShmBytes = 32 * 1024;
 // Pages kept out of the budget: the partly filled last leaves and balancing temporaries.
 constexpr uint64_t kSlackPages = 4;
 
-// Each meter's samples in a range of keys of one table (see MeterTables): appends never
-// maintain an index. `delivered` lists runs of rows confirmed but not deleted yet; `state` holds
-// the flag "closed cleanly". Schema 1 had one table `samples(id, meter, ts, json)` with an index on
-// (meter, id) (inserts 1.75x slower); schema 2 added `delivered` and `state`.
-constexpr const char* kTables =
-    "CREATE TABLE IF NOT EXISTS delivered(meter TEXT NOT NULL, first_id INTEGER NOT NULL,"
-    " last_id INTEGER NOT NULL, samples INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-    " PRIMARY KEY(meter, first_id)) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS state(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-    " WITHOUT ROWID;";
 constexpr const char* kMarkOpen = "INSERT OR REPLACE INTO state(key, value) VALUES('clean', 0)";
 constexpr const char* kMarkClean = "INSERT OR REPLACE INTO state(key, value) VALUES('clean', 1)";
 
@@ -72,21 +62,20 @@ std::string cause(int rc, int sys_errno, const std::string& path) {
 
 }  // namespace
 
-SqliteSampleStore::SqliteSampleStore(const SqliteStoreOptions& options) : options_(options) {
+SqliteStoreCore::SqliteStoreCore(const SqliteStoreOptions& options) : options_(options) {
     for (size_t i = 0; i < options_.meter_names.size(); ++i) {
         meters_.push_back(MeterState{options_.meter_names[i], {}, {}, nullptr});
         index_by_name_.emplace(options_.meter_names[i], i);
     }
 }
 
-SqliteSampleStore::~SqliteSampleStore() {
+SqliteStoreCore::~SqliteStoreCore() {
     if (close_cleanly_ && db_ != nullptr)
         sqlite3_exec(db_, kMarkClean, nullptr, nullptr, nullptr);
     close_database();
 }
 
-Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
-    const SqliteStoreOptions& options) {
+Result<std::unique_ptr<SqliteStoreCore>> SqliteStoreCore::open(const SqliteStoreOptions& options) {
     const std::set<std::string> unique(options.meter_names.begin(), options.meter_names.end());
     if (options.path.empty() || unique.size() != options.meter_names.size()) {
         return make_error(ErrorKind::kInvalidArgument,
@@ -94,7 +83,7 @@ Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
     }
     if (auto st = buffer_file::check_writable(options.path); !st)
         return st.error();
-    std::unique_ptr<SqliteSampleStore> store(new SqliteSampleStore(options));
+    std::unique_ptr<SqliteStoreCore> store(new SqliteStoreCore(options));
     Status st = store->open_database();
     if (st)
         st = store->load_counts();
@@ -107,7 +96,7 @@ Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
             "{}; moved it to {} and started an empty buffer (the samples in the "
             "damaged file will not be delivered)",
             st.error().message, moved.value());
-        store.reset(new SqliteSampleStore(options));
+        store.reset(new SqliteStoreCore(options));
         st = store->open_database();
         if (st)
             st = store->load_counts();
@@ -121,10 +110,10 @@ Result<std::unique_ptr<SqliteSampleStore>> SqliteSampleStore::open(
                  kComponent, options.path,
                  store->checked_at_open_ ? " and checked (it was not closed cleanly)" : "",
                  store->stats_.samples, store->stats_.bytes, store->used_bytes_, options.max_bytes);
-    return Result<std::unique_ptr<SqliteSampleStore>>(std::move(store));
+    return Result<std::unique_ptr<SqliteStoreCore>>(std::move(store));
 }
 
-Status SqliteSampleStore::fail(int rc, const char* what) {
+Status SqliteStoreCore::fail(int rc, const char* what) {
     const int sys_errno = db_ != nullptr ? sqlite3_system_errno(db_) : 0;
     const char* detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     if (is_damage(rc))
@@ -133,7 +122,7 @@ Status SqliteSampleStore::fail(int rc, const char* what) {
                     cause(rc, sys_errno, options_.path), detail);
 }
 
-Status SqliteSampleStore::query(const std::string& sql, std::string* out) {
+Status SqliteStoreCore::query(const std::string& sql, std::string* out) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr);
     bool first = true;
@@ -147,7 +136,7 @@ Status SqliteSampleStore::query(const std::string& sql, std::string* out) {
     return rc == SQLITE_DONE ? Status{} : fail(rc, "read the database");
 }
 
-Status SqliteSampleStore::open_database() {
+Status SqliteStoreCore::open_database() {
     const int rc =
         sqlite3_open_v2(options_.path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -197,10 +186,12 @@ Status SqliteSampleStore::open_database() {
         if (auto st = query(sql, nullptr); !st)
             return st;
     }
-    tables_ = std::make_unique<MeterTables>(
-        db_, [this](int code, const char* what) { return fail(code, what); });
+    const MeterTables::Fail fail_here = [this](int code, const char* what) {
+        return fail(code, what);
+    };
+    tables_ = std::make_unique<MeterTables>(db_, fail_here);
     if (schema < kSchemaVersion) {
-        if (auto st = migrate(schema); !st) {
+        if (auto st = migrate(db_, schema, *tables_, fail_here); !st) {
             rollback();
             return st;
         }
@@ -216,57 +207,7 @@ Status SqliteSampleStore::open_database() {
     return prepare_statements();
 }
 
-Status SqliteSampleStore::migrate(int64_t schema) {
-    // Earlier schemas kept rows in samples(id, meter, ts, json): set that table aside first.
-    std::string create = "BEGIN IMMEDIATE;";
-    if (schema >= 1)
-        create += "ALTER TABLE samples RENAME TO samples_old;";
-    create += std::string(kTables) + MeterTables::schema();
-    if (const int rc = sqlite3_exec(db_, create.c_str(), nullptr, nullptr, nullptr);
-        rc != SQLITE_OK) {
-        return fail(rc, "create the tables");
-    }
-    if (schema >= 1) {
-        std::vector<std::string> names;
-        sqlite3_stmt* stmt = nullptr;
-        int rc =
-            sqlite3_prepare_v2(db_, "SELECT DISTINCT meter FROM samples_old", -1, &stmt, nullptr);
-        while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-            rc = sqlite3_step(stmt);
-            if (rc == SQLITE_ROW)
-                names.push_back(column_string(stmt, 0));
-        }
-        sqlite3_finalize(stmt);
-        if (rc != SQLITE_DONE)
-            return fail(rc, "read the samples to move");
-        for (const std::string& name : names) {
-            auto table = tables_->ensure(name);
-            if (!table)
-                return table.error();
-            sqlite3_prepare_v2(db_,
-                               "INSERT INTO samples(key, ts, json) SELECT ?2 + id, ts, json FROM "
-                               "samples_old WHERE meter = ?1",
-                               -1, &stmt, nullptr);
-            bind_text(stmt, 1, name);
-            bind_id(stmt, 2, table.value()->base);
-            rc = sqlite3_step(stmt);
-            sqlite3_finalize(stmt);
-            if (rc != SQLITE_DONE)
-                return fail(rc, "move samples to their meter's range");
-        }
-        const int dropped = sqlite3_exec(db_, "DROP TABLE samples_old", nullptr, nullptr, nullptr);
-        if (dropped != SQLITE_OK)
-            return fail(dropped, "drop the old samples table");
-    }
-    const std::string done = fmt::format("PRAGMA user_version={};COMMIT;", kSchemaVersion);
-    if (const int rc = sqlite3_exec(db_, done.c_str(), nullptr, nullptr, nullptr);
-        rc != SQLITE_OK) {
-        return fail(rc, "create the tables");
-    }
-    return {};
-}
-
-Status SqliteSampleStore::check_integrity(int64_t schema) {
+Status SqliteStoreCore::check_integrity(int64_t schema) {
     // A file this class closed cleanly was complete then: the full check (which reads every
     // page) runs only after a kill, a power cut, a crash or damage seen while running.
     if (schema >= 2) {
@@ -288,7 +229,7 @@ Status SqliteSampleStore::check_integrity(int64_t schema) {
     return {};
 }
 
-Status SqliteSampleStore::prepare_statements() {
+Status SqliteStoreCore::prepare_statements() {
     const std::pair<sqlite3_stmt**, const char*> all[] = {
         {&begin_, "BEGIN IMMEDIATE"},
         {&commit_, "COMMIT"},
@@ -307,7 +248,7 @@ Status SqliteSampleStore::prepare_statements() {
     return {};
 }
 
-Status SqliteSampleStore::load_delivered(
+Status SqliteStoreCore::load_delivered(
     std::map<std::string, std::pair<uint64_t, uint64_t>>& delivered) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(
@@ -329,7 +270,7 @@ Status SqliteSampleStore::load_delivered(
     return rc == SQLITE_DONE ? Status{} : fail(rc, "read the delivered runs");
 }
 
-Status SqliteSampleStore::load_counts() {
+Status SqliteStoreCore::load_counts() {
     std::map<std::string, std::pair<uint64_t, uint64_t>> delivered;
     if (auto st = load_delivered(delivered); !st)
         return st;
@@ -337,7 +278,7 @@ Status SqliteSampleStore::load_counts() {
     for (const auto& [name, table] : tables_->all()) {
         sqlite3_stmt* stmt = nullptr;
         int rc = sqlite3_prepare_v2(db_,
-                                    "SELECT count(*), max(key), sum(length(CAST(json AS BLOB))) "
+                                    "SELECT count(*), max(key), sum(length(CAST(record AS BLOB))) "
                                     "FROM samples WHERE key BETWEEN ?1 AND ?2",
                                     -1, &stmt, nullptr);
         if (rc == SQLITE_OK) {
@@ -382,7 +323,7 @@ Status SqliteSampleStore::load_counts() {
     return measure(used_bytes_);
 }
 
-void SqliteSampleStore::close_database() {
+void SqliteStoreCore::close_database() {
     for (sqlite3_stmt** stmt : {&begin_, &commit_, &page_count_, &freelist_count_,
                                 &insert_delivered_, &forget_delivered_}) {
         sqlite3_finalize(*stmt);
@@ -395,19 +336,19 @@ void SqliteSampleStore::close_database() {
     db_ = nullptr;
 }
 
-Status SqliteSampleStore::exec(sqlite3_stmt* stmt, const char* what) {
+Status SqliteStoreCore::exec(sqlite3_stmt* stmt, const char* what) {
     Reset reset(stmt);
     const int rc = sqlite3_step(stmt);
     return rc == SQLITE_DONE ? Status{} : fail(rc, what);
 }
 
-void SqliteSampleStore::rollback() {
+void SqliteStoreCore::rollback() {
     if (sqlite3_get_autocommit(db_) != 0)
         return;  // none open, or SQLite rolled back already
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
-void SqliteSampleStore::report_read_error(int rc) {
+void SqliteStoreCore::report_read_error(int rc) {
     const std::string message = fail(rc, "read samples").error().message;
     if (message == last_read_error_)
         return;  // once per distinct failure
@@ -415,18 +356,18 @@ void SqliteSampleStore::report_read_error(int rc) {
     spdlog::error("{}", message);
 }
 
-bool SqliteSampleStore::has_pending(size_t meter_index, Lane lane) const {
+bool SqliteStoreCore::has_pending(size_t meter_index, Lane lane) const {
     if (meter_index >= meters_.size())
         return false;
     const MeterState& m = meters_[meter_index];
     return (lane == Lane::kLive ? m.live : m.backlog).pending > 0;
 }
 
-StoreStats SqliteSampleStore::stats() const {
+StoreStats SqliteStoreCore::stats() const {
     return stats_;
 }
 
-size_t SqliteSampleStore::add_meter(const std::string& name) {
+size_t SqliteStoreCore::add_meter(const std::string& name) {
     const size_t index = meters_.size();
     meters_.push_back(MeterState{name, {}, {}, nullptr});
     MeterState& m = meters_[index];

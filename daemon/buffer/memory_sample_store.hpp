@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/sample_store.hpp"
+#include "daemon/buffer/sample_store.hpp"
 
 namespace kaa {
 

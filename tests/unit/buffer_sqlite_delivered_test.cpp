@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "tests/unit/sqlite_store_fixture.hpp"
 
 namespace kaa {

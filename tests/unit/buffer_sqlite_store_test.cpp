@@ -16,8 +16,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "daemon/buffer_file.hpp"
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/buffer_file.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "tests/unit/sqlite_store_fixture.hpp"
 
 namespace kaa {
@@ -185,12 +185,100 @@ TEST_F(SqliteStoreTest, ABufferOfTheFirstSchemaIsMigratedWithEverySample) {
     auto b = store->take(1, 10);
     ASSERT_EQ(b.size(), 2u);
     EXPECT_EQ(b[0].id, 1u);
-    EXPECT_EQ(b[0].record, "{\"timestamp\":10}");
+    EXPECT_EQ(b[0].record, "{}");  // the read time is in read_ms, not in the record
+    EXPECT_EQ(b[0].read_ms, 10);
     EXPECT_EQ(b[1].read_ms, 30);
     ASSERT_TRUE(store->append({sample(0, 40)}).ok());
     auto a = store->take(0, 10);
     ASSERT_EQ(a.size(), 2u);
     EXPECT_EQ(a[1].id, 4u);  // ids go on after the migrated ones
+}
+
+TEST_F(SqliteStoreTest, ABufferOfTheSecondSchemaIsMigratedWithRecordsWithoutTheReadTime) {
+    // Schema 2: samples(id, meter, ts, json) holding Kaa's payload, plus delivered and state.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(
+                  db,
+                  "PRAGMA journal_mode=WAL;"
+                  "CREATE TABLE samples(id INTEGER PRIMARY KEY, meter TEXT NOT NULL,"
+                  " ts INTEGER NOT NULL, json TEXT NOT NULL);"
+                  "CREATE INDEX samples_by_meter ON samples(meter, id);"
+                  "CREATE TABLE delivered(meter TEXT NOT NULL, first_id INTEGER NOT NULL,"
+                  " last_id INTEGER NOT NULL, samples INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+                  " PRIMARY KEY(meter, first_id)) WITHOUT ROWID;"
+                  "CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+                  "INSERT INTO state VALUES('clean', 0);"
+                  "INSERT INTO samples VALUES"
+                  " (1, 'a', 1700000000000, '{\"timestamp\":1700000000000,\"voltage\":230.0}'),"
+                  " (2, 'a', 1700000001000, '{\"timestamp\":1700000001000,\"voltage\":230.1}'),"
+                  " (3, 'a', 1700000002000,"
+                  "  '{\"timestamp\":1700000002000,\"energy\":1e+20,\"voltage\":null}'),"
+                  " (4, 'b', 1700000003000, '{\"timestamp\":1700000003000}');"
+                  "INSERT INTO delivered VALUES('a', 1, 1, 1, 43);"
+                  "PRAGMA user_version=2;",
+                  nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    auto store = open({"a", "b"});
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->stats().samples, 3u);  // sample 1 was delivered
+    EXPECT_EQ(store->stats().bytes,
+              std::string("{\"voltage\":230.1}{\"energy\":1e+20,\"voltage\":null}{}").size());
+    auto a = store->take(0, 10);
+    ASSERT_EQ(a.size(), 2u);
+    EXPECT_EQ(a[0].id, 2u);
+    EXPECT_EQ(a[0].read_ms, 1700000001000);
+    EXPECT_EQ(a[0].record, "{\"voltage\":230.1}");
+    EXPECT_EQ(a[1].read_ms, 1700000002000);
+    EXPECT_EQ(a[1].record, "{\"energy\":1e+20,\"voltage\":null}");  // number text as written
+    auto b = store->take(1, 10);
+    ASSERT_EQ(b.size(), 1u);
+    EXPECT_EQ(b[0].read_ms, 1700000003000);
+    EXPECT_EQ(b[0].record, "{}");
+}
+
+TEST_F(SqliteStoreTest, ABufferOfTheThirdSchemaKeepsItsRangesAndLosesTheReadTimeInRecords) {
+    // Schema 3 (the previous release): key ranges per meter, column json with Kaa's payload.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(
+                  db,
+                  "PRAGMA journal_mode=WAL;"
+                  "CREATE TABLE samples(key INTEGER PRIMARY KEY, ts INTEGER NOT NULL,"
+                  " json TEXT NOT NULL);"
+                  "CREATE TABLE meters(name TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE)"
+                  " WITHOUT ROWID;"
+                  "CREATE TABLE delivered(meter TEXT NOT NULL, first_id INTEGER NOT NULL,"
+                  " last_id INTEGER NOT NULL, samples INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+                  " PRIMARY KEY(meter, first_id)) WITHOUT ROWID;"
+                  "CREATE TABLE state(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+                  "INSERT INTO state VALUES('clean', 1);"
+                  "INSERT INTO meters VALUES('a', 1);"
+                  "INSERT INTO samples VALUES"
+                  " ((1 << 44) + 5, 50, '{\"timestamp\":50,\"v\":-0.5}'),"
+                  " ((1 << 44) + 6, 60, '{\"timestamp\":60,\"v\":230.0,\"s\":\"x,y\"}');"
+                  "PRAGMA user_version=3;",
+                  nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+    {
+        auto store = open({"a"});
+        ASSERT_NE(store, nullptr);
+        auto a = store->take(0, 10);
+        ASSERT_EQ(a.size(), 2u);
+        EXPECT_EQ(a[0].id, 5u);
+        EXPECT_EQ(a[0].read_ms, 50);
+        EXPECT_EQ(a[0].record, "{\"v\":-0.5}");
+        EXPECT_EQ(a[1].record, "{\"v\":230.0,\"s\":\"x,y\"}");
+        ASSERT_TRUE(store->append({BufferedSample{0, 70, "{\"timestamp\":1}"}}).ok());
+    }
+    // Opened again, nothing is migrated twice: a record of this schema stays as it is.
+    auto store = open({"a"});
+    auto a = store->take(0, 10);
+    ASSERT_EQ(a.size(), 3u);
+    EXPECT_EQ(a[2].id, 7u);
+    EXPECT_EQ(a[2].record, "{\"timestamp\":1}");
 }
 
 TEST_F(SqliteStoreTest, OrphanedMetersAreKeptCountedAndDeliveredWhenBack) {

@@ -7,16 +7,16 @@
 #include <limits>
 #include <unordered_set>
 
-#include "daemon/sqlite_sample_store.hpp"
-#include "daemon/sqlite_store_settings.hpp"
-#include "daemon/sqlite_support.hpp"
+#include "daemon/buffer/sqlite/settings.hpp"
+#include "daemon/buffer/sqlite/store_core.hpp"
+#include "daemon/buffer/sqlite/support.hpp"
 
 namespace kaa {
 
 using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
 using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
 
-std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max, Lane which) {
+std::vector<StoredSample> SqliteStoreCore::take(size_t meter_index, size_t max, Lane which) {
     std::vector<StoredSample> out;
     if (meter_index >= meters_.size() || max == 0 || meters_[meter_index].table == nullptr)
         return out;
@@ -62,8 +62,8 @@ std::vector<StoredSample> SqliteSampleStore::take(size_t meter_index, size_t max
     return out;
 }
 
-void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                                 std::vector<StoredSample>& out, Run& run, uint64_t run_id) {
+void SqliteStoreCore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
+                               std::vector<StoredSample>& out, Run& run, uint64_t run_id) {
     const std::string& name = meters_[meter_index].name;
     const MeterTable& table = *meters_[meter_index].table;
     sqlite3_stmt* select_new = table.select_new;
@@ -119,7 +119,7 @@ void SqliteSampleStore::take_new(size_t meter_index, LaneState& lane, uint64_t b
     }
 }
 
-void SqliteSampleStore::start_live() {
+void SqliteStoreCore::start_live() {
     // Nothing is lost by rewinding the backlog: every row not in flight is past cursor 0,
     // and rows in flight are skipped when met. Released sets are covered by the rewind.
     for (MeterState& m : meters_) {
@@ -131,7 +131,7 @@ void SqliteSampleStore::start_live() {
     live_from_ = next_id_;
 }
 
-void SqliteSampleStore::drop_run(uint64_t run_id, size_t count) {
+void SqliteStoreCore::drop_run(uint64_t run_id, size_t count) {
     const auto it = runs_.find(run_id);
     if (it == runs_.end())
         return;
@@ -140,7 +140,7 @@ void SqliteSampleStore::drop_run(uint64_t run_id, size_t count) {
         runs_.erase(it);
 }
 
-void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
+void SqliteStoreCore::release(const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
         const auto it = taken_.find(id);
         if (it == taken_.end())
@@ -156,7 +156,7 @@ void SqliteSampleStore::release(const std::vector<uint64_t>& ids) {
     }
 }
 
-Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
+Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
     if (ids.empty())
         return {};
     // A deletion lost to a power cut only means a duplicate later: never wait for fsync.
@@ -230,7 +230,7 @@ Status SqliteSampleStore::remove(const std::vector<uint64_t>& ids) {
     return {};
 }
 
-Status SqliteSampleStore::record_delivered(size_t meter, const Run& run) {
+Status SqliteStoreCore::record_delivered(size_t meter, const Run& run) {
     Reset reset(insert_delivered_);
     bind_text(insert_delivered_, 1, meters_[meter].name);
     bind_id(insert_delivered_, 2, run.first);
@@ -241,7 +241,7 @@ Status SqliteSampleStore::record_delivered(size_t meter, const Run& run) {
     return rc == SQLITE_DONE ? Status{} : fail(rc, "record delivered samples");
 }
 
-Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
+Status SqliteStoreCore::delete_row(uint64_t id, std::vector<Gone>& gone) {
     if (const auto it = taken_.find(id); it != taken_.end()) {
         const MeterTable* table = meters_[it->second.meter].table;
         sqlite3_stmt* del = table->delete_one;
@@ -278,7 +278,7 @@ Status SqliteSampleStore::delete_row(uint64_t id, std::vector<Gone>& gone) {
     return {};
 }
 
-bool SqliteSampleStore::in_delivered_run(const std::string& meter, uint64_t id) const {
+bool SqliteStoreCore::in_delivered_run(const std::string& meter, uint64_t id) const {
     const auto runs = delivered_by_meter_.find(meter);
     if (runs == delivered_by_meter_.end())
         return false;
@@ -286,7 +286,7 @@ bool SqliteSampleStore::in_delivered_run(const std::string& meter, uint64_t id) 
     return next != runs->second.begin() && std::prev(next)->second >= id;
 }
 
-Status SqliteSampleStore::compact_runs(size_t max_rows, size_t& runs, uint64_t& rows) {
+Status SqliteStoreCore::compact_runs(size_t max_rows, size_t& runs, uint64_t& rows) {
     uint64_t deleted = 0;
     while (runs < to_compact_.size() && deleted < max_rows) {
         const DeliveredRun& run = to_compact_[runs];
@@ -309,7 +309,7 @@ Status SqliteSampleStore::compact_runs(size_t max_rows, size_t& runs, uint64_t& 
     return {};
 }
 
-void SqliteSampleStore::compacted(size_t runs, uint64_t rows) {
+void SqliteStoreCore::compacted(size_t runs, uint64_t rows) {
     for (size_t i = 0; i < runs && !to_compact_.empty(); ++i) {
         const DeliveredRun& run = to_compact_.front();
         const auto meter = delivered_by_meter_.find(run.meter);
@@ -326,7 +326,7 @@ void SqliteSampleStore::compacted(size_t runs, uint64_t rows) {
         delivered_rows_ = 0;
 }
 
-bool SqliteSampleStore::compact(size_t max_rows) {
+bool SqliteStoreCore::compact(size_t max_rows) {
     if (to_compact_.empty())
         return false;
     if (full_sync_) {

@@ -7,8 +7,8 @@
 
 #include <filesystem>
 
-#include "daemon/memory_sample_store.hpp"
-#include "daemon/sqlite_sample_store.hpp"
+#include "daemon/buffer/memory_sample_store.hpp"
+#include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 
 namespace kaa {
 namespace {
@@ -58,8 +58,8 @@ class StoreLanesTest : public ::testing::TestWithParam<bool> {
     void add(size_t meter, int64_t first, int count) {
         std::vector<BufferedSample> v;
         for (int i = 0; i < count; ++i)
-            v.push_back(BufferedSample{meter, first + i,
-                                       "{\"timestamp\":" + std::to_string(first + i) + "}"});
+            v.push_back(
+                BufferedSample{meter, first + i, "{\"n\":" + std::to_string(first + i) + "}"});
         ASSERT_TRUE(store->append(v).ok());
     }
 

@@ -1,11 +1,11 @@
 #pragma once
 // MeterTables: where each meter's samples are in the buffer. All samples live in one table,
-// samples(key, ts, json), keyed by key = (meter number << 44) | id: a meter's rows sit
+// samples(key, ts, record), keyed by key = (meter number << 44) | id: a meter's rows sit
 // together in id order (cheap takes and range deletions), every insert goes to the end of
 // its meter's range with no index to maintain, and while little waits (steady polling) the
 // rows of all meters share a few pages. Meter numbers are listed by name in table `meters`.
 // Ids are global, so samples of all meters still have one order.
-// Part of SqliteSampleStore; only it (and the composition root) knows SQLite.
+// Part of SqliteStoreCore; only it (and the composition root) knows SQLite.
 
 #include <cstdint>
 #include <functional>
@@ -35,9 +35,9 @@ struct MeterTable {
     /// The sample id of one of this meter's keys.
     uint64_t id_of(uint64_t key) const { return key - base; }
 
-    sqlite3_stmt* insert = nullptr;        // ?1 key, ?2 ts, ?3 json
-    sqlite3_stmt* select_new = nullptr;    // key, ts, json with ?1 < key < ?3, ?2 at most
-    sqlite3_stmt* select_one = nullptr;    // ts, json of key ?1
+    sqlite3_stmt* insert = nullptr;        // ?1 key, ?2 ts, ?3 record
+    sqlite3_stmt* select_new = nullptr;    // key, ts, record with ?1 < key < ?3, ?2 at most
+    sqlite3_stmt* select_one = nullptr;    // ts, record of key ?1
     sqlite3_stmt* delete_sized = nullptr;  // deletes key ?1, returns its payload bytes
     sqlite3_stmt* delete_one = nullptr;    // deletes key ?1
     sqlite3_stmt* delete_range = nullptr;  // deletes keys ?1..?2

@@ -1,5 +1,5 @@
 // Bounded in-memory sample store.
-#include "daemon/memory_sample_store.hpp"
+#include "daemon/buffer/memory_sample_store.hpp"
 
 namespace kaa {
 
