@@ -11,6 +11,7 @@
 
 #include "config/meter_sections.hpp"
 #include "config/units.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace kaa::config {
 

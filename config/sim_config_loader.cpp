@@ -7,6 +7,7 @@
 
 #include "config/common_sections.hpp"
 #include "config/units.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace kaa::config {
 
