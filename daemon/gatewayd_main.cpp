@@ -10,8 +10,8 @@
 #include "config/config_loader.hpp"
 #include "config/isolated_loader.hpp"
 #include "core/log.hpp"
-#include "daemon/check_report.hpp"
 #include "daemon/gateway.hpp"
+#include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
 
 namespace {
