@@ -1,6 +1,7 @@
 #pragma once
 // Sections the gateway and simulator configurations share: the link of a bus (rtu: or
-// tcp:) and the keys that place and encode a register.
+// tcp:) and the keys that place and encode a register (internal to config/: it reads
+// YAML nodes through yaml_reader.hpp).
 
 #include <optional>
 #include <string>

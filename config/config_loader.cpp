@@ -12,6 +12,7 @@
 #include "config/machine_id.hpp"
 #include "config/meter_sections.hpp"
 #include "config/units.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace kaa::config {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "config/yaml_reader.hpp"
+#include "config/config_error.hpp"
 
 namespace kaa::config {
 

@@ -2,7 +2,7 @@
 // Loading the gateway configuration in a short-lived child process.
 //
 // Why: kaa-gatewayd runs for years on a Raspberry Pi, and its peak memory (VmHWM) is set
-// by the few milliseconds in which yaml-cpp holds the node tree of the configuration file:
+// by the few milliseconds in which the YAML parser holds the node tree of the configuration file:
 // about 10 MB of heap for 100 meters x 20 registers, against under 1 MB for the typed
 // configuration that remains. glibc keeps those pages, so the daemon would carry the
 // parser's peak for its whole life. Parsing in a fork()ed child leaves all of that in the

@@ -1,5 +1,6 @@
 #pragma once
-// Reading of the gateway's buses: and meters: lists (internal to the config loader).
+// Reading of the gateway's buses: and meters: lists (internal to the config loader:
+// it reads YAML nodes through yaml_reader.hpp).
 
 #include <vector>
 

@@ -7,6 +7,7 @@
 
 #include "config/common_sections.hpp"
 #include "config/units.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace kaa::config {
 
@@ -20,8 +21,9 @@ struct Span {
     int line;
 };
 
-/// The smallest and largest integer a type holds (integer types only).
-std::pair<__int128, __int128> integer_range(ValueType type) {
+/// The smallest and largest integer a type holds (integer types only). Two 64-bit
+/// halves rather than __int128, which 32-bit targets (armhf) do not have.
+std::pair<int64_t, uint64_t> integer_range(ValueType type) {
     switch (type) {
         case ValueType::kInt16:
             return {INT16_MIN, INT16_MAX};
@@ -49,11 +51,11 @@ bool fits(ValueType type, const nlohmann::json& value) {
     }
     auto [min, max] = integer_range(type);
     if (value.is_number_unsigned()) {
-        return static_cast<__int128>(value.get<uint64_t>()) <= max;
+        return value.get<uint64_t>() <= max;
     }
     if (value.is_number_integer()) {
-        __int128 v = value.get<int64_t>();
-        return v >= min && v <= max;
+        const int64_t v = value.get<int64_t>();
+        return v >= min && (v < 0 || static_cast<uint64_t>(v) <= max);
     }
     // A fractional start value for a counter or gauge: it must lie inside the range too.
     double v = value.get<double>();

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "config/config_error.hpp"
 #include "config/sim_config.hpp"
-#include "config/yaml_reader.hpp"
 
 namespace kaa::config {
 

@@ -35,14 +35,6 @@ std::string range_text(int64_t min, int64_t max) {
 
 }  // namespace
 
-std::string ConfigError::to_string() const {
-    if (where.line <= 0) {
-        return where.file + ": " + message;
-    }
-    return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-           ": " + message;
-}
-
 Location Diagnostics::locate(const YAML::Mark& mark) const {
     if (mark.is_null() || mark.line < 0) {
         return Location{file_, 0, 0};

@@ -2,6 +2,11 @@
 // A small layer over yaml-cpp for reading configuration files: every mapping declares
 // its keys, unknown keys and wrong types become errors with file:line:column, and all
 // errors of a file are collected instead of stopping at the first one.
+//
+// Internal to config/: only config/*.cpp (and the config-internal common_sections.hpp and
+// meter_sections.hpp) include it, so that yaml-cpp stays out of every other folder. What
+// others need, ConfigError and the loaders, is in config_error.hpp, config_loader.hpp and
+// sim_config_loader.hpp.
 
 #include <optional>
 #include <string>
@@ -13,17 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "config/config_error.hpp"
 
 namespace kaa::config {
-
-/// One problem found in a configuration file, and where it was written.
-struct ConfigError {
-    Location where;
-    std::string message;
-
-    /// "file:line:column: message", or "file: message" when the position is unknown.
-    std::string to_string() const;
-};
 
 /// Collects the errors and warnings of one file, so that all of them are reported at once.
 class Diagnostics {

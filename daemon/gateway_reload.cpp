@@ -5,10 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include "config/isolated_loader.hpp"
-#include "daemon/check_report.hpp"
 #include "daemon/config_diff.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/kaa/uplink.hpp"
+#include "drivers/modbus/plan_report.hpp"
 
 namespace kaa {
 namespace {

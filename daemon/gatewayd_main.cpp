@@ -11,8 +11,8 @@
 #include "config/isolated_loader.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
-#include "daemon/check_report.hpp"
 #include "daemon/gateway.hpp"
+#include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
 
 namespace {

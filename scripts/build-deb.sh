@@ -5,14 +5,16 @@
 #   bash scripts/build-deb.sh arm64      # 64-bit Raspberry Pi OS / Debian 12 arm64
 #   bash scripts/build-deb.sh armhf      # 32-bit Raspberry Pi OS / Debian 12 armhf
 #
-# Copies the source tree (the files git knows, committed or not, minus ignored ones)
-# into a temporary directory, puts packaging/debian/ at debian/ there, installs the
-# build dependencies with apt-get (for another architecture: the dpkg architecture,
-# Debian's crossbuild-essential-ARCH toolchain, the ARCH -dev libraries through
-# multiarch and qemu-user-static to run the unit tests), and runs
-# `dpkg-buildpackage -us -uc -b`. The unit tests run during the build (under qemu
-# for another architecture); DEB_BUILD_OPTIONS=nocheck skips them. Builds with two
-# jobs unless DEB_BUILD_OPTIONS says otherwise. Needs root or sudo for apt-get.
+# Copies the source tree (the files git knows, committed or not, minus ignored ones;
+# debian/ is at its top) into a temporary directory, so that the build leaves the
+# working tree as it was, installs the build dependencies with apt-get (for another
+# architecture: the dpkg architecture, Debian's crossbuild-essential-ARCH toolchain,
+# the ARCH -dev libraries through multiarch and qemu-user-static to run the unit
+# tests), and runs `dpkg-buildpackage -us -uc -b` there: the command a Debian builder
+# runs at the top of a checkout, which works just as well without this script once
+# the build dependencies are installed. The unit tests run during the build (under
+# qemu for another architecture); DEB_BUILD_OPTIONS=nocheck skips them. Builds with
+# two jobs unless DEB_BUILD_OPTIONS says otherwise. Needs root or sudo for apt-get.
 # Exit status 3: the package index could not be fetched (so nothing was built).
 # Note: a cross build replaces libyaml-cpp-dev with its ARCH twin (bookworm's is not
 # Multi-Arch: same); a native build (or scripts/install-deps.sh) puts it back.
@@ -35,27 +37,25 @@ apt_get() { DEBIAN_FRONTEND=noninteractive $sudo apt-get "$@"; }
 seconds() { date +%s; }
 t_start="$(seconds)"
 
-version="$(dpkg-parsechangelog -l packaging/debian/changelog -S Version 2>/dev/null || true)"
+version="$(dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null || true)"
 if [ -z "$version" ]; then
     # dpkg-dev is not installed yet: read the first changelog line.
-    version="$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)"
+    version="$(sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)"
 fi
 upstream="${version%-*}"
 cmake_version="$(sed -n 's/^project(kaa-gateway VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)"
 if [ "$upstream" != "$cmake_version" ]; then
-    echo "build-deb: packaging/debian/changelog is at $version but CMakeLists.txt at $cmake_version" >&2
+    echo "build-deb: debian/changelog is at $version but CMakeLists.txt at $cmake_version" >&2
     exit 1
 fi
 
-# 1. A clean copy of the source tree with debian/ at its top.
+# 1. A clean copy of the source tree (debian/ is at its top).
 work="$(mktemp -d /tmp/kaa-gateway-deb.XXXXXX)"
 src="$work/kaa-gateway-$upstream"
 mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard \
     | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
     | tar --null -T - -cf - | tar -xf - -C "$src"
-rm -rf "$src/debian"
-mv "$src/packaging/debian" "$src/debian"
 echo "build-deb: kaa-gateway $version for $host_arch, in $src"
 
 # 2. Build dependencies.

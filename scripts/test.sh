@@ -53,7 +53,7 @@ step_took "tests (build-asan/)"
 # same sources, already ran above in build/ and build-asan/; the arm64 step below runs
 # them in its package build, under qemu.
 arch="$(dpkg --print-architecture)"
-version="$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)"
+version="$(dpkg-parsechangelog -l debian/changelog -S Version)"
 deb="dist/kaa-gateway_${version}_${arch}.deb"
 step_start "Debian package ($arch): scripts/build-deb.sh into dist/"
 rm -f "$deb"

@@ -77,7 +77,7 @@ on_exit() {
 }
 trap on_exit EXIT
 
-version="$(dpkg-parsechangelog -l packaging/debian/changelog -S Version)"
+version="$(dpkg-parsechangelog -l debian/changelog -S Version)"
 deb="dist/kaa-gateway_${version}_${host_arch}.deb"
 native_deb="dist/kaa-gateway_${version}_${native_arch}.deb"
 

@@ -1,5 +1,5 @@
 // Text of the polling plan for --check, and the bus-time check.
-#include "daemon/check_report.hpp"
+#include "drivers/modbus/plan_report.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,10 @@
 #pragma once
 // What `kaa-gatewayd --check` reports: per bus, each meter's requests per poll and the
 // estimated bus time against the poll intervals; a bus that cannot fit is an error.
+// Beside the planner (request_planner.hpp) and the bus-time estimate (bus_budget.hpp)
+// it describes, and needs nothing else but the configuration. In namespace kaa, where
+// its callers (kaa-gatewayd's --check and the reload in daemon/gateway_reload.cpp)
+// name it.
 
 #include <string>
 #include <vector>
