@@ -93,8 +93,8 @@ json kaa_json(const KaaConfig& k) {
          {"auth", std::move(auth)},
          {"reconnect", json::object({{"min_delay_ms", k.reconnect.min_delay.count()},
                                      {"max_delay_ms", k.reconnect.max_delay.count()}})},
-         {"timestamp", json::object({{"key", k.timestamp.key},
-                                     {"format", to_string(k.timestamp.format)}})}});
+         {"timestamp",
+          json::object({{"key", k.timestamp.key}, {"format", to_string(k.timestamp.format)}})}});
 }
 
 /// The buffer: section.
@@ -317,7 +317,8 @@ bool read(const json& obj, const char* key, KaaConfig& k) {
     }
     const json* reconnect = member(*v, "reconnect");
     const json* timestamp = member(*v, "timestamp");
-    return reconnect != nullptr && timestamp != nullptr && read(*timestamp, "key", k.timestamp.key) &&
+    return reconnect != nullptr && timestamp != nullptr &&
+           read(*timestamp, "key", k.timestamp.key) &&
            read_enum(*timestamp, "format", TimestampFormat::kIso8601, k.timestamp.format) &&
            read(*v, "host", k.host) && read(*v, "port", k.port) &&
            read(*v, "app_version", k.app_version) && read(*v, "client_id", k.client_id) &&

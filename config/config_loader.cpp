@@ -221,7 +221,8 @@ TimestampField read_timestamp(const MapReader& k) {
         if (auto f = parse_timestamp_format(*v)) {
             field.format = *f;
         } else {
-            t.fail("format", "'" + *v + "' is not a timestamp format; use millis, seconds or iso8601");
+            t.fail("format",
+                   "'" + *v + "' is not a timestamp format; use millis, seconds or iso8601");
         }
     }
     return field;
@@ -258,8 +259,8 @@ BufferConfig read_buffer(const MapReader& top) {
     if (!top.has("buffer")) {
         return buffer;
     }
-    MapReader b(top.diag(), top.get("buffer"), "buffer", {"path", "max_size", "overflow", "batch", "batch_bytes"},
-                top.key_where("buffer"));
+    MapReader b(top.diag(), top.get("buffer"), "buffer",
+                {"path", "max_size", "overflow", "batch", "batch_bytes"}, top.key_where("buffer"));
     if (auto v = b.string("path")) {
         buffer.path = *v;
     }

@@ -34,4 +34,10 @@ const char* epts_format_name(TimestampFormat format) {
     return "millis-unix-epoch";
 }
 
+std::string epts_setting_line(const TimestampField& field) {
+    return std::string("EPTS auto-extraction: timestamp path \"") + field.key + "\", format " +
+           epts_format_name(field.format) +
+           ", fallback: server receipt time (used only for a sample without the field)";
+}
+
 }  // namespace kaa::config

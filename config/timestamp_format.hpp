@@ -28,4 +28,7 @@ std::optional<TimestampFormat> parse_timestamp_format(std::string_view word);
 /// The name Kaa's EPTS settings form gives the format (for the set-up hint).
 const char* epts_format_name(TimestampFormat format);
 
+/// The EPTS time-series auto-extraction settings that match `field`, in one line.
+std::string epts_setting_line(const TimestampField& field);
+
 }  // namespace kaa::config

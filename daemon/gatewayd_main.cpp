@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
     if (check) {
         std::cout << "config " << config_path << " is valid: " << config.buses.size()
                   << (config.buses.size() == 1 ? " bus, " : " buses, ") << config.meters.size()
-                  << (config.meters.size() == 1 ? " meter\n" : " meters\n") << plan.report;
+                  << (config.meters.size() == 1 ? " meter\n" : " meters\n") << plan.report
+                  << "kaa: client id " << config.kaa.client_id << "\n"
+                  << "kaa: samples carry their read time as \"" << config.kaa.timestamp.key
+                  << "\" (" << kaa::config::to_string(config.kaa.timestamp.format) << "); set "
+                  << kaa::config::epts_setting_line(config.kaa.timestamp) << "\n";
         for (const auto& w : plan.warnings)
             std::cerr << w << " (warning)\n";
         for (const auto& e : plan.errors)

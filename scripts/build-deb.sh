@@ -49,8 +49,16 @@ if [ "$upstream" != "$cmake_version" ]; then
     exit 1
 fi
 
-# 1. A clean copy of the source tree (debian/ is at its top).
-work="$(mktemp -d /tmp/kaa-gateway-deb.XXXXXX)"
+# 1. A clean copy of the source tree (debian/ is at its top). With KAA_DEB_WORKDIR the
+# copy and its build directory are made there and kept (scripts/test.sh runs the
+# integration tests against that build); otherwise in a temporary directory, removed.
+if [ -n "${KAA_DEB_WORKDIR:-}" ]; then
+    work="$KAA_DEB_WORKDIR"
+    rm -rf "$work"
+    mkdir -p "$work"
+else
+    work="$(mktemp -d /tmp/kaa-gateway-deb.XXXXXX)"
+fi
 src="$work/kaa-gateway-$upstream"
 mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard \
@@ -116,5 +124,9 @@ debs=("$work"/*.deb)
 [ "${#debs[@]}" -gt 0 ] || { echo "build-deb: no .deb was built (left $work)" >&2; exit 1; }
 cp "${debs[@]}" "$repo/dist/"
 for d in "${debs[@]}"; do echo "build-deb: dist/$(basename "$d")"; done
-rm -rf "$work"
+if [ -n "${KAA_DEB_WORKDIR:-}" ]; then
+    echo "build-deb: kept the source copy and its build in $src"
+else
+    rm -rf "$work"
+fi
 echo "build-deb: done in $(( $(seconds) - t_start ))s"

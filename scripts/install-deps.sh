@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake make pkg-config clang-format
+  g++ cmake make pkg-config clang-format git
   # libraries the gateway links
   libmosquitto-dev libmodbus-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev

@@ -14,13 +14,13 @@ namespace kaa::uplink {
 
 /// What build_sample_batch made of the samples it was given.
 struct SampleBatch {
-    std::string payload;               // [sample,sample,...]; "" when no sample went in
-    std::vector<uint64_t> sent;        // ids of the samples in the payload, in order
-    std::vector<uint64_t> left;        // ids that did not fit: give them back to the store
-    std::vector<uint64_t> bad_time;    // ids whose read time cannot be sent (clock was wrong)
-    int64_t first_read_ms = 0;         // read time of the first and last sample sent
+    std::string payload;             // [sample,sample,...]; "" when no sample went in
+    std::vector<uint64_t> sent;      // ids of the samples in the payload, in order
+    std::vector<uint64_t> left;      // ids that did not fit: give them back to the store
+    std::vector<uint64_t> bad_time;  // ids whose read time cannot be sent (clock was wrong)
+    int64_t first_read_ms = 0;       // read time of the first and last sample sent
     int64_t last_read_ms = 0;
-    bool oversized = false;            // a single sample larger than the bound went alone
+    bool oversized = false;  // a single sample larger than the bound went alone
 };
 
 /// Cuts the batch: samples in order until the next would make the payload larger than

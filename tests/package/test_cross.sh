@@ -40,6 +40,9 @@ case "$host_arch" in
 esac
 native_arch="$(dpkg --print-architecture)"
 jobs=2
+# The native build whose --check output the target's must match, relinked at the end
+# (scripts/test.sh passes the package build's directory).
+native_build="${KAA_NATIVE_BUILD:-build}"
 
 # shellcheck source=tests/package/checks.sh
 source tests/package/checks.sh  # the working directory is the repository now
@@ -54,15 +57,15 @@ restore_native() {
     local yaml_arch
     yaml_arch="$(dpkg-query -W -f='${Architecture}' libyaml-cpp-dev 2>/dev/null || echo missing)"
     check "libyaml-cpp-dev is the $native_arch one again (is: $yaml_arch)" test "$yaml_arch" = "$native_arch"
-    echo "== the native build still links: relink kaa-gatewayd and kaa-gateway in build/"
-    if [ ! -f build/CMakeCache.txt ]; then
-        cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON \
+    echo "== the native build still links: relink kaa-gatewayd and kaa-gateway in $native_build/"
+    if [ ! -f "$native_build/CMakeCache.txt" ]; then
+        cmake -S . -B "$native_build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAA_BUILD_TESTS=ON \
             -DKAA_BUILD_BENCH=ON >/dev/null
     fi
-    rm -f build/kaa-gatewayd build/kaa-gateway
+    rm -f "$native_build/kaa-gatewayd" "$native_build/kaa-gateway"
     check "native kaa-gatewayd and kaa-gateway link" \
-        cmake --build build -j"$jobs" --target kaa-gatewayd kaa-gateway
-    native_check() { build/kaa-gatewayd --check --config packaging/gateway.yaml >/dev/null 2>&1; }
+        cmake --build "$native_build" -j"$jobs" --target kaa-gatewayd kaa-gateway
+    native_check() { "$native_build/kaa-gatewayd" --check --config packaging/gateway.yaml >/dev/null 2>&1; }
     check "native kaa-gatewayd --check runs" native_check
 }
 on_exit() {
@@ -153,8 +156,8 @@ for config in "${configs[@]}"; do
     set -e
     sed 's/^/  /' "$tmp/check.out"
     check "$host_arch kaa-gatewayd --check accepts $config (exit $rc)" test "$rc" -eq 0
-    if [ -x build/kaa-gatewayd ]; then
-        build/kaa-gatewayd --check --config "$config" >"$tmp/native.out" 2>&1 || true
+    if [ -x "$native_build/kaa-gatewayd" ]; then
+        "$native_build/kaa-gatewayd" --check --config "$config" >"$tmp/native.out" 2>&1 || true
         check "$host_arch and native --check print the same on $config" cmp -s "$tmp/check.out" "$tmp/native.out"
     fi
 done

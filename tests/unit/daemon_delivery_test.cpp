@@ -8,6 +8,7 @@
 #include "daemon/buffer/memory_sample_store.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "tests/fakes/fake_clock.hpp"
+#include "tests/fakes/fake_mqtt.hpp"
 
 namespace kaa::uplink {
 namespace {
@@ -15,33 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-/// Records what the uplink publishes; publishing fails while "disconnected".
-class FakeMqtt final : public MqttClient {
-  public:
-    struct Publish {
-        std::string topic;
-        std::string payload;
-        int qos;
-        int mid;
-    };
-    Status start(MqttListener*) override { return {}; }
-    Result<int> publish(const std::string& topic, const std::string& payload, int qos) override {
-        if (!up)
-            return make_error(ErrorKind::kNotConnected, "not connected");
-        published.push_back({topic, payload, qos, ++last_mid});
-        return last_mid;
-    }
-    Status subscribe(const std::string& filter, int) override {
-        subscriptions.push_back(filter);
-        return {};
-    }
-    void stop() override {}
-
-    bool up = true;
-    int last_mid = 0;
-    std::vector<Publish> published;
-    std::vector<std::string> subscriptions;
-};
+using fakes::FakeMqtt;
 
 BufferedSample sample(size_t meter, int64_t ts) {
     return BufferedSample{meter, ts, "{\"v\":1}"};

@@ -1,0 +1,201 @@
+// The uplink's side of Kaa's answers: confirmations, re-sends, refusals that drop data
+// and refusals that hold it (error_policy.hpp), and the logs that say so.
+#include <chrono>
+
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/kaa/sample_payload.hpp"
+#include "daemon/kaa/uplink.hpp"
+
+namespace kaa::uplink {
+namespace {
+
+constexpr const char* kComponent = "kaa";
+
+/// Reads {"statusCode": int, "reasonPhrase": "..."}; a malformed payload gives code 0.
+void parse_error_payload(const std::string& payload, int& code, std::string& reason) {
+    code = 0;
+    reason.clear();
+    const auto j = nlohmann::json::parse(payload, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        reason = "unreadable error payload";
+        return;
+    }
+    if (auto it = j.find("statusCode"); it != j.end() && it->is_number_integer()) {
+        code = it->get<int>();
+    }
+    if (auto it = j.find("reasonPhrase"); it != j.end() && it->is_string()) {
+        reason = it->get<std::string>();
+    }
+}
+
+/// Refusals longer than this are logged once (and their end).
+constexpr auto kLongRefusal = std::chrono::minutes(1);
+
+/// A read time as UTC text for logs.
+std::string readable_time(int64_t read_ms) {
+    if (!read_time_in_range(read_ms))
+        return std::to_string(read_ms) + " ms";
+    std::string out;
+    append_read_time(out, read_ms, config::TimestampFormat::kIso8601);
+    return out.substr(1, out.size() - 2);
+}
+
+const char* what(Extension e) {
+    return e == Extension::kMetadata ? "metadata" : "samples";
+}
+
+}  // namespace
+
+void Uplink::confirm(uint32_t rid) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end())
+        return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
+        counters_.samples_delivered += req.sample_ids.size();
+    } else {
+        MetadataState& m = metadata_[req.meter];
+        --m.parts_in_flight;
+        ++counters_.metadata_confirmed;
+        if (m.parts_in_flight == 0 && !m.dirty) {
+            spdlog::info("{}: metadata of meter {} (token {}) accepted", kComponent,
+                         endpoint(req.meter).meter, endpoint(req.meter).token);
+        }
+    }
+    note_accepted(req.meter);
+    forget(rid);
+}
+
+void Uplink::retry(uint32_t rid, const std::string& why) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end())
+        return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        store_.release(req.sample_ids);
+        ++counters_.batches_resent;
+    } else {
+        --metadata_[req.meter].parts_in_flight;
+        metadata_[req.meter].dirty = true;
+    }
+    if (!why.empty()) {
+        int suppressed = 0;
+        if (log_limiter_.allow("retry:" + endpoint(req.meter).meter, suppressed)) {
+            spdlog::warn("{}: {} of meter {} (request {}): {}; sending again{}", kComponent,
+                         what(req.extension), endpoint(req.meter).meter, rid, why,
+                         suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
+        }
+    }
+    forget(rid);
+}
+
+void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
+    auto it = in_flight_.find(rid);
+    if (it == in_flight_.end())
+        return;
+    Request& req = it->second;
+    if (req.extension == Extension::kDataCollection) {
+        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
+        counters_.samples_rejected += req.sample_ids.size();
+        int suppressed = 0;
+        if (log_limiter_.allow("reject:" + endpoint(req.meter).token + std::to_string(code),
+                               suppressed)) {
+            spdlog::error(
+                "{}: Kaa rejected {} samples of meter {} (token {}, read {} .. {}) with {} '{}'; "
+                "dropped them, as sending again would fail the same way ({} dropped "
+                "so far{})",
+                kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
+                endpoint(req.meter).token, readable_time(req.first_read_ms),
+                readable_time(req.last_read_ms), code, reason, counters_.samples_rejected,
+                suppressed > 0 ? fmt::format("; {} more rejections", suppressed) : "");
+        }
+    } else {
+        // Kept as they are: the next change of these keys (or a reconnect) tries again.
+        --metadata_[req.meter].parts_in_flight;
+        spdlog::error(
+            "{}: Kaa rejected the metadata keys {} of meter {} (token {}) with {} '{}'; "
+            "they are sent again when they change",
+            kComponent, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
+            endpoint(req.meter).token, code, reason);
+    }
+    forget(rid);
+}
+
+void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::string& reason) {
+    const auto meter = meter_by_token_.find(reply.token);
+    const std::string name = meter == meter_by_token_.end() ? "?" : endpoints_[meter->second].meter;
+    int suppressed = 0;
+    if (log_limiter_.allow("error:" + reply.token + ":" + std::to_string(code), suppressed)) {
+        spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kComponent,
+                      code, reason, what(reply.extension), name, reply.token, reply.request_id,
+                      suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
+    }
+}
+
+void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+    const auto reply = topics_.parse_reply(topic);
+    if (!reply) {
+        spdlog::debug("{}: ignoring message on {}", kComponent, topic);
+        return;
+    }
+    auto it = in_flight_.find(reply->request_id);
+    const bool ours = it != in_flight_.end() && it->second.extension == reply->extension &&
+                      endpoint(it->second.meter).token == reply->token;
+    if (reply->success) {
+        if (ours && settings_.delivery == config::Delivery::kStatus)
+            confirm(reply->request_id);
+        return;
+    }
+    ++counters_.errors_received;
+    int code = 0;
+    std::string reason;
+    parse_error_payload(payload, code, reason);
+    log_error_reply(*reply, code, reason);
+    if (!ours)
+        return;
+    // error_policy.hpp: only a refusal of the payload itself deletes data.
+    if (action_for_status(code) == ErrorAction::kDrop) {
+        reject(reply->request_id, code, reason);
+    } else {
+        counters_.samples_held += it->second.sample_ids.size();
+        hold_meter(it->second.meter, code, reason);
+        retry(reply->request_id, fmt::format("Kaa answered {} '{}'", code, reason));
+    }
+}
+
+void Uplink::hold_meter(size_t meter, int code, const std::string& reason) {
+    MeterHold& h = holds_[meter];
+    const auto now = clock_.now();
+    h.until = now + h.backoff.next_delay();
+    if (!h.since)
+        h.since = now;
+    if (!h.announced && now - *h.since >= kLongRefusal) {
+        h.announced = true;
+        spdlog::warn(
+            "{}: Kaa has refused the data of meter {} (token {}) for {} s, last with "
+            "{} '{}'; every sample is kept and sent again with backoff (up to {} s)",
+            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            std::chrono::duration_cast<std::chrono::seconds>(now - *h.since).count(), code, reason,
+            std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_max_delay).count());
+    }
+}
+
+void Uplink::note_accepted(size_t meter) {
+    MeterHold& h = holds_[meter];
+    if (h.announced) {
+        spdlog::info(
+            "{}: Kaa accepts the data of meter {} (token {}) again after {} s of "
+            "refusals",
+            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - *h.since).count());
+    }
+    h.backoff.reset();
+    h.until.reset();
+    h.since.reset();
+    h.announced = false;
+}
+
+}  // namespace kaa::uplink
