@@ -114,7 +114,7 @@ class SqliteStoreCore {
     static constexpr size_t kOrphan = static_cast<size_t>(-1);
 
     explicit SqliteStoreCore(const SqliteStoreOptions& options);
-    // Opening (sqlite_sample_store.cpp).
+    // Opening (store_open.cpp).
     Status open_database();
     Status check_integrity(int64_t schema);
     Status query(const std::string& sql, std::string* out);
@@ -126,7 +126,7 @@ class SqliteStoreCore {
     Status fail(int rc, const char* what);
     void rollback();
     void report_read_error(int rc);
-    // Writing and the bound (sqlite_store_append.cpp).
+    // Writing and the bound (store_append.cpp).
     Status measure(uint64_t& used_bytes);
     /// Before an append's transaction: deletes delivered rows while the file is over half full.
     void make_room_for_append(uint64_t incoming);
