@@ -1,15 +1,15 @@
-// Bounded in-memory sample store.
+// Bounded in-memory sample store: the rows and the byte budget; the Ledger does the rest.
 #include "daemon/buffer/memory_sample_store.hpp"
 
 namespace kaa {
 
 MemorySampleStore::MemorySampleStore(size_t meter_count, uint64_t max_bytes,
                                      config::Overflow overflow)
-    : meters_(meter_count), max_bytes_(max_bytes), overflow_(overflow) {}
+    : rows_(meter_count), ledger_(meter_count), max_bytes_(max_bytes), overflow_(overflow) {}
 
 Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
     for (const BufferedSample& s : samples) {
-        if (s.meter_index >= meters_.size()) {
+        if (s.meter_index >= rows_.size()) {
             return make_error(ErrorKind::kInvalidArgument, "sample for an unknown meter");
         }
         const uint64_t need = cost(s.record);
@@ -24,9 +24,8 @@ Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
             ++stats_.dropped_overflow;
             continue;
         }
-        const uint64_t id = next_id_++;
-        meters_[s.meter_index].entries.emplace(id, Entry{s.read_ms, s.record, false});
-        ++meters_[s.meter_index].pending[lane_of(id)];
+        const uint64_t id = ledger_.add(s.meter_index);
+        rows_[s.meter_index].emplace(id, Entry{s.read_ms, s.record});
         owner_.emplace(id, s.meter_index);
         stats_.bytes += need;
         ++stats_.samples;
@@ -35,98 +34,80 @@ Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
 }
 
 bool MemorySampleStore::drop_oldest_pending() {
-    MeterQueue* victim_queue = nullptr;
-    std::map<uint64_t, Entry>::iterator victim;
-    for (MeterQueue& q : meters_) {
-        if (q.pending[0] + q.pending[1] == 0)
+    size_t victim_meter = rows_.size();
+    Rows::iterator victim;
+    for (size_t meter = 0; meter < rows_.size(); ++meter) {
+        if (!ledger_.has_pending(meter, Lane::kLive) && !ledger_.has_pending(meter, Lane::kBacklog))
             continue;
-        for (auto it = q.entries.begin(); it != q.entries.end(); ++it) {
-            if (it->second.taken)
+        Rows& rows = rows_[meter];
+        for (auto it = rows.begin(); it != rows.end(); ++it) {
+            if (ledger_.in_flight(it->first) != nullptr)
                 continue;
-            if (victim_queue == nullptr || it->first < victim->first) {
-                victim_queue = &q;
+            if (victim_meter == rows_.size() || it->first < victim->first) {
+                victim_meter = meter;
                 victim = it;
             }
             break;
         }
     }
-    if (victim_queue == nullptr)
+    if (victim_meter == rows_.size())
         return false;
-    stats_.bytes -= cost(victim->second.record);
-    --stats_.samples;
     ++stats_.dropped_overflow;
-    --victim_queue->pending[lane_of(victim->first)];
-    owner_.erase(victim->first);
-    victim_queue->entries.erase(victim);
+    erase(victim_meter, victim);
+    return true;
+}
+
+void MemorySampleStore::erase(size_t meter, Rows::iterator it) {
+    ledger_.forget(it->first, meter);
+    stats_.bytes -= cost(it->second.record);
+    --stats_.samples;
+    owner_.erase(it->first);
+    rows_[meter].erase(it);
+}
+
+RowSource::Found MemorySampleStore::read(size_t meter, uint64_t id, StoredSample& out) {
+    const auto it = rows_[meter].find(id);
+    if (it == rows_[meter].end())
+        return Found::kGone;
+    out = StoredSample{id, meter, it->second.read_ms, it->second.record};
+    return Found::kRow;
+}
+
+bool MemorySampleStore::read_after(size_t meter, uint64_t after, uint64_t below, size_t max,
+                                   std::vector<StoredSample>& out) {
+    const Rows& rows = rows_[meter];
+    for (auto it = rows.upper_bound(after); it != rows.end() && it->first < below && max > 0;
+         ++it, --max) {
+        out.push_back(StoredSample{it->first, meter, it->second.read_ms, it->second.record});
+    }
     return true;
 }
 
 std::vector<StoredSample> MemorySampleStore::take(size_t meter_index, size_t max, Lane lane) {
-    std::vector<StoredSample> out;
-    if (meter_index >= meters_.size())
-        return out;
-    MeterQueue& q = meters_[meter_index];
-    const bool live = lane == Lane::kLive;
-    auto it = live ? q.entries.lower_bound(live_from_) : q.entries.begin();
-    const auto end = live ? q.entries.end() : q.entries.lower_bound(live_from_);
-    for (; it != end && out.size() < max; ++it) {
-        if (it->second.taken)
-            continue;
-        it->second.taken = true;
-        --q.pending[lane_of(it->first)];
-        out.push_back(StoredSample{it->first, meter_index, it->second.read_ms, it->second.record});
-    }
-    return out;
-}
-
-MemorySampleStore::MeterQueue* MemorySampleStore::find_owner(
-    uint64_t id, std::map<uint64_t, Entry>::iterator& it) {
-    const auto owner = owner_.find(id);
-    if (owner == owner_.end())
-        return nullptr;
-    MeterQueue& q = meters_[owner->second];
-    it = q.entries.find(id);
-    return it == q.entries.end() ? nullptr : &q;
+    return ledger_.take(meter_index, max, lane, *this);
 }
 
 void MemorySampleStore::release(const std::vector<uint64_t>& ids) {
-    for (uint64_t id : ids) {
-        std::map<uint64_t, Entry>::iterator it;
-        MeterQueue* q = find_owner(id, it);
-        if (q == nullptr || !it->second.taken)
-            continue;
-        it->second.taken = false;
-        ++q->pending[lane_of(id)];
-    }
+    ledger_.release(ids);
 }
 
 Status MemorySampleStore::remove(const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
-        std::map<uint64_t, Entry>::iterator it;
-        MeterQueue* q = find_owner(id, it);
-        if (q == nullptr)
+        const auto owner = owner_.find(id);
+        if (owner == owner_.end())
             continue;
-        if (!it->second.taken)
-            --q->pending[lane_of(id)];
-        stats_.bytes -= cost(it->second.record);
-        --stats_.samples;
-        q->entries.erase(it);
-        owner_.erase(id);
+        const size_t meter = owner->second;
+        erase(meter, rows_[meter].find(id));
     }
     return {};
 }
 
 bool MemorySampleStore::has_pending(size_t meter_index, Lane lane) const {
-    return meter_index < meters_.size() &&
-           meters_[meter_index].pending[lane == Lane::kLive ? 0 : 1] > 0;
+    return ledger_.has_pending(meter_index, lane);
 }
 
 void MemorySampleStore::start_live() {
-    for (MeterQueue& q : meters_) {
-        q.pending[1] += q.pending[0];
-        q.pending[0] = 0;
-    }
-    live_from_ = next_id_;
+    ledger_.start_live();
 }
 
 StoreStats MemorySampleStore::stats() const {
@@ -135,8 +116,8 @@ StoreStats MemorySampleStore::stats() const {
 
 size_t MemorySampleStore::add_meter(const std::string& /*name*/) {
     // Memory holds samples of this run only, so a new meter starts with none.
-    meters_.emplace_back();
-    return meters_.size() - 1;
+    rows_.emplace_back();
+    return ledger_.add_meter();
 }
 
 }  // namespace kaa

@@ -2,16 +2,19 @@
 // MemorySampleStore: a bounded in-memory SampleStore (until the durable SQLite buffer).
 
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/buffer/ledger.hpp"
 #include "daemon/buffer/sample_store.hpp"
 
 namespace kaa {
 
 /// Keeps samples in memory up to a byte budget; when full, drops the oldest pending
-/// sample or refuses the newest one, as the overflow policy says, and counts drops.
-class MemorySampleStore final : public SampleStore {
+/// sample or refuses the newest one, as the overflow policy says, and counts drops. Lanes
+/// and samples in flight are the Ledger's; this class keeps the rows and the budget.
+class MemorySampleStore final : public SampleStore, private RowSource {
   public:
     MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
 
@@ -30,24 +33,20 @@ class MemorySampleStore final : public SampleStore {
     struct Entry {
         int64_t read_ms = 0;
         std::string record;
-        bool taken = false;
     };
-    struct MeterQueue {
-        std::map<uint64_t, Entry> entries;
-        size_t pending[2] = {0, 0};  // untaken entries per Lane
-    };
-    /// The lane of a sample id, as an index into MeterQueue::pending.
-    size_t lane_of(uint64_t id) const { return id < live_from_ ? 1 : 0; }
+    using Rows = std::map<uint64_t, Entry>;
     static uint64_t cost(const std::string& record) { return record.size() + 64; }
+    Found read(size_t meter, uint64_t id, StoredSample& out) override;
+    bool read_after(size_t meter, uint64_t after, uint64_t below, size_t max,
+                    std::vector<StoredSample>& out) override;
     bool drop_oldest_pending();
-    MeterQueue* find_owner(uint64_t id, std::map<uint64_t, Entry>::iterator& it);
+    void erase(size_t meter, Rows::iterator it);
 
-    std::vector<MeterQueue> meters_;
-    std::map<uint64_t, size_t> owner_;  // sample id -> meter index
+    std::vector<Rows> rows_;                      // per meter, by sample id
+    std::unordered_map<uint64_t, size_t> owner_;  // sample id -> meter index
+    Ledger ledger_;
     uint64_t max_bytes_;
     config::Overflow overflow_;
-    uint64_t next_id_ = 1;
-    uint64_t live_from_ = 1;  // first id of the live lane
     StoreStats stats_;
 };
 

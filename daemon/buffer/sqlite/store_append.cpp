@@ -90,7 +90,7 @@ Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
         used += incoming;
     }
     for (size_t i = 0; st && i < accepted; ++i)
-        st = insert(samples[i], next_id_ + i);
+        st = insert(samples[i], ledger_.next_id() + i);
     // row_cost() underestimates rows that fill a page on their own (large samples): near
     // the budget, measure what the rows really took and give back what does not fit.
     if (st && used > data_budget_ / 2 && (st = measure(used)) && used > data_budget_) {
@@ -109,11 +109,10 @@ Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
         forget(row);
     stats_.dropped_overflow += gone.size() + (samples.size() - accepted);
     for (size_t i = 0; i < accepted; ++i) {
-        ++lane_of(meters_[samples[i].meter_index], next_id_ + i).pending;
+        ledger_.add(samples[i].meter_index);
         ++stats_.samples;
         stats_.bytes += samples[i].record.size();
     }
-    next_id_ += accepted;
     used_bytes_ = used;
     return {};
 }
@@ -164,7 +163,7 @@ Status SqliteStoreCore::shrink_to_budget(const std::vector<BufferedSample>& samp
         --accepted;
         const MeterTable* table = meters_[samples[accepted].meter_index].table;
         Reset reset(table->delete_one);
-        bind_id(table->delete_one, 1, table->key(next_id_ + accepted));
+        bind_id(table->delete_one, 1, table->key(ledger_.next_id() + accepted));
         if (const int rc = sqlite3_step(table->delete_one); rc != SQLITE_DONE)
             return fail(rc, "refuse samples over the budget");
         st = measure(used);
@@ -181,7 +180,7 @@ Status SqliteStoreCore::drop_oldest(size_t count, std::vector<Gone>& gone) {
         MeterTable* table;
     };
     std::vector<Candidate> candidates;
-    const size_t limit = count + taken_.size();
+    const size_t limit = count + ledger_.in_flight_count();
     const size_t meters = meters_.size() + orphan_names_.size();
     for (size_t slot = 0; slot < meters; ++slot) {
         const bool orphan = slot >= meters_.size();
@@ -197,7 +196,7 @@ Status SqliteStoreCore::drop_oldest(size_t count, std::vector<Gone>& gone) {
         int rc = SQLITE_DONE;
         while (found < count && (rc = sqlite3_step(table->oldest)) == SQLITE_ROW) {
             const uint64_t id = table->id_of(column_u64(table->oldest, 0));
-            if (taken_.count(id) > 0)
+            if (ledger_.in_flight(id) != nullptr)
                 continue;  // never drop samples in flight
             candidates.push_back(Candidate{id, orphan ? kOrphan : slot, table});
             ++found;
@@ -236,19 +235,8 @@ void SqliteStoreCore::forget(const Gone& row) {
     refusing_ = false;  // room again
     --stats_.samples;
     stats_.bytes -= std::min(stats_.bytes, row.bytes);
-    if (const auto it = taken_.find(row.id); it != taken_.end()) {
-        drop_run(it->second.run, 1);
-        taken_.erase(it);
-        return;  // was in flight, so not counted as pending
-    }
-    if (row.meter == kOrphan) {
-        if (orphaned_ > 0)
-            --orphaned_;
-        return;
-    }
-    LaneState& lane = lane_of(meters_[row.meter], row.id);
-    if ((lane.released.erase(row.id) > 0 || row.id > lane.cursor) && lane.pending > 0)
-        --lane.pending;
+    if (!ledger_.forget(row.id, row.meter) && row.meter == kOrphan && orphaned_ > 0)
+        --orphaned_;
 }
 
 }  // namespace kaa

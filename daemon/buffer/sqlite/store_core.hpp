@@ -27,12 +27,13 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/buffer/ledger.hpp"
 #include "daemon/buffer/sample_store.hpp"
 #include "daemon/buffer/sqlite/meter_tables.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
@@ -42,7 +43,8 @@ struct sqlite3_stmt;
 
 namespace kaa {
 
-/// SampleStore in a SQLite file: one transaction per append/remove, taken ids in memory.
+/// SampleStore in a SQLite file: one transaction per append/remove; the Ledger keeps lanes
+/// and samples in flight.
 class SqliteStoreCore {
   public:
     /// Opens (or creates) the buffer; a damaged file is moved aside and a fresh one started.
@@ -78,35 +80,25 @@ class SqliteStoreCore {
     bool checked_at_open() const { return checked_at_open_; }
 
   private:
-    /// One lane of a meter; pending = released.size() + untaken rows of the lane past cursor.
-    struct LaneState {
-        uint64_t pending = 0;
-        uint64_t cursor = 0;          // rows up to here were taken since the lane started
-        std::set<uint64_t> released;  // ids <= cursor put back by release()
-    };
-    /// Per-meter bookkeeping: the live lane (ids >= live_from_) and the backlog.
+    /// A meter of the configuration: its name and where its rows are.
     struct MeterState {
         std::string name;
-        LaneState live;
-        LaneState backlog;
-        MeterTable* table = nullptr;  // where its rows are
+        MeterTable* table = nullptr;
     };
-    /// A sample in flight: its meter, payload size and the take() it came from.
-    struct Taken {
-        size_t meter;
-        uint64_t bytes;
-        uint64_t run;
+    /// The ledger's view of the rows: reads by id and in id order, stepping over delivered
+    /// runs not deleted yet.
+    class Rows final : public RowSource {
+      public:
+        explicit Rows(SqliteStoreCore& core) : core_(core) {}
+        Found read(size_t meter, uint64_t id, StoredSample& out) override;
+        bool read_after(size_t meter, uint64_t after, uint64_t below, size_t max,
+                        std::vector<StoredSample>& out) override;
+        std::optional<IdRange> next_skipped(size_t meter, uint64_t after) const override;
+
+      private:
+        SqliteStoreCore& core_;
     };
-    /// What one take() returned. Clean: first..last are all of the meter's undelivered rows
-    /// in that id range, so once all are confirmed the range can be recorded as delivered.
-    struct Run {
-        uint64_t first = 0;
-        uint64_t last = 0;
-        size_t count = 0;
-        uint64_t bytes = 0;
-        size_t outstanding = 0;  // taken and not yet removed or released
-        bool clean = true;
-    };
+    using Run = Ledger::Run;
     /// A row deleted inside a transaction, applied to the bookkeeping after COMMIT.
     struct Gone {
         uint64_t id;
@@ -122,7 +114,7 @@ class SqliteStoreCore {
     static constexpr size_t kOrphan = static_cast<size_t>(-1);
 
     explicit SqliteStoreCore(const SqliteStoreOptions& options);
-    // Opening (sqlite_sample_store.cpp).
+    // Opening (store_open.cpp).
     Status open_database();
     Status check_integrity(int64_t schema);
     Status query(const std::string& sql, std::string* out);
@@ -134,7 +126,7 @@ class SqliteStoreCore {
     Status fail(int rc, const char* what);
     void rollback();
     void report_read_error(int rc);
-    // Writing and the bound (sqlite_store_append.cpp).
+    // Writing and the bound (store_append.cpp).
     Status measure(uint64_t& used_bytes);
     /// Before an append's transaction: deletes delivered rows while the file is over half full.
     void make_room_for_append(uint64_t incoming);
@@ -152,12 +144,7 @@ class SqliteStoreCore {
     Status insert(const BufferedSample& sample, uint64_t id);
     void forget(const Gone& row);
     uint64_t row_cost(const BufferedSample& sample) const;
-    // Taking and delivering (sqlite_store_delivery.cpp).
-    /// The lane a stored row of meter `m` belongs to, by its id.
-    LaneState& lane_of(MeterState& m, uint64_t id) { return id < live_from_ ? m.backlog : m.live; }
-    /// Takes the lane's rows past its cursor (skipping rows in flight and delivered runs).
-    void take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                  std::vector<StoredSample>& out, Run& run, uint64_t run_id);
+    // Taking and delivering (store_delivery.cpp, store_rows.cpp).
     /// Deletes a row by id: in flight (its meter is known) or, slowly, any other.
     Status delete_row(uint64_t id, std::vector<Gone>& gone);
     /// Records a confirmed clean run as delivered (inside a transaction).
@@ -169,8 +156,6 @@ class SqliteStoreCore {
     void compacted(size_t runs, uint64_t rows);
     /// True when `id` of `meter` lies in a delivered run not deleted yet.
     bool in_delivered_run(const std::string& meter, uint64_t id) const;
-    /// `count` rows of a run are no longer in flight; forgets the run when none is left.
-    void drop_run(uint64_t run_id, size_t count);
 
     SqliteStoreOptions options_;
     sqlite3* db_ = nullptr;
@@ -185,15 +170,12 @@ class SqliteStoreCore {
     std::vector<MeterState> meters_;
     std::unordered_map<std::string, size_t> index_by_name_;
     std::vector<std::string> orphan_names_;  // meters in the file but not in the config
-    std::unordered_map<uint64_t, Taken> taken_;
-    std::unordered_map<uint64_t, Run> runs_;  // by run id, while any of its rows is taken
-    uint64_t next_run_ = 1;
+    Ledger ledger_;  // lanes, cursors, released and in-flight samples, runs taken
+    Rows rows_{*this};
     // Delivered runs not deleted yet: by meter, first id -> last id; and in delivery order.
     std::unordered_map<std::string, std::map<uint64_t, uint64_t>> delivered_by_meter_;
     std::deque<DeliveredRun> to_compact_;
     uint64_t delivered_rows_ = 0;
-    uint64_t next_id_ = 1;
-    uint64_t live_from_ = 1;  // first id of the live lane
     uint64_t page_size_ = 4096;
     uint64_t data_budget_ = 0;  // max_bytes minus the WAL allowance
     uint64_t used_bytes_ = 0;   // live pages after the last commit

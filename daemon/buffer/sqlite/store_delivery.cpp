@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <limits>
 #include <unordered_set>
 
 #include "daemon/buffer/sqlite/settings.hpp"
@@ -16,144 +15,18 @@ namespace kaa {
 using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
 using namespace sqlite_store;    // NOLINT(google-build-using-namespace)
 
-std::vector<StoredSample> SqliteStoreCore::take(size_t meter_index, size_t max, Lane which) {
-    std::vector<StoredSample> out;
-    if (meter_index >= meters_.size() || max == 0 || meters_[meter_index].table == nullptr)
-        return out;
-    MeterState& m = meters_[meter_index];
-    LaneState& lane = which == Lane::kLive ? m.live : m.backlog;
-    const uint64_t run_id = next_run_++;
-    Run run;
-    // Released samples are older than anything past the cursor: they go first.
-    while (!lane.released.empty() && out.size() < max) {
-        run.clean = false;  // rows between released ones may be anywhere
-        const uint64_t id = *lane.released.begin();
-        sqlite3_stmt* select_one = m.table->select_one;
-        Reset reset(select_one);
-        bind_id(select_one, 1, m.table->key(id));
-        const int rc = sqlite3_step(select_one);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            report_read_error(rc);
-            break;
-        }
-        lane.released.erase(lane.released.begin());
-        if (lane.pending > 0)
-            --lane.pending;
-        if (rc == SQLITE_DONE)
-            continue;  // vanished: nothing to send
-        out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_one, 0),
-                                   column_string(select_one, 1)});
-        taken_.emplace(id, Taken{meter_index, out.back().record.size(), run_id});
-    }
-    if (out.size() < max) {
-        const uint64_t below = which == Lane::kLive
-                                   ? static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
-                                   : live_from_;
-        take_new(meter_index, lane, below, max, out, run, run_id);
-    }
-    if (out.empty())
-        return out;
-    run.first = out.front().id;
-    run.last = out.back().id;
-    run.count = run.outstanding = out.size();
-    for (const auto& s : out)
-        run.bytes += s.record.size();
-    runs_.emplace(run_id, run);
-    return out;
-}
-
-void SqliteStoreCore::take_new(size_t meter_index, LaneState& lane, uint64_t below, size_t max,
-                               std::vector<StoredSample>& out, Run& run, uint64_t run_id) {
-    const std::string& name = meters_[meter_index].name;
-    const MeterTable& table = *meters_[meter_index].table;
-    sqlite3_stmt* select_new = table.select_new;
-    const auto delivered = delivered_by_meter_.find(name);
-    while (out.size() < max) {
-        // Delivered runs not deleted yet are stepped over: the cursor jumps to their end.
-        uint64_t bound = below;
-        if (delivered != delivered_by_meter_.end()) {
-            const auto& done = delivered->second;
-            const auto next = done.upper_bound(lane.cursor + 1);
-            if (next != done.begin() && std::prev(next)->second > lane.cursor) {
-                lane.cursor = std::prev(next)->second;
-                run.clean = false;  // a run never spans one recorded earlier
-                continue;
-            }
-            if (next != done.end())
-                bound = std::min(bound, next->first);
-        }
-        const size_t want = max - out.size();
-        Reset reset(select_new);
-        bind_id(select_new, 1, table.key(lane.cursor));
-        bind_id(select_new, 2, want);
-        bind_id(select_new, 3, table.key(bound));
-        size_t rows = 0;
-        int rc = SQLITE_DONE;
-        while ((rc = sqlite3_step(select_new)) == SQLITE_ROW) {
-            ++rows;
-            const uint64_t id = table.id_of(column_u64(select_new, 0));
-            lane.cursor = id;
-            // Rows in flight are met again after start_live() rewinds a cursor.
-            if (taken_.count(id) > 0) {
-                run.clean = false;
-                continue;
-            }
-            out.push_back(StoredSample{id, meter_index, sqlite3_column_int64(select_new, 1),
-                                       column_string(select_new, 2)});
-            if (lane.pending > 0)
-                --lane.pending;
-            taken_.emplace(id, Taken{meter_index, out.back().record.size(), run_id});
-        }
-        if (rc != SQLITE_DONE) {
-            report_read_error(rc);
-            return;
-        }
-        if (rows < want) {
-            if (bound < below) {
-                lane.cursor = bound - 1;  // nothing left before the next delivered run
-                continue;
-            }
-            lane.pending = lane.released.size();  // nothing left past the cursor
-            return;
-        }
-    }
+std::vector<StoredSample> SqliteStoreCore::take(size_t meter_index, size_t max, Lane lane) {
+    if (meter_index >= meters_.size() || meters_[meter_index].table == nullptr)
+        return {};
+    return ledger_.take(meter_index, max, lane, rows_);
 }
 
 void SqliteStoreCore::start_live() {
-    // Nothing is lost by rewinding the backlog: every row not in flight is past cursor 0,
-    // and rows in flight are skipped when met. Released sets are covered by the rewind.
-    for (MeterState& m : meters_) {
-        m.backlog.pending += m.live.pending;
-        m.backlog.cursor = 0;
-        m.backlog.released.clear();
-        m.live = LaneState{0, next_id_ - 1, {}};
-    }
-    live_from_ = next_id_;
-}
-
-void SqliteStoreCore::drop_run(uint64_t run_id, size_t count) {
-    const auto it = runs_.find(run_id);
-    if (it == runs_.end())
-        return;
-    it->second.outstanding -= std::min(count, it->second.outstanding);
-    if (it->second.outstanding == 0)
-        runs_.erase(it);
+    ledger_.start_live();
 }
 
 void SqliteStoreCore::release(const std::vector<uint64_t>& ids) {
-    for (uint64_t id : ids) {
-        const auto it = taken_.find(id);
-        if (it == taken_.end())
-            continue;
-        LaneState& lane = lane_of(meters_[it->second.meter], id);
-        // Past the cursor (a rewound backlog) the row is simply met again by the next take.
-        if (id > lane.cursor || lane.released.insert(id).second)
-            ++lane.pending;
-        if (const auto run = runs_.find(it->second.run); run != runs_.end())
-            run->second.clean = false;  // confirmed now only in part, if at all
-        drop_run(it->second.run, 1);
-        taken_.erase(it);
-    }
+    ledger_.release(ids);
 }
 
 Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
@@ -169,8 +42,8 @@ Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
     // Runs confirmed whole are recorded as delivered; every other row is deleted now.
     std::unordered_map<uint64_t, size_t> confirmed;  // run id -> its rows among `ids`
     for (uint64_t id : ids) {
-        if (const auto it = taken_.find(id); it != taken_.end())
-            ++confirmed[it->second.run];
+        if (const Ledger::InFlight* taken = ledger_.in_flight(id))
+            ++confirmed[taken->run];
     }
     // Only for batches of a backlog (live batches of a sample or a few cost more to record
     // and compact than to delete), and only while the file has room: near the bound, rows
@@ -179,9 +52,9 @@ Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
     const bool defer = used_bytes_ < data_budget_ / 2;
     std::unordered_set<uint64_t> whole;
     for (const auto& [run_id, count] : defer ? confirmed : decltype(confirmed){}) {
-        const auto run = runs_.find(run_id);
-        if (run != runs_.end() && run->second.clean && count == run->second.count &&
-            run->second.outstanding == count && count >= kMinRecordedRun) {
+        const Run* run = ledger_.run(run_id);
+        if (run != nullptr && run->clean && count == run->count && run->outstanding == count &&
+            count >= kMinRecordedRun) {
             whole.insert(run_id);
         }
     }
@@ -191,14 +64,14 @@ Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
     rows.reserve(ids.size());
     std::unordered_set<uint64_t> met;
     for (uint64_t id : ids) {
-        const auto it = taken_.find(id);
-        if (it != taken_.end() && whole.count(it->second.run) > 0) {
-            if (met.insert(it->second.run).second)  // first row of its run
-                records.emplace_back(it->second.meter, runs_.at(it->second.run));
+        const Ledger::InFlight* taken = ledger_.in_flight(id);
+        if (taken != nullptr && whole.count(taken->run) > 0) {
+            if (met.insert(taken->run).second)  // first row of its run
+                records.emplace_back(taken->meter, *ledger_.run(taken->run));
             recorded.push_back(id);
             continue;
         }
-        rows.emplace_back(it == taken_.end() ? kOrphan : it->second.meter, id);
+        rows.emplace_back(taken == nullptr ? kOrphan : taken->meter, id);
     }
     std::sort(rows.begin(), rows.end());
     Status st = exec(begin_, "start a transaction");
@@ -222,8 +95,8 @@ Status SqliteStoreCore::remove(const std::vector<uint64_t>& ids) {
     }
     // Recorded rows leave the bookkeeping as if deleted: counts, bytes, in-flight set, runs.
     for (uint64_t id : recorded) {
-        const Taken& t = taken_.at(id);
-        forget(Gone{id, t.meter, t.bytes});
+        const Ledger::InFlight taken = *ledger_.in_flight(id);
+        forget(Gone{id, taken.meter, taken.bytes});
     }
     for (const Gone& row : gone)
         forget(row);
@@ -242,8 +115,8 @@ Status SqliteStoreCore::record_delivered(size_t meter, const Run& run) {
 }
 
 Status SqliteStoreCore::delete_row(uint64_t id, std::vector<Gone>& gone) {
-    if (const auto it = taken_.find(id); it != taken_.end()) {
-        const MeterTable* table = meters_[it->second.meter].table;
+    if (const Ledger::InFlight* taken = ledger_.in_flight(id)) {
+        const MeterTable* table = meters_[taken->meter].table;
         sqlite3_stmt* del = table->delete_one;
         Reset reset(del);
         bind_id(del, 1, table->key(id));
@@ -251,7 +124,7 @@ Status SqliteStoreCore::delete_row(uint64_t id, std::vector<Gone>& gone) {
         if (rc != SQLITE_DONE)
             return fail(rc, "delete samples");
         if (sqlite3_changes(db_) > 0)
-            gone.push_back(Gone{id, it->second.meter, it->second.bytes});
+            gone.push_back(Gone{id, taken->meter, taken->bytes});
         return {};
     }
     // Not taken, so its meter is not known here: look in every table (the uplink only ever

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -62,9 +63,10 @@ std::string cause(int rc, int sys_errno, const std::string& path) {
 
 }  // namespace
 
-SqliteStoreCore::SqliteStoreCore(const SqliteStoreOptions& options) : options_(options) {
+SqliteStoreCore::SqliteStoreCore(const SqliteStoreOptions& options)
+    : options_(options), ledger_(options.meter_names.size()) {
     for (size_t i = 0; i < options_.meter_names.size(); ++i) {
-        meters_.push_back(MeterState{options_.meter_names[i], {}, {}, nullptr});
+        meters_.push_back(MeterState{options_.meter_names[i], nullptr});
         index_by_name_.emplace(options_.meter_names[i], i);
     }
 }
@@ -275,6 +277,7 @@ Status SqliteStoreCore::load_counts() {
     if (auto st = load_delivered(delivered); !st)
         return st;
     std::map<std::string, uint64_t> orphans;
+    uint64_t next_id = 1;
     for (const auto& [name, table] : tables_->all()) {
         sqlite3_stmt* stmt = nullptr;
         int rc = sqlite3_prepare_v2(db_,
@@ -296,20 +299,18 @@ Status SqliteStoreCore::load_counts() {
         stats_.samples += count;
         stats_.bytes += column_u64(stmt, 2) - std::min(done_bytes, column_u64(stmt, 2));
         if (rows > 0)
-            next_id_ = std::max(next_id_, table->id_of(column_u64(stmt, 1)) + 1);
+            next_id = std::max(next_id, table->id_of(column_u64(stmt, 1)) + 1);
         sqlite3_finalize(stmt);
         const auto it = index_by_name_.find(name);
         if (it != index_by_name_.end()) {
-            meters_[it->second].backlog.pending = count;
+            ledger_.set_backlog(it->second, count);
         } else if (count > 0) {
             orphans[name] = count;
             orphaned_ += count;
             orphan_names_.push_back(name);
         }
     }
-    live_from_ = next_id_;  // what is on disk is backlog
-    for (MeterState& m : meters_)
-        m.live.cursor = live_from_ - 1;
+    ledger_.restore(next_id);  // what is on disk is backlog
     if (!orphans.empty()) {
         std::string list;
         for (const auto& [name, count] : orphans) {
@@ -357,10 +358,7 @@ void SqliteStoreCore::report_read_error(int rc) {
 }
 
 bool SqliteStoreCore::has_pending(size_t meter_index, Lane lane) const {
-    if (meter_index >= meters_.size())
-        return false;
-    const MeterState& m = meters_[meter_index];
-    return (lane == Lane::kLive ? m.live : m.backlog).pending > 0;
+    return ledger_.has_pending(meter_index, lane);
 }
 
 StoreStats SqliteStoreCore::stats() const {
@@ -368,10 +366,9 @@ StoreStats SqliteStoreCore::stats() const {
 }
 
 size_t SqliteStoreCore::add_meter(const std::string& name) {
-    const size_t index = meters_.size();
-    meters_.push_back(MeterState{name, {}, {}, nullptr});
+    const size_t index = ledger_.add_meter();
+    meters_.push_back(MeterState{name, nullptr});
     MeterState& m = meters_[index];
-    m.live.cursor = live_from_ - 1;
     index_by_name_.emplace(name, index);
     options_.meter_names.push_back(name);
     orphan_names_.erase(std::remove(orphan_names_.begin(), orphan_names_.end(), name),
@@ -392,7 +389,7 @@ size_t SqliteStoreCore::add_meter(const std::string& name) {
                     m.table->key(MeterTable::kMaxId));
     if (auto st = query(count_sql, &rows); st) {
         const uint64_t count = std::strtoull(rows.c_str(), nullptr, 10);
-        m.backlog.pending = count;
+        ledger_.set_backlog(index, count);
         orphaned_ -= std::min(orphaned_, count);
     }
     return index;

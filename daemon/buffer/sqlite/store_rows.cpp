@@ -1,0 +1,64 @@
+// Durable sample store: the rows as the Ledger's take() reads them, by id and in id order.
+#include <sqlite3.h>
+
+#include <iterator>
+
+#include "daemon/buffer/sqlite/store_core.hpp"
+#include "daemon/buffer/sqlite/support.hpp"
+
+namespace kaa {
+
+using namespace sqlite_support;  // NOLINT(google-build-using-namespace): this file's helpers
+
+RowSource::Found SqliteStoreCore::Rows::read(size_t meter, uint64_t id, StoredSample& out) {
+    const MeterTable& table = *core_.meters_[meter].table;
+    sqlite3_stmt* select_one = table.select_one;
+    Reset reset(select_one);
+    bind_id(select_one, 1, table.key(id));
+    const int rc = sqlite3_step(select_one);
+    if (rc == SQLITE_DONE)
+        return Found::kGone;
+    if (rc != SQLITE_ROW) {
+        core_.report_read_error(rc);
+        return Found::kFailed;
+    }
+    out =
+        StoredSample{id, meter, sqlite3_column_int64(select_one, 0), column_string(select_one, 1)};
+    return Found::kRow;
+}
+
+bool SqliteStoreCore::Rows::read_after(size_t meter, uint64_t after, uint64_t below, size_t max,
+                                       std::vector<StoredSample>& out) {
+    const MeterTable& table = *core_.meters_[meter].table;
+    sqlite3_stmt* select_new = table.select_new;
+    Reset reset(select_new);
+    bind_id(select_new, 1, table.key(after));
+    bind_id(select_new, 2, max);
+    bind_id(select_new, 3, table.key(below));
+    int rc = SQLITE_DONE;
+    while ((rc = sqlite3_step(select_new)) == SQLITE_ROW) {
+        out.push_back(StoredSample{table.id_of(column_u64(select_new, 0)), meter,
+                                   sqlite3_column_int64(select_new, 1),
+                                   column_string(select_new, 2)});
+    }
+    if (rc != SQLITE_DONE) {
+        core_.report_read_error(rc);
+        return false;
+    }
+    return true;
+}
+
+std::optional<IdRange> SqliteStoreCore::Rows::next_skipped(size_t meter, uint64_t after) const {
+    const auto delivered = core_.delivered_by_meter_.find(core_.meters_[meter].name);
+    if (delivered == core_.delivered_by_meter_.end())
+        return std::nullopt;
+    const auto& done = delivered->second;
+    const auto next = done.upper_bound(after + 1);
+    if (next != done.begin() && std::prev(next)->second > after)
+        return IdRange{std::prev(next)->first, std::prev(next)->second};
+    if (next != done.end())
+        return IdRange{next->first, next->second};
+    return std::nullopt;
+}
+
+}  // namespace kaa
