@@ -482,7 +482,11 @@ def main():
         fill_line = next((l for l in res.stdout.splitlines() if l.startswith("fill_buffer:")),
                          res.stdout.strip())
         with sqlite3.connect("file:%s?mode=ro" % master, uri=True) as con:
-            backlog_bytes = con.execute("SELECT sum(length(json)) FROM samples").fetchone()[0]
+            # The sample text column is "record" since schema 4 ("json" before).
+            columns = [row[1] for row in con.execute("PRAGMA table_info(samples)")]
+            text = "record" if "record" in columns else "json"
+            backlog_bytes = con.execute(
+                "SELECT sum(length(%s)) FROM samples" % text).fetchone()[0]
 
         broker = harness.Mosquitto(ws)
         with open(broker.conf, "a") as conf:
