@@ -2,8 +2,6 @@
 // are (the drain's hot path); the rare record with a missing value is rebuilt without it.
 #include "daemon/kaa/sample_payload.hpp"
 
-#include <ctime>
-
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +25,30 @@ void append_int(std::string& out, int64_t v, int min_digits = 1) {
     out.append(digits, end);
 }
 
+/// A day of the proleptic Gregorian calendar.
+struct CivilDate {
+    int64_t year;
+    int64_t month;  // 1..12
+    int64_t day;    // 1..31
+};
+
+/// The date `days` after 1970-01-01 (days >= 0). Computed here rather than with gmtime:
+/// 32-bit Raspberry Pi OS has a 32-bit time_t, which ends in 2038.
+CivilDate civil_from_days(int64_t days) {
+    // Count from 0000-03-01 in 400-year eras of 146097 days, so leap days end each year.
+    const int64_t z = days + 719468;
+    const int64_t era = z / 146097;
+    const int64_t day_of_era = z - era * 146097;
+    const int64_t year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+    const int64_t day_of_year =
+        day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    const int64_t month_from_march = (5 * day_of_year + 2) / 153;
+    const int64_t day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    const int64_t month = month_from_march < 10 ? month_from_march + 3 : month_from_march - 9;
+    return CivilDate{year_of_era + era * 400 + (month <= 2 ? 1 : 0), month, day};
+}
+
 /// The longest a read time is written: "\"2199-12-31T23:59:59.999Z\"".
 constexpr size_t kMaxTimeText = 26;
 
@@ -43,13 +65,21 @@ void append_read_time(std::string& out, int64_t read_ms, config::TimestampFormat
             append_int(out, read_ms % 1000, 3);
             return;
         case config::TimestampFormat::kIso8601: {
-            const std::time_t seconds = static_cast<std::time_t>(read_ms / 1000);
-            std::tm utc{};
-            gmtime_r(&seconds, &utc);
-            char text[40];
-            const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+            const int64_t seconds = read_ms / 1000;
+            const CivilDate date = civil_from_days(seconds / 86400);
+            const int64_t in_day = seconds % 86400;
             out.push_back('"');
-            out.append(text, n);
+            append_int(out, date.year, 4);
+            out.push_back('-');
+            append_int(out, date.month, 2);
+            out.push_back('-');
+            append_int(out, date.day, 2);
+            out.push_back('T');
+            append_int(out, in_day / 3600, 2);
+            out.push_back(':');
+            append_int(out, in_day / 60 % 60, 2);
+            out.push_back(':');
+            append_int(out, in_day % 60, 2);
             out.push_back('.');
             append_int(out, read_ms % 1000, 3);
             out.append("Z\"");

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ctime>
 #include <limits>
 #include <string>
 
@@ -111,6 +112,24 @@ TEST(SamplePayload, TheEdgesOfTheAllowedRangeAreWrittenExactly) {
     out.clear();
     uplink::append_read_time(out, 951'782'400'000, TimestampFormat::kIso8601);  // a leap day
     EXPECT_EQ(out, R"("2000-02-29T00:00:00.000Z")");
+}
+
+TEST(SamplePayload, EveryDayFrom1970To2199MatchesTheCLibrary) {
+    // Where time_t is 64-bit (amd64, arm64), gmtime agrees with our calendar on every
+    // day; on 32-bit armhf only our calendar reaches past 2038.
+    if (sizeof(std::time_t) < 8)
+        GTEST_SKIP() << "32-bit time_t";
+    for (int64_t day = 0; day * 86'400'000 < uplink::kLatestReadMs; ++day) {
+        const int64_t ms = day * 86'400'000 + 45'296'789;  // 12:34:56.789
+        const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+        std::tm utc{};
+        gmtime_r(&seconds, &utc);
+        char text[40];
+        std::strftime(text, sizeof text, "\"%Y-%m-%dT%H:%M:%S.789Z\"", &utc);
+        std::string out;
+        uplink::append_read_time(out, ms, config::TimestampFormat::kIso8601);
+        ASSERT_EQ(out, text) << day;
+    }
 }
 
 TEST(SamplePayload, AReadTimeBefore1970OrFarAheadIsNeverWritten) {
