@@ -9,7 +9,9 @@
 namespace kaa {
 namespace {
 
-constexpr const char* kComponent = "gateway";
+// The component named in log lines, under a name of its own: with KAA_UNITY_BUILD this
+// file shares one translation unit with the rest of its library.
+constexpr const char* kBusSetLog = "gateway";
 
 /// Slots of the active meters on bus `name`.
 std::vector<size_t> meters_on(const config::GatewayConfig& config, const std::vector<bool>& active,
@@ -51,7 +53,7 @@ void BusSet::start_all(const std::shared_ptr<const config::GatewayConfig>& confi
         const auto& name = config->buses[b].name;
         std::vector<size_t> meters = meters_on(*config, active, name);
         if (meters.empty()) {
-            spdlog::warn("{}: bus {} has no meters; not opening it", kComponent, name);
+            spdlog::warn("{}: bus {} has no meters; not opening it", kBusSetLog, name);
             continue;
         }
         start_one(config, b, std::move(meters));

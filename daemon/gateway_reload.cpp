@@ -13,7 +13,9 @@
 namespace kaa {
 namespace {
 
-constexpr const char* kComponent = "gateway";
+// The component named in log lines, under a name of its own: with KAA_UNITY_BUILD this
+// file shares one translation unit with the rest of its library.
+constexpr const char* kReloadLog = "gateway";
 
 /// "a, b, c", or "none".
 std::string join(const std::vector<std::string>& names) {
@@ -39,20 +41,20 @@ std::vector<std::string> meter_names(const config::GatewayConfig& config,
 void Gateway::reload() {
     const std::string path = config_->source_path;
     notifier_.reloading();
-    spdlog::info("{}: reloading the configuration from {}", kComponent, path);
+    spdlog::info("{}: reloading the configuration from {}", kReloadLog, path);
     // Parsed in a child process like at start, so the daemon's memory stays low. The
     // child only parses and writes to a pipe: no lock another thread holds is needed.
     config::LoadResult loaded = config::load_gateway_config_isolated(path);
     for (const auto& w : loaded.warnings)
-        spdlog::warn("{}: {}", kComponent, w.to_string());
+        spdlog::warn("{}: {}", kReloadLog, w.to_string());
     if (!loaded.errors.empty() || !loaded.config) {
         for (const auto& e : loaded.errors)
-            spdlog::error("{}: {}", kComponent, e.to_string());
+            spdlog::error("{}: {}", kReloadLog, e.to_string());
         const size_t n = loaded.errors.size();
         spdlog::error(
             "{}: reload failed: {} {} in {}; the running configuration stays in effect "
             "(check the file with kaa-gatewayd --check --config {})",
-            kComponent, n, n == 1 ? "error" : "errors", path, path);
+            kReloadLog, n, n == 1 ? "error" : "errors", path, path);
         reload_note_ = fmt::format("; last reload FAILED: {} {} in {}, previous config running", n,
                                    n == 1 ? "error" : "errors", path);
     } else {
@@ -68,16 +70,16 @@ void Gateway::apply_reload(config::GatewayConfig loaded) {
     // The same plan check as at start: a plan that cannot fit still polls.
     const PlanCheck plan = check_polling_plan(loaded);
     for (const auto& w : plan.warnings)
-        spdlog::warn("{}: {}", kComponent, w);
+        spdlog::warn("{}: {}", kReloadLog, w);
     for (const auto& e : plan.errors)
-        spdlog::error("{}: {}", kComponent, e);
+        spdlog::error("{}: {}", kReloadLog, e);
 
     ConfigDiff diff = diff_configs(*config_, active_, std::move(loaded));
     for (const auto& setting : diff.needs_restart) {
         spdlog::warn(
             "{}: {} changed, which applies only at a restart (systemctl restart "
             "kaa-gateway); keeping the running value until then",
-            kComponent, setting);
+            kReloadLog, setting);
     }
     auto next = std::make_shared<const config::GatewayConfig>(std::move(diff.next));
 
@@ -105,14 +107,14 @@ void Gateway::apply_reload(config::GatewayConfig loaded) {
     active_ = std::move(diff.active);
 
     if (diff.no_live_change()) {
-        spdlog::info("{}: reloaded {}: no change to buses or meters", kComponent,
+        spdlog::info("{}: reloaded {}: no change to buses or meters", kReloadLog,
                      config_->source_path);
         return;
     }
     spdlog::info(
         "{}: reloaded {}: meters added: {}; changed: {}; removed: {}; buses restarted: {}; "
         "stopped: {}; {} buses kept polling without interruption",
-        kComponent, config_->source_path, join(meter_names(*config_, diff.added)),
+        kReloadLog, config_->source_path, join(meter_names(*config_, diff.added)),
         join(meter_names(*config_, diff.changed)), join(meter_names(*config_, diff.removed)),
         join({diff.restart_buses.begin(), diff.restart_buses.end()}),
         join({diff.stop_buses.begin(), diff.stop_buses.end()}), untouched);

@@ -11,7 +11,9 @@
 namespace kaa::uplink {
 namespace {
 
-constexpr const char* kComponent = "mqtt";
+// The component named in log lines, under a name of its own: with KAA_UNITY_BUILD this
+// file shares one translation unit with the rest of its library.
+constexpr const char* kMqttLog = "mqtt";
 
 /// libmosquitto must be initialised once per process before any client exists.
 void init_library_once() {
@@ -93,7 +95,7 @@ Status MosquittoClient::prepare() {
 }
 
 void MosquittoClient::run() {
-    spdlog::info("{}: connecting to {} as client id '{}'", kComponent, endpoint(),
+    spdlog::info("{}: connecting to {} as client id '{}'", kMqttLog, endpoint(),
                  options_.client_id);
     bool fresh = true;
     while (!stop_) {
@@ -102,7 +104,7 @@ void MosquittoClient::run() {
                 std::lock_guard<std::mutex> lock(mosq_mutex_);
                 mosquitto_reinitialise(mosq_, options_.client_id.c_str(), true, this);
                 if (auto st = prepare(); !st) {
-                    spdlog::critical("{}: {}", kComponent, st.error().message);
+                    spdlog::critical("{}: {}", kMqttLog, st.error().message);
                     std::abort();
                 }
             }
@@ -163,16 +165,16 @@ void MosquittoClient::report_failure(const std::string& what) {
     int suppressed = 0;
     if (log_limiter_.allow("connect", suppressed)) {
         if (suppressed > 0) {
-            spdlog::warn("{}: {} (and {} more failed attempts)", kComponent, what, suppressed);
+            spdlog::warn("{}: {} (and {} more failed attempts)", kMqttLog, what, suppressed);
         } else {
-            spdlog::warn("{}: {}; retrying with backoff", kComponent, what);
+            spdlog::warn("{}: {}; retrying with backoff", kMqttLog, what);
         }
     }
 }
 
 void MosquittoClient::wait_before_retry() {
     const auto retry_at = reconnect_.failed(clock_.now());
-    spdlog::debug("{}: next attempt in {} ms", kComponent, reconnect_.last_delay().count());
+    spdlog::debug("{}: next attempt in {} ms", kMqttLog, reconnect_.last_delay().count());
     std::unique_lock<std::mutex> lock(wait_mutex_);
     clock_.wait_until(lock, wait_cv_, retry_at, [this] { return stop_.load(); });
 }
@@ -223,8 +225,7 @@ void MosquittoClient::stop() {
     if (finished_) {
         thread_.join();
     } else {
-        spdlog::warn("{}: connect attempt still blocked at shutdown; leaving it behind",
-                     kComponent);
+        spdlog::warn("{}: connect attempt still blocked at shutdown; leaving it behind", kMqttLog);
         thread_.detach();
     }
 }
@@ -239,7 +240,7 @@ void MosquittoClient::handle_connect(int rc) {
     reconnect_.connected();
     log_limiter_.reset("connect");
     connected_ = true;
-    spdlog::info("{}: connected to {}", kComponent, endpoint());
+    spdlog::info("{}: connected to {}", kMqttLog, endpoint());
     listener_->on_connected();
 }
 

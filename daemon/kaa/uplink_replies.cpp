@@ -11,7 +11,9 @@
 namespace kaa::uplink {
 namespace {
 
-constexpr const char* kComponent = "kaa";
+// The component named in log lines, under a name of its own: with KAA_UNITY_BUILD this
+// file shares one translation unit with the rest of its library.
+constexpr const char* kRepliesLog = "kaa";
 
 /// Reads {"statusCode": int, "reasonPhrase": "..."}; a malformed payload gives code 0.
 void parse_error_payload(const std::string& payload, int& code, std::string& reason) {
@@ -61,7 +63,7 @@ void Uplink::confirm(uint32_t rid) {
         --m.parts_in_flight;
         ++counters_.metadata_confirmed;
         if (m.parts_in_flight == 0 && !m.dirty) {
-            spdlog::info("{}: metadata of meter {} (token {}) accepted", kComponent,
+            spdlog::info("{}: metadata of meter {} (token {}) accepted", kRepliesLog,
                          endpoint(req.meter).meter, endpoint(req.meter).token);
         }
     }
@@ -84,7 +86,7 @@ void Uplink::retry(uint32_t rid, const std::string& why) {
     if (!why.empty()) {
         int suppressed = 0;
         if (log_limiter_.allow("retry:" + endpoint(req.meter).meter, suppressed)) {
-            spdlog::warn("{}: {} of meter {} (request {}): {}; sending again{}", kComponent,
+            spdlog::warn("{}: {} of meter {} (request {}): {}; sending again{}", kRepliesLog,
                          what(req.extension), endpoint(req.meter).meter, rid, why,
                          suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
         }
@@ -107,7 +109,7 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
                 "{}: Kaa rejected {} samples of meter {} (token {}, read {} .. {}) with {} '{}'; "
                 "dropped them, as sending again would fail the same way ({} dropped "
                 "so far{})",
-                kComponent, req.sample_ids.size(), endpoint(req.meter).meter,
+                kRepliesLog, req.sample_ids.size(), endpoint(req.meter).meter,
                 endpoint(req.meter).token, readable_time(req.first_read_ms),
                 readable_time(req.last_read_ms), code, reason, counters_.samples_rejected,
                 suppressed > 0 ? fmt::format("; {} more rejections", suppressed) : "");
@@ -118,7 +120,7 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
         spdlog::error(
             "{}: Kaa rejected the metadata keys {} of meter {} (token {}) with {} '{}'; "
             "they are sent again when they change",
-            kComponent, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
+            kRepliesLog, fmt::join(req.keys, ", "), endpoint(req.meter).meter,
             endpoint(req.meter).token, code, reason);
     }
     forget(rid);
@@ -129,7 +131,7 @@ void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::stri
     const std::string name = meter == meter_by_token_.end() ? "?" : endpoints_[meter->second].meter;
     int suppressed = 0;
     if (log_limiter_.allow("error:" + reply.token + ":" + std::to_string(code), suppressed)) {
-        spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kComponent,
+        spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kRepliesLog,
                       code, reason, what(reply.extension), name, reply.token, reply.request_id,
                       suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
     }
@@ -138,7 +140,7 @@ void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::stri
 void Uplink::handle_message(const std::string& topic, const std::string& payload) {
     const auto reply = topics_.parse_reply(topic);
     if (!reply) {
-        spdlog::debug("{}: ignoring message on {}", kComponent, topic);
+        spdlog::debug("{}: ignoring message on {}", kRepliesLog, topic);
         return;
     }
     auto it = in_flight_.find(reply->request_id);
@@ -177,7 +179,7 @@ void Uplink::hold_meter(size_t meter, int code, const std::string& reason) {
         spdlog::warn(
             "{}: Kaa has refused the data of meter {} (token {}) for {} s, last with "
             "{} '{}'; every sample is kept and sent again with backoff (up to {} s)",
-            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            kRepliesLog, endpoint(meter).meter, endpoint(meter).token,
             std::chrono::duration_cast<std::chrono::seconds>(now - *h.since).count(), code, reason,
             std::chrono::duration_cast<std::chrono::seconds>(settings_.retry_max_delay).count());
     }
@@ -189,7 +191,7 @@ void Uplink::note_accepted(size_t meter) {
         spdlog::info(
             "{}: Kaa accepts the data of meter {} (token {}) again after {} s of "
             "refusals",
-            kComponent, endpoint(meter).meter, endpoint(meter).token,
+            kRepliesLog, endpoint(meter).meter, endpoint(meter).token,
             std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - *h.since).count());
     }
     h.backoff.reset();

@@ -8,7 +8,9 @@
 namespace kaa::modbus {
 namespace {
 
-constexpr const char* kComponent = "modbus";
+// The component named in log lines, under a name of its own: with KAA_UNITY_BUILD this
+// file shares one translation unit with the rest of its library.
+constexpr const char* kWorkerLog = "modbus";
 
 std::vector<std::chrono::milliseconds> intervals_of(const config::GatewayConfig& config,
                                                     const std::vector<size_t>& meters) {
@@ -64,7 +66,7 @@ bool BusWorker::ensure_open() {
         return true;
     auto st = transport_->open();
     if (st) {
-        spdlog::info("{}: bus {} open ({})", kComponent, bus_.name, transport_->describe());
+        spdlog::info("{}: bus {} open ({})", kWorkerLog, bus_.name, transport_->describe());
         reopen_backoff_.reset();
         log_limiter_.reset("open");
         for (auto& p : pollers_)
@@ -74,7 +76,7 @@ bool BusWorker::ensure_open() {
     int suppressed = 0;
     if (log_limiter_.allow("open", suppressed)) {
         spdlog::error("{}: bus {}: {}; its meters are not polled until it opens (retrying{})",
-                      kComponent, bus_.name, st.error().message,
+                      kWorkerLog, bus_.name, st.error().message,
                       suppressed > 0 ? fmt::format(", {} attempts so far", suppressed + 1) : "");
     }
     wait_until(clock_.now() + reopen_backoff_.next_delay());
@@ -129,13 +131,13 @@ void BusWorker::run() {
             failing += p->consecutive_failures() > 0 ? 1 : 0;
         failing_ = failing;
         if (stall_for_tests_) {
-            spdlog::warn("{}: bus {} stalls on purpose (test hook)", kComponent, bus_.name);
+            spdlog::warn("{}: bus {} stalls on purpose (test hook)", kWorkerLog, bus_.name);
             while (wait_until(clock_.now() + std::chrono::hours(1))) {
             }
             break;
         }
         if (outcome.link_broken) {
-            spdlog::warn("{}: bus {} lost its link ({}); reopening", kComponent, bus_.name,
+            spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
                          transport_->describe());
             transport_->close();
         }

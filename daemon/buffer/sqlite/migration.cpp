@@ -87,7 +87,8 @@ Status migrate(sqlite3* db, int64_t schema, MeterTables& tables, const MeterTabl
         create += "ALTER TABLE samples RENAME TO samples_old;";
     if (schema == 3)
         create += "ALTER TABLE samples RENAME COLUMN json TO record;";
-    create += std::string(kTables) + MeterTables::schema();
+    create += kTables;
+    create += MeterTables::schema();
     if (auto st = exec(db, create, fail, "create the tables"); !st)
         return st;
     if (schema == 1 || schema == 2) {
