@@ -137,6 +137,8 @@ class Uplink {
     void confirm(uint32_t rid);
     void retry(uint32_t rid, const std::string& why);
     void reject(uint32_t rid, int code, const std::string& reason);
+    /// The request in flight under `rid`, or null (an id never sent, or already answered).
+    Request* find_request(uint32_t rid);
     void forget(uint32_t rid);
     void hold_meter(size_t meter, int code, const std::string& reason);
     void note_accepted(size_t meter);

@@ -50,11 +50,16 @@ const char* what(Extension e) {
 
 }  // namespace
 
-void Uplink::confirm(uint32_t rid) {
+Uplink::Request* Uplink::find_request(uint32_t rid) {
     auto it = in_flight_.find(rid);
-    if (it == in_flight_.end())
+    return it == in_flight_.end() ? nullptr : &it->second;
+}
+
+void Uplink::confirm(uint32_t rid) {
+    Request* found = find_request(rid);
+    if (found == nullptr)
         return;
-    Request& req = it->second;
+    Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
         removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_delivered += req.sample_ids.size();
@@ -72,10 +77,10 @@ void Uplink::confirm(uint32_t rid) {
 }
 
 void Uplink::retry(uint32_t rid, const std::string& why) {
-    auto it = in_flight_.find(rid);
-    if (it == in_flight_.end())
+    Request* found = find_request(rid);
+    if (found == nullptr)
         return;
-    Request& req = it->second;
+    Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
         store_.release(req.sample_ids);
         ++counters_.batches_resent;
@@ -95,10 +100,10 @@ void Uplink::retry(uint32_t rid, const std::string& why) {
 }
 
 void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
-    auto it = in_flight_.find(rid);
-    if (it == in_flight_.end())
+    Request* found = find_request(rid);
+    if (found == nullptr)
         return;
-    Request& req = it->second;
+    Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
         removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
         counters_.samples_rejected += req.sample_ids.size();

@@ -2,6 +2,11 @@
 // in bytes, read times in the configured format, unsendable read times.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "daemon/buffer/memory_sample_store.hpp"
@@ -169,6 +174,55 @@ TEST_F(KaaSemanticsTest, AuthNotFoundTimeoutAndRateLimitHoldTheSamplesAndResendT
     EXPECT_EQ(uplink->counters().samples_rejected, 0u);
     EXPECT_EQ(uplink->counters().samples_held, 35u);
     EXPECT_EQ(uplink->counters().samples_delivered, 5u);
+}
+
+/// Routes spdlog's default logger into a string for the life of the object.
+class LogCapture {
+  public:
+    LogCapture() : previous_(spdlog::default_logger()) {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text_);
+        sink->set_pattern("%v");
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    }
+    ~LogCapture() { spdlog::set_default_logger(previous_); }
+    std::string text() const { return text_.str(); }
+    /// How many times `needle` occurs in what was logged.
+    size_t count(const std::string& needle) const {
+        const std::string all = text();
+        size_t n = 0;
+        for (size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1))
+            ++n;
+        return n;
+    }
+
+  private:
+    std::ostringstream text_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST_F(KaaSemanticsTest, ARefusalLastingOverAMinuteIsLoggedOnceAndItsEndToo) {
+    LogCapture log;
+    make();
+    add(0, 3);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    const auto start = clock.now();
+    // Kaa answers 503 to every attempt for more than two minutes.
+    while (clock.now() - start < std::chrono::minutes(2)) {
+        const size_t before = mqtt.published.size();
+        answer(before - 1, 503);
+        for (int step = 0; step < 700 && mqtt.published.size() == before; ++step)
+            pass(milliseconds(100));
+        ASSERT_EQ(mqtt.published.size(), before + 1);
+    }
+    const std::string refused = "Kaa has refused the data of meter heat (token tok-heat) for ";
+    EXPECT_EQ(log.count(refused), 1u) << log.text();
+    EXPECT_EQ(log.count("every sample is kept and sent again with backoff"), 1u);
+    EXPECT_EQ(log.count("accepts the data of meter heat"), 0u);
+    answer(mqtt.published.size() - 1, 0);
+    EXPECT_EQ(log.count("Kaa accepts the data of meter heat (token tok-heat) again after "), 1u)
+        << log.text();
+    EXPECT_EQ(waiting(), 0u);
 }
 
 TEST_F(KaaSemanticsTest, OnlyPayloadRefusalsDropTheBatch) {

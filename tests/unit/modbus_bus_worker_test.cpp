@@ -54,13 +54,13 @@ config::GatewayConfig bus_with(std::vector<config::MeterConfig> meters) {
 
 /// Runs `worker` until the simulated clock reaches `end` (or 10 s of real time pass: a
 /// worker that stopped moving the clock fails the test instead of hanging it), then stops it.
-void run_until(BusWorker& worker, const fakes::FakeClock& clock, Clock::Monotonic end) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+void run_until(BusWorker& worker, fakes::FakeClock& clock, Clock::Monotonic end) {
+    clock.set_horizon(end);
     worker.start();
-    while (clock.now() < end && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(milliseconds(1));
+    EXPECT_TRUE(clock.wait_parked(std::chrono::seconds(10)))
+        << "simulated time stalled before the end of the run";
     worker.stop();
-    EXPECT_TRUE(clock.now() >= end) << "simulated time stalled before the end of the run";
+    EXPECT_EQ(clock.now(), end);
 }
 
 /// Start times of the requests to `unit` before `end`.
