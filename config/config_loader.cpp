@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "config/file_checks.hpp"
 #include "config/machine_id.hpp"
 #include "config/meter_sections.hpp"
 #include "config/units.hpp"
@@ -51,30 +52,8 @@ std::optional<Millis> positive_duration(const MapReader& r, const char* key) {
     return v;
 }
 
-/// Reports a missing password file (an error, or a warning when only checking the file)
-/// or one every user may read (warning).
-void check_password_file(const MapReader& a, const std::string& path, bool missing_is_error) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        const int err = errno;
-        const std::string what = err == ENOENT
-                                     ? "'" + path + "' does not exist"
-                                     : "'" + path + "' cannot be checked: " + std::strerror(err);
-        if (missing_is_error) {
-            a.fail("password_file", what);
-        } else {
-            a.warn("password_file", what + "; the daemon will not start until it does");
-        }
-        return;
-    }
-    if ((st.st_mode & S_IROTH) != 0) {
-        a.warn("password_file",
-               "'" + path + "' is readable by every user; restrict it with chmod o-r");
-    }
-}
-
 /// Reads kaa.tls: present means TLS on.
-std::optional<TlsConfig> read_tls(const MapReader& k) {
+std::optional<TlsConfig> read_tls(const MapReader& k, const LoadOptions& options) {
     if (!k.has("tls")) {
         return std::nullopt;
     }
@@ -89,6 +68,15 @@ std::optional<TlsConfig> read_tls(const MapReader& k) {
     }
     if (auto v = t.string("key_file")) {
         tls.key_file = *v;
+    }
+    if (options.check_files) {
+        const std::pair<const char*, FileKind> named[] = {{"ca_file", FileKind::kPem},
+                                                          {"cert_file", FileKind::kPem},
+                                                          {"key_file", FileKind::kPemKey}};
+        for (const auto& [key, kind] : named) {
+            if (auto v = t.string(key); v && !v->empty())
+                check_named_file(t, key, *v, kind, options.missing_files_are_errors);
+        }
     }
     if (t.has("cert_file") != t.has("key_file")) {
         const char* present = t.has("cert_file") ? "cert_file" : "key_file";
@@ -113,7 +101,8 @@ std::optional<AuthConfig> read_auth(const MapReader& k, const LoadOptions& optio
     if (auto v = a.string("password_file", Need::kRequired)) {
         auth.password_file = *v;
         if (options.check_files) {
-            check_password_file(a, *v, options.missing_files_are_errors);
+            check_named_file(a, "password_file", *v, FileKind::kPassword,
+                             options.missing_files_are_errors);
         }
     }
     return auth;
@@ -237,7 +226,7 @@ KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
                 top.key_where("kaa"));
     read_kaa_connection(k, kaa);
     read_kaa_delivery(k, kaa);
-    kaa.tls = read_tls(k);
+    kaa.tls = read_tls(k, options);
     kaa.auth = read_auth(k, options);
     kaa.reconnect = read_reconnect(k);
     kaa.timestamp = read_timestamp(k);

@@ -20,7 +20,8 @@ struct LoadResult {
 
 /// Switches for checks that look beyond the text of the file.
 struct LoadOptions {
-    /// Check that kaa.auth.password_file exists (error) and is not world-readable (warning).
+    /// Check the files named (kaa.auth.password_file, kaa.tls.*): there, readable, PEM for
+    /// TLS, and secrets not readable by every user (file_checks.hpp).
     bool check_files = true;
     /// A missing password file is an error (starting the daemon) or only a warning
     /// (`--check`, which may run before the file is provisioned).

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "config/units.hpp"
+#include "core/printable.hpp"
 
 namespace kaa::config {
 
@@ -54,14 +55,16 @@ void Diagnostics::error(Location where, std::string message) {
     if (where.file.empty()) {
         where.file = file_;
     }
-    errors_.push_back(ConfigError{std::move(where), std::move(message)});
+    // Messages quote values from the file: a newline or an escape sequence in one must not
+    // forge a line of its own, nor a huge value flood the terminal.
+    errors_.push_back(ConfigError{std::move(where), printable(message, kMaxMessageBytes)});
 }
 
 void Diagnostics::warning(Location where, std::string message) {
     if (where.file.empty()) {
         where.file = file_;
     }
-    warnings_.push_back(ConfigError{std::move(where), std::move(message)});
+    warnings_.push_back(ConfigError{std::move(where), printable(message, kMaxMessageBytes)});
 }
 
 std::vector<ConfigError> Diagnostics::errors() const {
@@ -383,6 +386,11 @@ std::optional<Millis> MapReader::duration(std::string_view key, Need need) const
     auto value = parse_duration(*text);
     if (!value) {
         type_error(key, kExpected);
+    } else if (*value > kMaxDuration) {
+        // Longer ones have no use here, and would overflow the microsecond and nanosecond
+        // arithmetic of schedules and bus-time estimates.
+        fail(key, "must be at most 8760h (a year), got " + *text);
+        return std::nullopt;
     }
     return value;
 }

@@ -25,6 +25,8 @@ namespace kaa::config {
 /// Collects the errors and warnings of one file, so that all of them are reported at once.
 class Diagnostics {
   public:
+    /// The longest message kept (values quoted in it are escaped and cut to fit).
+    static constexpr size_t kMaxMessageBytes = 1000;
     /// Starts an empty collection for the named file.
     explicit Diagnostics(std::string file) : file_(std::move(file)) {}
 
@@ -83,6 +85,9 @@ enum class Need { kOptional, kRequired };
 /// that is not a mapping, unknown keys (listing the allowed ones) and duplicate keys; the
 /// typed getters report missing required keys and values of the wrong type or range.
 /// A null node (a key with no value) reads as an empty mapping.
+/// The longest duration any key takes: a year (8760h).
+inline constexpr Millis kMaxDuration = std::chrono::hours(24 * 365);
+
 class MapReader {
   public:
     /// Checks node against the allowed keys; section names it in messages ("kaa.tls"; empty

@@ -23,11 +23,6 @@ using namespace kaa::config::testing;  // NOLINT: test helpers
 
 const std::string kReference = KAA_SOURCE_DIR "/config/reference.yaml";
 
-/// A kaa: section whose lines 1-3 are fixed; extra lines start at line 4.
-std::string kaa_with(const std::string& extra) {
-    return "kaa:\n  host: h\n  app_version: av\n" + extra;
-}
-
 TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     LoadOptions options;
     options.check_files = false;
@@ -136,8 +131,14 @@ TEST(ConfigLoader, ReferencePasswordFileIsCheckedByDefault) {
     LoadResult r = load_gateway_config(kReference);
     if (access("/etc/kaa-gateway/password", F_OK) != 0) {
         EXPECT_THAT(messages(r.errors),
-                    ElementsAre(kReference + ":26:20: kaa.auth: password_file "
-                                             "'/etc/kaa-gateway/password' does not exist"));
+                    ::testing::Contains(kReference + ":26:20: kaa.auth: password_file "
+                                                     "'/etc/kaa-gateway/password' does not exist"));
+    }
+    if (access("/etc/kaa-gateway/client.key", F_OK) != 0) {
+        EXPECT_THAT(
+            messages(r.errors),
+            ::testing::Contains(kReference + ":23:15: kaa.tls: key_file "
+                                             "'/etc/kaa-gateway/client.key' does not exist"));
     }
 }
 
@@ -232,6 +233,31 @@ TEST(ConfigLoader, UnknownKeyListsAllowedKeys) {
     EXPECT_THAT(errors(kaa_with("buffer: {size: 1MiB}\n")),
                 ElementsAre("t.yaml:4:10: unknown key 'size' in buffer; allowed keys: path, "
                             "max_size, overflow, batch, batch_bytes"));
+}
+
+TEST(ConfigLoader, ValuesWithControlCharactersAreEscapedInErrors) {
+    // A double-quoted YAML scalar can carry a newline and an escape sequence: echoed raw
+    // they would forge a line of their own on the terminal or in the journal.
+    const auto errs = errors(kaa_with("buffer: {overflow: \"x\\nt.yaml:1:1: forged\\e[31m\"}\n"));
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0].find('\n'), std::string::npos) << errs[0];
+    EXPECT_EQ(errs[0].find('\x1b'), std::string::npos) << errs[0];
+    EXPECT_NE(errs[0].find("'x\\nt.yaml:1:1: forged\\x1b[31m'"), std::string::npos) << errs[0];
+}
+
+TEST(ConfigLoader, AHugeValueIsCutInItsError) {
+    const auto errs = errors(kaa_with("buffer: {overflow: " + std::string(100'000, 'z') + "}\n"));
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_LT(errs[0].size(), 1100u);
+    EXPECT_NE(errs[0].find("bytes)"), std::string::npos) << errs[0].substr(0, 200);
+}
+
+TEST(ConfigLoader, AHugeDurationIsAnErrorNotAnOverflow) {
+    const auto errs = errors(kaa_with("  keepalive: 9223372036854775807ms\n"));
+    ASSERT_EQ(errs.size(), 1u);
+    EXPECT_EQ(errs[0],
+              "t.yaml:4:14: kaa: keepalive must be at most 8760h (a year), got "
+              "9223372036854775807ms");
 }
 
 TEST(ConfigLoader, DuplicateKey) {

@@ -18,6 +18,11 @@ inline std::vector<std::string> messages(const std::vector<ConfigError>& list) {
     return out;
 }
 
+/// A kaa: section whose lines 1-3 are fixed; extra lines start at line 4.
+inline std::string kaa_with(const std::string& extra) {
+    return "kaa:\n  host: h\n  app_version: av\n" + extra;
+}
+
 /// Loads gateway YAML as "t.yaml" without looking at files on disk.
 inline LoadResult load(const std::string& yaml) {
     LoadOptions options;
