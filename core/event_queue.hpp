@@ -33,6 +33,31 @@ class EventQueue {
         }
     }
 
+    /// Adds an event ahead of every queued one (urgent: a signal) and wakes the consumer.
+    void push_front(T event) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            events_.push_front(std::move(event));
+        }
+        cv_.notify_one();
+    }
+
+    /// Adds an event unless `limit` events already wait; returns whether it was added.
+    bool push_if_below(T event, size_t limit) {
+        bool wake = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (events_.size() >= limit)
+                return false;
+            events_.push_back(std::move(event));
+            wake = !gathering_;
+        }
+        if (wake) {
+            cv_.notify_one();
+        }
+        return true;
+    }
+
     /// Waits until at least one event is queued or the deadline passes (no deadline:
     /// wait for an event), then moves everything queued into `out`. With until_deadline,
     /// waits for the deadline whatever arrives (to let a burst of events gather).

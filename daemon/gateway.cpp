@@ -31,6 +31,14 @@ constexpr auto kRoundWindow = std::chrono::milliseconds(50);
 // Rows of delivered samples deleted per main-loop turn: about 10-20 ms of SQLite work.
 constexpr size_t kCompactRows = 5000;
 constexpr auto kStatusInterval = std::chrono::seconds(5);
+// How often the buffer file is checked for having been deleted or replaced.
+constexpr auto kFileCheckInterval = std::chrono::seconds(5);
+// Platform messages: a payload larger than this is not kept (a /status or /error is a few
+// hundred bytes), and while this many events wait for the main loop, messages are dropped
+// (a dropped reply only means its batch is sent again after kaa.response_timeout; samples
+// are never dropped here). Together they bound the queue's memory under a flood.
+constexpr size_t kMaxMessageBytes = 64 * 1024;
+constexpr size_t kMaxQueuedEvents = 20'000;
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
 /// Reads the password file's first line; the password itself never reaches a log.
@@ -91,6 +99,16 @@ Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOption
       buses_(clock_, *this, options_.stall_bus_for_tests) {}
 
 Gateway::~Gateway() = default;
+
+void Gateway::on_message(const std::string& topic, const std::string& payload) {
+    events::Message message{topic.substr(0, kMaxMessageBytes), {}, 0};
+    if (payload.size() > kMaxMessageBytes)
+        message.oversized_bytes = payload.size();
+    else
+        message.payload = payload;
+    if (!queue_.push_if_below(std::move(message), kMaxQueuedEvents))
+        ++messages_dropped_;
+}
 
 bool Gateway::start() {
     const config::GatewayConfig& config = *config_;
@@ -159,6 +177,8 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
     Clock::Monotonic wake = next_status_;
     if (watchdog_interval_ && next_watchdog_ < wake)
         wake = next_watchdog_;
+    if (next_file_check_ < wake)
+        wake = next_file_check_;
     if (auto d = uplink_->next_deadline(); d && *d < wake)
         wake = *d;
     if (compacting_)
@@ -176,7 +196,10 @@ void Gateway::handle(GatewayEvent& event) {
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
         uplink_->handle_disconnected(d->reason);
     } else if (auto* msg = std::get_if<events::Message>(&event)) {
-        uplink_->handle_message(msg->topic, msg->payload);
+        if (msg->oversized_bytes > 0)
+            uplink_->handle_oversized_message(msg->topic, msg->oversized_bytes);
+        else
+            uplink_->handle_message(msg->topic, msg->payload);
     } else if (auto* p = std::get_if<events::Published>(&event)) {
         uplink_->handle_published(p->message_id);
     } else if (auto* sig = std::get_if<events::Signal>(&event)) {
@@ -250,11 +273,32 @@ void Gateway::feed_watchdog() {
     notifier_.watchdog();
 }
 
+void Gateway::watch_buffer_file() {
+    const auto now = clock_.now();
+    if (now < next_file_check_)
+        return;
+    next_file_check_ = now + kFileCheckInterval;
+    if (auto st = store_->check_file(); !st) {
+        int suppressed = 0;
+        if (log_limiter_.allow("buffer-file", suppressed))
+            spdlog::error(
+                "{}: {}; trying again in {} s", kComponent, st.error().message,
+                std::chrono::duration_cast<std::chrono::seconds>(kFileCheckInterval).count());
+    }
+}
+
 void Gateway::publish_status() {
     const auto now = clock_.now();
     if (now < next_status_)
         return;
     next_status_ = now + kStatusInterval;
+    if (const uint64_t dropped = messages_dropped_.load(); dropped > messages_dropped_reported_) {
+        spdlog::warn(
+            "{}: {} messages from the platform dropped while {} events waited for the main "
+            "loop ({} since start); their batches are sent again",
+            kComponent, dropped - messages_dropped_reported_, kMaxQueuedEvents, dropped);
+        messages_dropped_reported_ = dropped;
+    }
     const size_t meters = buses_.meter_count();
     const size_t failing = buses_.failing_meters();
     const auto& c = uplink_->counters();
@@ -306,6 +350,7 @@ int Gateway::run() {
         compacting_ = !uplink_->draining() && store_->compact(kCompactRows);
         feed_watchdog();
         publish_status();
+        watch_buffer_file();
     }
     shutdown();
     return 0;

@@ -33,7 +33,8 @@ struct Disconnected {
 };
 struct Message {
     std::string topic;
-    std::string payload;
+    std::string payload;         // empty when it was too large to keep
+    size_t oversized_bytes = 0;  // the payload's length when it was too large, else 0
 };
 struct Published {
     int message_id = 0;
@@ -64,7 +65,8 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     /// returns the process exit code.
     int run();
     /// Hands a signal to the main loop: SIGTERM/SIGINT stop it, SIGHUP asks for a reload.
-    void post_signal(int number) { queue_.push(events::Signal{number}); }
+    /// Signals go ahead of whatever waits in the queue (a flood of messages, say).
+    void post_signal(int number) { queue_.push_front(events::Signal{number}); }
 
     void submit_sample(Sample sample) override { queue_.push(std::move(sample)); }
     void submit_metadata(MetadataUpdate update) override { queue_.push(std::move(update)); }
@@ -72,9 +74,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void on_disconnected(const std::string& reason) override {
         queue_.push(events::Disconnected{reason});
     }
-    void on_message(const std::string& topic, const std::string& payload) override {
-        queue_.push(events::Message{topic, payload});
-    }
+    /// Bounded: a payload over kMaxMessageBytes arrives as its length only, and while the
+    /// main loop is kMaxQueuedEvents behind, platform messages are dropped and counted.
+    void on_message(const std::string& topic, const std::string& payload) override;
     void on_published(int message_id) override {
         // Only puback/none deliveries are confirmed by the client; with status the event
         // would cross threads for nothing (a measurable share of CPU per reading).
@@ -95,6 +97,8 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void report_overflow(uint64_t dropped_before);
     void feed_watchdog();
     void publish_status();
+    /// Every few seconds: the buffer file deleted or replaced is written again.
+    void watch_buffer_file();
     void shutdown();
     std::optional<Clock::Monotonic> next_wakeup() const;
 
@@ -117,10 +121,13 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     // counted in unstored_dropped_. This, and the queue_ hand-over, are the only places a
     // sample waits outside the buffer.
     std::vector<BufferedSample> arrived_;
-    bool durable_ = false;              // the SQLite buffer is in use (else memory only)
-    bool store_failing_ = false;        // the last append failed (disk full...)
-    bool compacting_ = false;           // the store has delivered rows left to delete
-    uint64_t unstored_dropped_ = 0;     // dropped from arrived_ past kMaxUnstored
+    bool durable_ = false;           // the SQLite buffer is in use (else memory only)
+    bool store_failing_ = false;     // the last append failed (disk full...)
+    bool compacting_ = false;        // the store has delivered rows left to delete
+    uint64_t unstored_dropped_ = 0;  // dropped from arrived_ past kMaxUnstored
+    Clock::Monotonic next_file_check_{};
+    std::atomic<uint64_t> messages_dropped_{0};  // platform messages refused by on_message
+    uint64_t messages_dropped_reported_ = 0;
     uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
     RateLimiter log_limiter_;
     bool stopping_ = false;

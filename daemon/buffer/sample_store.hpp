@@ -83,6 +83,9 @@ class SampleStore {
         (void)max_rows;
         return false;
     }
+    /// Checks that the store's file is still there (a file store); a file deleted or
+    /// replaced meanwhile is written again from what the store holds.
+    virtual Status check_file() { return {}; }
 };
 
 }  // namespace kaa

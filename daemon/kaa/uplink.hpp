@@ -74,6 +74,11 @@ class Uplink {
     void handle_disconnected(const std::string& reason);
     /// A message from the platform: a /status or /error reply.
     void handle_message(const std::string& topic, const std::string& payload);
+    /// A message whose payload (`bytes` long) was too large to keep: a reply on its topic
+    /// is taken as an unreadable /error (held and resent, never a deletion).
+    void handle_oversized_message(const std::string& topic, size_t bytes);
+    /// The largest /error payload that is parsed.
+    static constexpr size_t kMaxErrorPayloadBytes = 64 * 1024;
     /// The client reports a publish left (QoS 0) or was acknowledged (QoS 1).
     void handle_published(int message_id);
     /// New metadata keys for a meter; sent now if connected, else after connecting.
@@ -139,6 +144,8 @@ class Uplink {
     void reject(uint32_t rid, int code, const std::string& reason);
     /// The request in flight under `rid`, or null (an id never sent, or already answered).
     Request* find_request(uint32_t rid);
+    /// A message on `topic`: payload null when it was too large to keep.
+    void handle_reply(const std::string& topic, size_t bytes, const std::string* payload);
     void forget(uint32_t rid);
     void hold_meter(size_t meter, int code, const std::string& reason);
     void note_accepted(size_t meter);

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "core/printable.hpp"
 #include "daemon/kaa/sample_payload.hpp"
 #include "daemon/kaa/uplink.hpp"
 
@@ -28,7 +29,7 @@ void parse_error_payload(const std::string& payload, int& code, std::string& rea
         code = it->get<int>();
     }
     if (auto it = j.find("reasonPhrase"); it != j.end() && it->is_string()) {
-        reason = it->get<std::string>();
+        reason = printable(it->get_ref<const std::string&>());  // bounded, one line
     }
 }
 
@@ -143,9 +144,17 @@ void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::stri
 }
 
 void Uplink::handle_message(const std::string& topic, const std::string& payload) {
+    handle_reply(topic, payload.size(), &payload);
+}
+
+void Uplink::handle_oversized_message(const std::string& topic, size_t bytes) {
+    handle_reply(topic, bytes, nullptr);
+}
+
+void Uplink::handle_reply(const std::string& topic, size_t bytes, const std::string* payload) {
     const auto reply = topics_.parse_reply(topic);
     if (!reply) {
-        spdlog::debug("{}: ignoring message on {}", kRepliesLog, topic);
+        spdlog::debug("{}: ignoring message on {}", kRepliesLog, printable(topic));
         return;
     }
     auto it = in_flight_.find(reply->request_id);
@@ -159,7 +168,13 @@ void Uplink::handle_message(const std::string& topic, const std::string& payload
     ++counters_.errors_received;
     int code = 0;
     std::string reason;
-    parse_error_payload(payload, code, reason);
+    if (payload != nullptr && bytes <= kMaxErrorPayloadBytes) {
+        parse_error_payload(*payload, code, reason);
+    } else {
+        // Not parsed: a real /error is a few hundred bytes. Held and resent like code 0.
+        reason = fmt::format("an error payload of {} bytes, not read (over {} KiB)", bytes,
+                             kMaxErrorPayloadBytes / 1024);
+    }
     log_error_reply(*reply, code, reason);
     if (!ours)
         return;

@@ -18,6 +18,7 @@
 
 #include "daemon/buffer/buffer_file.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
+#include "tests/fakes/log_capture.hpp"
 #include "tests/unit/sqlite_store_fixture.hpp"
 
 namespace kaa {
@@ -150,6 +151,85 @@ TEST_F(SqliteStoreTest, KillDashNineLosesNothingThatWasAppended) {
     ASSERT_EQ(all.size(), 3000u);
     EXPECT_EQ(all.front().read_ms, 0);
     EXPECT_EQ(all.back().read_ms, 2999);
+}
+
+TEST_F(SqliteStoreTest, TheOpeningLogSaysCreatedOpenedOrCheckedAfterAnUncleanStop) {
+    {
+        fakes::LogCapture log;
+        auto store = open({"a"});
+        fill(*store, 1, 10);
+        EXPECT_EQ(log.count(" created: 0 samples"), 1u) << log.text();
+        EXPECT_EQ(log.count("not closed cleanly"), 0u) << "a brand-new buffer";
+    }
+    {
+        fakes::LogCapture log;
+        auto store = open({"a"});
+        EXPECT_EQ(log.count(" opened: 10 samples"), 1u) << log.text();
+    }
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {  // opens the buffer and dies without closing it
+        auto r = try_open({"a"});
+        ::kill(::getpid(), r.ok() ? SIGKILL : SIGTERM);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    fakes::LogCapture log;
+    auto store = open({"a"});
+    EXPECT_EQ(log.count(" opened and checked (it was not closed cleanly): 10 samples"), 1u)
+        << log.text();
+}
+
+TEST_F(SqliteStoreTest, ABufferFileDeletedWhileRunningIsWrittenAgainWithEverySample) {
+    std::vector<uint64_t> in_flight;
+    {
+        auto store = open({"a", "b"});
+        fill(*store, 3, 100);
+        ASSERT_TRUE(store->append({BufferedSample{1, 7, "b7"}}).ok());
+        in_flight = ids_of(store->take(0, 50));
+        EXPECT_TRUE(store->check_file().ok()) << "nothing changed: nothing to do";
+        // The operator deletes the buffer (and its WAL) while the gateway runs.
+        ASSERT_EQ(::unlink(path.c_str()), 0);
+        std::remove((path + "-wal").c_str());
+        fakes::LogCapture log;
+        ASSERT_TRUE(store->check_file().ok());
+        EXPECT_EQ(log.count("was deleted while the gateway ran"), 1u) << log.text();
+        EXPECT_EQ(log.count("written again with its 301 samples; none was lost"), 1u);
+        EXPECT_TRUE(std::filesystem::exists(path));
+        // It goes on working on the new file: the samples in flight are confirmed, new
+        // ones are kept.
+        ASSERT_TRUE(store->remove(in_flight).ok());
+        ASSERT_TRUE(store->append({BufferedSample{0, 9999, "new"}}).ok());
+        EXPECT_EQ(store->stats().samples, 252u);
+    }
+    auto store = open({"a", "b"});
+    EXPECT_EQ(store->stats().samples, 252u);
+    const auto rest = store->take(0, 1000);
+    ASSERT_EQ(rest.size(), 251u);
+    EXPECT_EQ(rest.front().read_ms, 50);
+    EXPECT_EQ(rest.back().record, "new");
+    EXPECT_EQ(store->take(1, 10).size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, ABufferFileReplacedWhileRunningIsKeptAsideNotOverwritten) {
+    auto store = open({"a"});
+    fill(*store, 1, 10);
+    ASSERT_EQ(::unlink(path.c_str()), 0);
+    std::ofstream(path) << "someone else's file";
+    fakes::LogCapture log;
+    ASSERT_TRUE(store->check_file().ok());
+    EXPECT_EQ(log.count("was replaced by another file while the gateway ran"), 1u) << log.text();
+    EXPECT_EQ(log.count("moved the file found at"), 1u);
+    EXPECT_EQ(store->stats().samples, 10u);
+    int kept = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        std::ifstream in(entry.path());
+        std::string text;
+        std::getline(in, text);
+        kept += text == "someone else's file" ? 1 : 0;
+    }
+    EXPECT_EQ(kept, 1);
 }
 
 TEST_F(SqliteStoreTest, MovingAsideNeverOverwritesAnEarlierCopy) {

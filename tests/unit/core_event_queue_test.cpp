@@ -55,5 +55,30 @@ TEST(EventQueueTest, WithoutADeadlineItReturnsOnceAnEventIsThere) {
     EXPECT_EQ(out, (std::deque<int>{3}));
 }
 
+TEST(EventQueueTest, AnUrgentEventGoesAheadOfAFlood) {
+    fakes::FakeClock clock;
+    EventQueue<int> queue(clock);
+    for (int i = 0; i < 1000; ++i)
+        queue.push(i);
+    queue.push_front(-15);
+    std::deque<int> out;
+    queue.wait_drain(out, std::optional<Clock::Monotonic>(clock.now()));
+    ASSERT_EQ(out.size(), 1001u);
+    EXPECT_EQ(out.front(), -15);
+    EXPECT_EQ(out[1], 0);
+}
+
+TEST(EventQueueTest, ABoundedPushRefusesOnceTheLimitWaits) {
+    fakes::FakeClock clock;
+    EventQueue<int> queue(clock);
+    int added = 0;
+    for (int i = 0; i < 100'000; ++i)
+        added += queue.push_if_below(i, 20) ? 1 : 0;
+    EXPECT_EQ(added, 20);
+    EXPECT_EQ(queue.size(), 20u);
+    queue.push(99);  // an unbounded push (a sample) still goes in
+    EXPECT_EQ(queue.size(), 21u);
+}
+
 }  // namespace
 }  // namespace kaa

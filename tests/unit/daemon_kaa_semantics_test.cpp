@@ -16,6 +16,7 @@
 #include "daemon/kaa/uplink.hpp"
 #include "tests/fakes/fake_clock.hpp"
 #include "tests/fakes/fake_mqtt.hpp"
+#include "tests/fakes/log_capture.hpp"
 
 namespace kaa::uplink {
 namespace {
@@ -176,32 +177,8 @@ TEST_F(KaaSemanticsTest, AuthNotFoundTimeoutAndRateLimitHoldTheSamplesAndResendT
     EXPECT_EQ(uplink->counters().samples_delivered, 5u);
 }
 
-/// Routes spdlog's default logger into a string for the life of the object.
-class LogCapture {
-  public:
-    LogCapture() : previous_(spdlog::default_logger()) {
-        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text_);
-        sink->set_pattern("%v");
-        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-    }
-    ~LogCapture() { spdlog::set_default_logger(previous_); }
-    std::string text() const { return text_.str(); }
-    /// How many times `needle` occurs in what was logged.
-    size_t count(const std::string& needle) const {
-        const std::string all = text();
-        size_t n = 0;
-        for (size_t at = all.find(needle); at != std::string::npos; at = all.find(needle, at + 1))
-            ++n;
-        return n;
-    }
-
-  private:
-    std::ostringstream text_;
-    std::shared_ptr<spdlog::logger> previous_;
-};
-
 TEST_F(KaaSemanticsTest, ARefusalLastingOverAMinuteIsLoggedOnceAndItsEndToo) {
-    LogCapture log;
+    fakes::LogCapture log;
     make();
     add(0, 3);
     uplink->handle_connected();
@@ -222,6 +199,64 @@ TEST_F(KaaSemanticsTest, ARefusalLastingOverAMinuteIsLoggedOnceAndItsEndToo) {
     answer(mqtt.published.size() - 1, 0);
     EXPECT_EQ(log.count("Kaa accepts the data of meter heat (token tok-heat) again after "), 1u)
         << log.text();
+    EXPECT_EQ(waiting(), 0u);
+}
+
+TEST_F(KaaSemanticsTest, AHugeErrorPayloadIsNotParsedAndHoldsTheBatch) {
+    fakes::LogCapture log;
+    make();
+    add(0, 4);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    const std::string topic = mqtt.published[0].topic + "/error";
+    // 10 MB that would parse as a 400 (a drop) if it were read.
+    std::string huge =
+        "{\"statusCode\":400,\"reasonPhrase\":\"" + std::string(10 << 20, 'x') + "\"}";
+    uplink->handle_message(topic, huge);
+    EXPECT_EQ(waiting(), 4u) << "nothing deleted on a payload that was not read";
+    EXPECT_EQ(uplink->counters().samples_rejected, 0u);
+    EXPECT_EQ(log.count("an error payload of 10485796 bytes, not read (over 64 KiB)"), 2u)
+        << log.text().substr(0, 2000);
+    EXPECT_LT(log.text().size(), 2000u) << "the payload never reaches the log";
+    // The gateway hands on only the length of a payload it did not keep: the same outcome.
+    for (int step = 0; step < 700 && mqtt.published.size() == 1; ++step)
+        pass(milliseconds(100));
+    ASSERT_EQ(mqtt.published.size(), 2u);
+    uplink->handle_oversized_message(mqtt.published[1].topic + "/error", 70'000);
+    EXPECT_EQ(waiting(), 4u);
+    EXPECT_EQ(uplink->counters().samples_held, 8u);
+}
+
+TEST_F(KaaSemanticsTest, AReasonPhraseIsBoundedAndEscapedInTheLog) {
+    fakes::LogCapture log;
+    make();
+    add(0, 1);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    const std::string reason = "bad\\n[error] gateway: forged line" + std::string(5000, 'y');
+    uplink->handle_message(mqtt.published[0].topic + "/error",
+                           "{\"statusCode\":503,\"reasonPhrase\":\"" + reason + "\"}");
+    EXPECT_EQ(log.count("\n[error] gateway: forged"), 0u) << log.text();
+    EXPECT_GE(log.count("bad\\n[error] gateway: forged line"), 1u) << log.text();
+    EXPECT_GE(log.count("... (5032 bytes)"), 1u) << log.text();
+    EXPECT_LT(log.text().size(), 1500u);
+}
+
+TEST_F(KaaSemanticsTest, AFloodOfRepliesForUnknownTokensLeavesABoundedLog) {
+    fakes::LogCapture log;
+    make();
+    add(0, 2);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    for (int i = 0; i < 100'000; ++i) {
+        uplink->handle_message("kp1/av/dcx/stranger-" + std::to_string(i) + "/json/" +
+                                   std::to_string(i % 50 + 1) + "/error",
+                               "{\"statusCode\":400,\"reasonPhrase\":\"no\"}");
+    }
+    EXPECT_EQ(waiting(), 2u) << "replies for other tokens delete nothing";
+    EXPECT_EQ(uplink->counters().errors_received, 100'000u);
+    EXPECT_LE(log.count("\n"), 1100u) << "about one line per limiter key, not per message";
+    answer(0, 0);
     EXPECT_EQ(waiting(), 0u);
 }
 

@@ -51,6 +51,10 @@ size_t SqliteSampleStore::add_meter(const std::string& name) {
     return core_->add_meter(name);
 }
 
+Status SqliteSampleStore::check_file() {
+    return core_->check_file();
+}
+
 bool SqliteSampleStore::compact(size_t max_rows) {
     return core_->compact(max_rows);
 }

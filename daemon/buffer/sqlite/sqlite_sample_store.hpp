@@ -55,6 +55,8 @@ class SqliteSampleStore final : public SampleStore {
     size_t add_meter(const std::string& name) override;
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
     bool compact(size_t max_rows) override;
+    /// The buffer file deleted or replaced while running is written again (nothing lost).
+    Status check_file() override;
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const;
     /// Rows of delivered samples not deleted yet (compact() deletes them).

@@ -78,6 +78,9 @@ class SqliteStoreCore {
     uint64_t delivered_rows() const { return delivered_rows_; }
     /// True when open() ran the full integrity check (the last close was not clean).
     bool checked_at_open() const { return checked_at_open_; }
+    /// When the file at the path is gone or another one, writes the open buffer to a new
+    /// file there and continues on it (store_file_watch.cpp).
+    Status check_file();
 
   private:
     /// A meter of the configuration: its name and where its rows are.
@@ -157,8 +160,13 @@ class SqliteStoreCore {
     /// True when `id` of `meter` lies in a delivered run not deleted yet.
     bool in_delivered_run(const std::string& meter, uint64_t id) const;
 
+    /// Notes the device and inode of the file just opened (store_file_watch.cpp).
+    void remember_file();
+
     SqliteStoreOptions options_;
     sqlite3* db_ = nullptr;
+    uint64_t file_dev_ = 0;  // the file opened, to notice it deleted or replaced
+    uint64_t file_ino_ = 0;
     sqlite3_stmt* begin_ = nullptr;
     sqlite3_stmt* commit_ = nullptr;
     sqlite3_stmt* page_count_ = nullptr;
@@ -183,8 +191,9 @@ class SqliteStoreCore {
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now
     bool checked_at_open_ = false;
-    bool refusing_ = false;       // drop-newest: refusing new samples until rows leave
-    bool close_cleanly_ = false;  // open succeeded and SQLite has reported no damage since
+    bool created_at_open_ = false;  // a new, empty file: nothing to check
+    bool refusing_ = false;         // drop-newest: refusing new samples until rows leave
+    bool close_cleanly_ = false;    // open succeeded and SQLite has reported no damage since
     StoreStats stats_;
     std::string last_read_error_;  // logged once until the failure changes
 };

@@ -108,9 +108,11 @@ Result<std::unique_ptr<SqliteStoreCore>> SqliteStoreCore::open(const SqliteStore
     if (auto marked = store->query(kMarkOpen, nullptr); !marked)
         return marked.error();
     store->close_cleanly_ = true;
-    spdlog::info("{}: {} opened{}: {} samples ({} payload bytes) waiting, {} of {} bytes used",
+    spdlog::info("{}: {} {}: {} samples ({} payload bytes) waiting, {} of {} bytes used",
                  kComponent, options.path,
-                 store->checked_at_open_ ? " and checked (it was not closed cleanly)" : "",
+                 store->created_at_open_   ? "created"
+                 : store->checked_at_open_ ? "opened and checked (it was not closed cleanly)"
+                                           : "opened",
                  store->stats_.samples, store->stats_.bytes, store->used_bytes_, options.max_bytes);
     return Result<std::unique_ptr<SqliteStoreCore>>(std::move(store));
 }
@@ -146,6 +148,7 @@ Status SqliteStoreCore::open_database() {
         return fail(rc, "open the database");
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    remember_file();
     if (sqlite3_db_readonly(db_, "main") == 1)
         return fail(SQLITE_READONLY, "open for writing");
     std::string mode, page_size, version;
@@ -212,6 +215,11 @@ Status SqliteStoreCore::open_database() {
 Status SqliteStoreCore::check_integrity(int64_t schema) {
     // A file this class closed cleanly was complete then: the full check (which reads every
     // page) runs only after a kill, a power cut, a crash or damage seen while running.
+    // Schema 0 is a file SQLite has just created (or an empty one): nothing to check.
+    if (schema == 0) {
+        created_at_open_ = true;
+        return {};
+    }
     if (schema >= 2) {
         std::string clean;
         if (auto st = query("SELECT value FROM state WHERE key = 'clean'", &clean); !st)
