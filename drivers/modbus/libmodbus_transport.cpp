@@ -154,12 +154,22 @@ Error LibmodbusTransport::classify_failure(int err, int unit) {
         const int code = err - MODBUS_ENOBASE;
         return make_error(ErrorKind::kModbusException, describe_exception(code), code);
     }
-    if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBMDATA ||
-        err == EMBBADSLAVE) {
+    if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBUNKEXC ||
+        err == EMBMDATA || err == EMBBADSLAVE) {
         modbus_flush(ctx_);
         return make_error(
             ErrorKind::kBadResponse,
             fmt::format("unusable reply from unit {}: {}", unit, modbus_strerror(err)), err);
+    }
+    if (err >= MODBUS_ENOBASE && err <= MODBUS_ENOBASE + 0xFF) {
+        // libmodbus reports exception code N as errno MODBUS_ENOBASE + N, whatever N is
+        // (12..17 come out as its own EMBBADCRC..EMBBADSLAVE, above): 0 and codes past
+        // those are a meter's bad reply, not a lost link.
+        modbus_flush(ctx_);
+        return make_error(
+            ErrorKind::kBadResponse,
+            fmt::format("invalid exception code {} from unit {}", err - MODBUS_ENOBASE, unit),
+            err - MODBUS_ENOBASE);
     }
     return make_error(ErrorKind::kIo,
                       fmt::format("{} failed: {}", describe(), modbus_strerror(err)), err);
