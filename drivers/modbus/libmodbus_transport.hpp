@@ -34,6 +34,7 @@ class LibmodbusTransport final : public MeterTransport {
                                            uint16_t address, uint16_t count);
     /// Drops and reopens a TCP connection whose byte stream is no longer aligned on frames.
     void resynchronise(const Error& why);
+    /// True when the bus is a Modbus TCP endpoint, not a serial line.
     bool is_tcp() const;
 
     config::BusConfig bus_;

@@ -12,10 +12,12 @@ constexpr size_t kMbapLength = 7;    // transaction id, protocol id, length, uni
 constexpr size_t kLengthCovers = 6;  // the bytes before the unit id, not counted by length
 constexpr uint8_t kExceptionBit = 0x80;
 
+/// The big-endian 16-bit word at `at`.
 uint16_t be16(std::span<const uint8_t> bytes, size_t at) {
     return static_cast<uint16_t>((bytes[at] << 8) | bytes[at + 1]);
 }
 
+/// True for the function codes that read bits (coils, discrete inputs).
 bool is_bit_code(uint8_t function) {
     return function == 1 || function == 2;
 }
@@ -25,6 +27,7 @@ size_t expected_byte_count(const TcpReadRequest& request) {
     return is_bit_code(request.function) ? (request.count + 7u) / 8u : request.count * 2u;
 }
 
+/// A refused reply: kBadResponse with `message`.
 TcpReply bad(std::string message, bool framing_lost = false) {
     TcpReply reply;
     reply.values = make_error(ErrorKind::kBadResponse, std::move(message));
