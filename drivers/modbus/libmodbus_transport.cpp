@@ -3,15 +3,41 @@
 
 #include <modbus.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/modbus/tcp_adu.hpp"
+
 namespace kaa::modbus {
 namespace {
+
+/// Bytes already received on `fd` and not yet read (0 when it cannot tell).
+size_t pending_bytes(int fd) {
+    int pending = 0;
+    if (fd < 0 || ioctl(fd, FIONREAD, &pending) != 0 || pending < 0)
+        return 0;
+    return static_cast<size_t>(pending);
+}
+
+/// Writes all of `bytes` to a stream socket; false with errno set when it cannot.
+bool send_all(int fd, std::span<const uint8_t> bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        bytes = bytes.subspan(static_cast<size_t>(n));
+    }
+    return true;
+}
 
 char parity_char(config::Parity p) {
     switch (p) {
@@ -154,25 +180,38 @@ Error LibmodbusTransport::classify_failure(int err, int unit) {
         const int code = err - MODBUS_ENOBASE;
         return make_error(ErrorKind::kModbusException, describe_exception(code), code);
     }
-    if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBMDATA ||
-        err == EMBBADSLAVE) {
+    if (err == EMBBADCRC || err == EMBBADDATA || err == EMBBADEXC || err == EMBUNKEXC ||
+        err == EMBMDATA || err == EMBBADSLAVE) {
         modbus_flush(ctx_);
         return make_error(
             ErrorKind::kBadResponse,
             fmt::format("unusable reply from unit {}: {}", unit, modbus_strerror(err)), err);
     }
+    if (err >= MODBUS_ENOBASE && err <= MODBUS_ENOBASE + 0xFF) {
+        // libmodbus reports exception code N as errno MODBUS_ENOBASE + N, whatever N is
+        // (12..17 come out as its own EMBBADCRC..EMBBADSLAVE, above): 0 and codes past
+        // those are a meter's bad reply, not a lost link.
+        modbus_flush(ctx_);
+        return make_error(
+            ErrorKind::kBadResponse,
+            fmt::format("invalid exception code {} from unit {}", err - MODBUS_ENOBASE, unit),
+            err - MODBUS_ENOBASE);
+    }
     return make_error(ErrorKind::kIo,
                       fmt::format("{} failed: {}", describe(), modbus_strerror(err)), err);
 }
 
+bool LibmodbusTransport::is_tcp() const {
+    return std::holds_alternative<config::TcpLink>(bus_.link);
+}
+
 void LibmodbusTransport::discard_stale_input(int unit) {
-    // On a serial line a meter that answered after the timeout leaves its reply in the
-    // input queue, where it would pass as the answer to an identical request (libmodbus
-    // only rejects a reply from another unit). TCP replies carry a transaction id.
-    if (!std::holds_alternative<config::RtuLink>(bus_.link))
-        return;
-    int pending = 0;
-    if (ioctl(modbus_get_socket(ctx_), FIONREAD, &pending) == 0 && pending > 0) {
+    // A meter that answered after the timeout leaves its reply in the input queue, where
+    // on a serial line it would pass as the answer to an identical request (libmodbus
+    // only rejects a reply from another unit), and on TCP it would fail the next reply's
+    // transaction id check.
+    const size_t pending = pending_bytes(modbus_get_socket(ctx_));
+    if (pending > 0) {
         modbus_flush(ctx_);
         spdlog::debug(
             "modbus: {}: discarded {} bytes that arrived unasked before a request to "
@@ -181,11 +220,68 @@ void LibmodbusTransport::discard_stale_input(int unit) {
     }
 }
 
+void LibmodbusTransport::resynchronise(const Error& why) {
+    // The rest of a frame whose length fields lie may still be on its way; flushing
+    // only drops what has arrived, so a new connection is the one clean frame boundary.
+    spdlog::debug("modbus: {}: reconnecting after a reply whose framing is lost ({})", describe(),
+                  why.message);
+    if (const Status reopened = open(); !reopened)
+        spdlog::debug("modbus: {}: {}", describe(), reopened.error().message);
+}
+
 Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::RegisterFunction function,
                                                        uint16_t address, uint16_t count) {
     if (ctx_ == nullptr)
         return make_error(ErrorKind::kNotConnected, describe() + " is not open");
+    if (unit < 0 || unit > 0xFF)
+        return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
     discard_stale_input(unit);
+    return is_tcp() ? read_tcp(unit, function, address, count)
+                    : read_rtu(unit, function, address, count);
+}
+
+Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
+                                                           config::RegisterFunction function,
+                                                           uint16_t address, uint16_t count) {
+    TcpReadRequest request;
+    request.transaction_id = next_transaction_id_++;
+    request.unit = static_cast<uint8_t>(unit);
+    request.function = function_code(function);
+    request.address = address;
+    request.count = count;
+    if (count == 0 || count > max_read_count(request.function)) {
+        return make_error(
+            ErrorKind::kBadResponse,
+            fmt::format("cannot read {} values from unit {} in one request", count, unit));
+    }
+    // libmodbus 3.1.6's modbus_send_raw_request always sends transaction id 0, which
+    // would make every reply, however late, match: the request is written here instead.
+    const auto adu = build_read_request(request);
+    if (!send_all(modbus_get_socket(ctx_), adu))
+        return classify_failure(errno, unit);
+    std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
+    const int received = modbus_receive_confirmation(ctx_, reply.data());
+    if (received < 0) {
+        const Error error = classify_failure(errno, unit);
+        if (error.kind == ErrorKind::kBadResponse)
+            resynchronise(error);
+        return error;
+    }
+    const TcpReply checked = check_read_reply(
+        request, std::span<const uint8_t>(reply.data(), static_cast<size_t>(received)),
+        pending_bytes(modbus_get_socket(ctx_)));
+    if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException)
+        return checked.values;
+    if (checked.framing_lost)
+        resynchronise(checked.values.error());
+    else
+        modbus_flush(ctx_);
+    return checked.values;
+}
+
+Result<std::vector<uint16_t>> LibmodbusTransport::read_rtu(int unit,
+                                                           config::RegisterFunction function,
+                                                           uint16_t address, uint16_t count) {
     if (modbus_set_slave(ctx_, unit) != 0) {
         return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
     }

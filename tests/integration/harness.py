@@ -7,7 +7,8 @@ events with wait_until()/wait_for_log() and a deadline, never with a bare sleep.
 Binaries come from $KAA_BUILD_DIR (ctest sets it), default <repo>/build.
 KAA_IT_KEEP=1 keeps each test's workspace (configs, logs) and prints its path.
 Helpers shared with tools live in tests/support/ (kpc_standin, mqtt_collector,
-modbus_values, pymodbus_server) and are re-exported here.
+modbus_values, pymodbus_server, hostile_modbus_peer); the importable ones are
+re-exported here.
 """
 
 import atexit
