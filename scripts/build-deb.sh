@@ -16,6 +16,7 @@
 # qemu for another architecture); DEB_BUILD_OPTIONS=nocheck skips them. Builds with
 # two jobs unless DEB_BUILD_OPTIONS says otherwise. Needs root or sudo for apt-get.
 # Exit status 3: the package index could not be fetched (so nothing was built).
+# KAA_DEB_DEPS_ONLY=1: installs the build dependencies and stops (nothing is built).
 # Note: a cross build replaces libyaml-cpp-dev with its ARCH twin (bookworm's is not
 # Multi-Arch: same); a native build (or scripts/install-deps.sh) puts it back.
 set -euo pipefail
@@ -106,6 +107,11 @@ if ! command -v dpkg-checkbuilddeps >/dev/null || ! command -v dh >/dev/null \
     fi
 fi
 echo "build-deb: build dependencies ready in $(( $(seconds) - t_deps ))s"
+if [ -n "${KAA_DEB_DEPS_ONLY:-}" ]; then
+    # scripts/test.sh: apt runs now, in the foreground; the build later, in the background.
+    rm -rf "$work"
+    exit 0
+fi
 
 # 3. Build.
 t_build="$(seconds)"

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   g++ cmake make pkg-config clang-format git
+  # the sanitizer build (scripts/test.sh) compiles with clang: twice as fast as g++ there
+  clang
   # libraries the gateway links
   libmosquitto-dev libmodbus-dev libyaml-cpp-dev nlohmann-json3-dev
   libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev

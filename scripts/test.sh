@@ -5,15 +5,19 @@
 #   1. the clang-format check;
 #   2. the amd64 Debian package, built the way a Debian builder does (dpkg-buildpackage
 #      -us -uc -b in a clean copy of the tree, scripts/build-deb.sh) with warnings as
-#      errors; its build runs the unit tests;
-#   3. the integration suite against that very build (real mosquitto, simulator,
+#      errors; its build runs the unit tests and compiles the benchmarks;
+#   3. an ASan+UBSan build with clang (build-asan/);
+#   4. the arm64 package's build dependencies; then its cross build, with its unit
+#      tests under qemu, starts in the background at nice 19 (CPU only, no apt) and
+#      runs while steps 5-8 mostly wait on brokers, meters and daemons;
+#   5. the integration suite against the package's build (real mosquitto, simulator,
 #      pymodbus, socat ptys), and the systemd unit checks on its kaa-gatewayd;
-#   4. the package checked with lintian, installed, checked and purged
+#   6. the package checked with lintian, installed, checked and purged
 #      (tests/package/test_install.sh);
-#   5. an ASan+UBSan build (benchmarks included, so that they keep compiling) with the
-#      unit and integration suites again;
-#   6. the arm64 package cross-built with its unit tests under qemu
-#      (tests/package/test_cross.sh).
+#   7. the unit and integration suites in the ASan+UBSan build;
+#   8. the arm64 package's checks under qemu once its build is done
+#      (tests/package/test_cross.sh: control data, --check, install through multiarch,
+#      the native -dev packages put back).
 # One optimised build serves the package, the unit tests and the integration tests, so
 # the run compiles the project three times (package, ASan, arm64), not four.
 #
@@ -22,9 +26,9 @@
 #
 # The package steps need root (CI runs as root): without it the install test and the
 # arm64 step are skipped with a message. The arm64 step swaps libyaml-cpp-dev to its
-# arm64 twin while the cross build runs (bookworm's is not Multi-Arch: same),
-# which breaks native builds running at the same time on the machine; it puts the
-# native one back before it ends.
+# arm64 twin from step 4 to step 8 (bookworm's is not Multi-Arch: same), which breaks
+# native builds running at the same time on the machine (none of steps 5-7 builds); it
+# puts the native one back before it ends, also after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t_start="$(date +%s)"
@@ -45,10 +49,54 @@ pkg_work="$(mktemp -d /tmp/kaa-gateway-test.XXXXXX)"
 trap 'rm -rf "$pkg_work"' EXIT
 pkg_build="$pkg_work/kaa-gateway-$upstream/obj-$(dpkg-architecture -qDEB_HOST_GNU_TYPE)"
 
-step_start "Debian package ($arch) with its unit tests: dpkg-buildpackage via scripts/build-deb.sh"
+step_start "Debian package ($arch) with its unit tests and benchmarks: dpkg-buildpackage via scripts/build-deb.sh"
 rm -f "$deb"
-DEB_BUILD_OPTIONS="werror parallel=$jobs" KAA_DEB_WORKDIR="$pkg_work" bash scripts/build-deb.sh
+DEB_BUILD_OPTIONS="werror kaabench parallel=$jobs" KAA_DEB_WORKDIR="$pkg_work" bash scripts/build-deb.sh
 step_took "package build and unit tests"
+
+step_start "build with AddressSanitizer + UndefinedBehaviorSanitizer (clang) into build-asan/"
+CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON \
+    -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+step_took "build-asan"
+
+# The arm64 cross build (CPU only, no apt once its dependencies are in) runs in the
+# background at the lowest priority while the steps below wait on brokers, meters and
+# daemons: it takes the CPU they leave idle. Its dependencies are installed first, in the
+# foreground: apt must not run while the install test below runs apt.
+cross_pid=""
+cross_log="$pkg_work/arm64-build.log"
+cross_deb="dist/kaa-gateway_${version}_arm64.deb"
+run_arm64=""
+if [ "${KAA_TEST_ARM64:-1}" = 1 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        run_arm64=1
+    else
+        echo "== SKIPPED: the arm64 step needs root (it adds the arm64 architecture and packages)"
+    fi
+else
+    echo "== SKIPPED: arm64 package step (KAA_TEST_ARM64=${KAA_TEST_ARM64})"
+fi
+if [ -n "$run_arm64" ]; then
+    step_start "arm64 build dependencies (scripts/build-deb.sh arm64, KAA_DEB_DEPS_ONLY)"
+    KAA_DEB_DEPS_ONLY=1 bash scripts/build-deb.sh arm64
+    step_took "arm64 build dependencies"
+    echo "== arm64 package: cross build with its unit tests under qemu, in the background (nice 19; log $cross_log)"
+    rm -f "$cross_deb"
+    t_cross="$(date +%s)"
+    DEB_BUILD_OPTIONS="parallel=$jobs" nice -n 19 bash scripts/build-deb.sh arm64 >"$cross_log" 2>&1 &
+    cross_pid=$!
+fi
+# On a failure below: stop the background build and put the native -dev packages back.
+stop_cross() {
+    if [ -n "$cross_pid" ] && kill -0 "$cross_pid" 2>/dev/null; then
+        kill -- "$cross_pid" 2>/dev/null || true
+        wait "$cross_pid" 2>/dev/null || true
+        bash scripts/install-deps.sh || true
+    fi
+    rm -rf "$pkg_work"
+}
+trap stop_cross EXIT
 
 step_start "integration tests (the package's build, $pkg_build)"
 ctest --test-dir "$pkg_build" --output-on-failure --no-tests=error -j4 -L integration  # mostly waiting: 4 at once
@@ -65,10 +113,6 @@ else
     echo "== SKIPPED: tests/package/test_install.sh needs root (it installs and purges the package)"
 fi
 
-step_start "build with AddressSanitizer + UndefinedBehaviorSanitizer into build-asan/"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON -DKAA_BUILD_BENCH=ON -DKAA_WERROR=ON >/dev/null
-cmake --build build-asan -j"$jobs"
-step_took "build-asan"
 step_start "tests (build-asan/)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE integration
@@ -76,16 +120,24 @@ ctest --test-dir build-asan --output-on-failure --no-tests=error -j4 -L integrat
 unset ASAN_OPTIONS UBSAN_OPTIONS
 step_took "tests (build-asan/)"
 
-if [ "${KAA_TEST_ARM64:-1}" = 1 ]; then
-    if [ "$(id -u)" -eq 0 ]; then
-        step_start "Debian package (arm64): cross build, unit tests and --check under qemu (tests/package/test_cross.sh)"
-        KAA_NATIVE_BUILD="$pkg_build" bash tests/package/test_cross.sh arm64
-        step_took "arm64 package step"
-    else
-        echo "== SKIPPED: tests/package/test_cross.sh needs root (it adds the arm64 architecture and packages)"
+if [ -n "$cross_pid" ]; then
+    step_start "Debian package (arm64): the background cross build, then its checks under qemu (tests/package/test_cross.sh)"
+    set +e
+    wait "$cross_pid"
+    cross_rc=$?
+    set -e
+    cross_pid=""
+    echo "== arm64 cross build: exit $cross_rc, $(( $(date +%s) - t_cross ))s after it started; its log:"
+    grep -E "^build-deb:|tests passed|tests failed|Total Test time|\[  PASSED  \]|\[  FAILED  \]|error" "$cross_log" | tail -n 40 || true
+    if [ "$cross_rc" -ne 0 ]; then
+        tail -n 80 "$cross_log"
+        bash scripts/install-deps.sh
+        echo "== FAILED: the arm64 cross build (exit $cross_rc)"
+        exit 1
     fi
-else
-    echo "== SKIPPED: arm64 package step (KAA_TEST_ARM64=${KAA_TEST_ARM64})"
+    KAA_CROSS_DEB="$cross_deb" KAA_CROSS_BUILD_LOG="$cross_log" KAA_NATIVE_BUILD="$pkg_build" \
+        bash tests/package/test_cross.sh arm64
+    step_took "arm64 package step"
 fi
 # armhf (32-bit Raspberry Pi OS) on request: one more cross build would take CI past its
 # time budget; the README gives the command and the figures of its last run.

@@ -64,7 +64,7 @@ TEST_F(FileChecksTest, AMissingCaFileIsAnErrorToRunAndAWarningToCheck) {
 }
 
 TEST_F(FileChecksTest, ACaFileThatIsNotPemIsAnErrorEvenToCheck) {
-    const auto ca = write("ca.der", std::string("\x30\x82\x01\x0a garbage", 14), 0644);
+    const auto ca = write("ca.der", std::string("\x30\x82\x01\x0a garbage"), 0644);
     EXPECT_THAT(messages(run("  tls: {ca_file: " + ca + "}\n", false).errors),
                 ElementsAre("t.yaml:4:18: kaa.tls: ca_file '" + ca +
                             "' is not a PEM file (no '-----BEGIN' line in its first 64 KiB)"));
