@@ -144,6 +144,9 @@ class Uplink {
     void reject(uint32_t rid, int code, const std::string& reason);
     /// The request in flight under `rid`, or null (an id never sent, or already answered).
     Request* find_request(uint32_t rid);
+    /// A data batch answered for good (confirmed or refused): its samples are deleted at
+    /// the next flush_removals() and counted in `counter`.
+    void remove_batch(const Request& req, uint64_t& counter);
     /// A message on `topic`: payload null when it was too large to keep.
     void handle_reply(const std::string& topic, size_t bytes, const std::string* payload);
     void forget(uint32_t rid);

@@ -56,14 +56,18 @@ Uplink::Request* Uplink::find_request(uint32_t rid) {
     return it == in_flight_.end() ? nullptr : &it->second;
 }
 
+void Uplink::remove_batch(const Request& req, uint64_t& counter) {
+    removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
+    counter += req.sample_ids.size();
+}
+
 void Uplink::confirm(uint32_t rid) {
     Request* found = find_request(rid);
     if (found == nullptr)
         return;
     Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
-        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
-        counters_.samples_delivered += req.sample_ids.size();
+        remove_batch(req, counters_.samples_delivered);
     } else {
         MetadataState& m = metadata_[req.meter];
         --m.parts_in_flight;
@@ -106,8 +110,7 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
         return;
     Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
-        removals_.insert(removals_.end(), req.sample_ids.begin(), req.sample_ids.end());
-        counters_.samples_rejected += req.sample_ids.size();
+        remove_batch(req, counters_.samples_rejected);
         int suppressed = 0;
         if (log_limiter_.allow("reject:" + endpoint(req.meter).token + std::to_string(code),
                                suppressed)) {
