@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
 
@@ -21,17 +22,7 @@ class EventQueue {
     explicit EventQueue(const Clock& clock) : clock_(clock) {}
 
     /// Adds an event and wakes the consumer.
-    void push(T event) {
-        bool wake = false;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            events_.push_back(std::move(event));
-            wake = !gathering_;
-        }
-        if (wake) {
-            cv_.notify_one();
-        }
-    }
+    void push(T event) { push_if_below(std::move(event), std::numeric_limits<size_t>::max()); }
 
     /// Adds an event ahead of every queued one (urgent: a signal) and wakes the consumer.
     void push_front(T event) {
