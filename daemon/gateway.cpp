@@ -23,9 +23,10 @@ namespace {
 constexpr const char* kComponent = "gateway";
 // When the buffer file cannot be used, samples wait in memory within this budget.
 constexpr uint64_t kMemoryBudgetBytes = 32ull * 1024 * 1024;
-// Samples read while the buffer refuses writes (disk full) wait in memory up to this bound
-// (minutes of readings at typical rates), then the oldest go and are counted.
-constexpr size_t kMaxUnstored = 100'000;
+// Samples read while the buffer refuses writes (disk full) wait in memory within this
+// budget (about 200,000 samples: hours of readings at typical rates), then the oldest go
+// and are counted.
+constexpr uint64_t kSpillBudgetBytes = 32ull * 1024 * 1024;
 // How long the main loop lets a burst of samples or replies gather before handling it.
 constexpr auto kRoundWindow = std::chrono::milliseconds(50);
 // Rows of delivered samples deleted per main-loop turn: about 10-20 ms of SQLite work.
@@ -158,8 +159,10 @@ void Gateway::open_store() {
         const auto waiting = opened.value()->stats().samples;
         spdlog::info("{}: buffer {} open; {} samples from earlier runs wait for delivery",
                      kComponent, config.buffer.path, waiting);
-        store_ = std::move(opened.value());
-        durable_ = true;
+        auto spill = std::make_unique<SpillingSampleStore>(
+            std::move(opened.value()), config.meters.size(), kSpillBudgetBytes, clock_);
+        spill_ = spill.get();
+        store_ = std::move(spill);
         return;
     }
     // Polling must go on: keep samples in memory and say loudly what is wrong.
@@ -170,7 +173,7 @@ void Gateway::open_store() {
     store_ = std::make_unique<MemorySampleStore>(
         config.meters.size(), std::min(config.buffer.max_size_bytes, kMemoryBudgetBytes),
         config.buffer.overflow);
-    durable_ = false;
+    spill_ = nullptr;
 }
 
 std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
@@ -217,29 +220,23 @@ void Gateway::store_samples() {
         return;
     }
     const uint64_t dropped_before = store_->stats().dropped_overflow;
-    auto st = store_->append(arrived_);
+    if (auto st = store_->append(arrived_); !st)
+        spdlog::error("{}: {}", kComponent, st.error().message);  // a bug: an unknown meter
+    arrived_.clear();
     report_overflow(dropped_before);
-    if (st) {
-        if (store_failing_) {
-            spdlog::info("{}: the buffer accepts samples again", kComponent);
-            store_failing_ = false;
-        }
-        arrived_.clear();
+    report_lost();
+}
+
+void Gateway::report_lost() {
+    const uint64_t lost = store_->stats().lost_unstored;
+    int suppressed = 0;
+    if (lost == lost_reported_ || !log_limiter_.allow("lost", suppressed))
         return;
-    }
-    // Keep them and try again with the next samples; polling goes on meanwhile.
-    if (!store_failing_) {
-        spdlog::error("{}: {}; keeping up to {} samples in memory until it accepts them again",
-                      kComponent, st.error().message, kMaxUnstored);
-        store_failing_ = true;
-    }
-    if (arrived_.size() > kMaxUnstored) {
-        const size_t excess = arrived_.size() - kMaxUnstored;
-        arrived_.erase(arrived_.begin(), arrived_.begin() + static_cast<std::ptrdiff_t>(excess));
-        unstored_dropped_ += excess;
-        spdlog::error("{}: dropped the {} oldest samples that could not be stored ({} so far)",
-                      kComponent, excess, unstored_dropped_);
-    }
+    spdlog::error(
+        "{}: {} samples lost: the buffer refuses writes and memory holds {} MiB at most ({} "
+        "lost since start)",
+        kComponent, lost - lost_reported_, kSpillBudgetBytes >> 20, lost);
+    lost_reported_ = lost;
 }
 
 void Gateway::report_overflow(uint64_t dropped_before) {
@@ -303,15 +300,19 @@ void Gateway::publish_status() {
     const size_t failing = buses_.failing_meters();
     const auto& c = uplink_->counters();
     const auto stats = store_->stats();
-    const std::string text = fmt::format(
+    std::string text = fmt::format(
         "{} to {}:{}; meters {} ok, {} failing; {} samples waiting; {} delivered{}",
         uplink_->connected() ? "connected" : "NOT connected", config_->kaa.host, config_->kaa.port,
         meters - failing, failing, stats.samples, c.samples_delivered, reload_note_);
+    if (spill_ != nullptr && spill_->in_memory() > 0)
+        text += fmt::format("; {} only in memory (the buffer refuses writes)", spill_->in_memory());
     notifier_.status(text);
     if (now >= next_status_log_) {
         next_status_log_ = now + kStatusLogInterval;
-        spdlog::info("{}: {}; {} rejected by Kaa; {} dropped because the buffer was full",
-                     kComponent, text, c.samples_rejected, stats.dropped_overflow);
+        spdlog::info(
+            "{}: {}; {} rejected by Kaa; {} dropped because the buffer was full; {} lost "
+            "because the buffer refused writes and memory was full",
+            kComponent, text, c.samples_rejected, stats.dropped_overflow, stats.lost_unstored);
     }
 }
 
@@ -370,11 +371,11 @@ void Gateway::shutdown() {
     store_samples();
     mqtt_->stop();
     uplink_->flush_removals();
-    const uint64_t waiting = store_->stats().samples;
-    if (durable_ && waiting > 0) {
+    const uint64_t lost = spill_ != nullptr ? spill_->flush_at_stop() : store_->stats().samples;
+    const uint64_t waiting = store_->stats().samples - lost;
+    if (spill_ != nullptr && waiting > 0) {
         spdlog::info("{}: {} samples wait in the buffer for the next start", kComponent, waiting);
     }
-    const uint64_t lost = arrived_.size() + (durable_ ? 0 : waiting);
     if (lost > 0) {
         spdlog::warn("{}: {} samples were kept only in memory and are lost at shutdown", kComponent,
                      lost);

@@ -16,6 +16,7 @@
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
 #include "daemon/buffer/sample_store.hpp"
+#include "daemon/buffer/spill_store.hpp"
 #include "daemon/bus_set.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/service_notifier.hpp"
@@ -95,6 +96,8 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void apply_reload(config::GatewayConfig loaded);
     void store_samples();
     void report_overflow(uint64_t dropped_before);
+    /// Logs (rate-limited) samples lost because neither the buffer nor memory had room.
+    void report_lost();
     void feed_watchdog();
     void publish_status();
     /// Every few seconds: the buffer file deleted or replaced is written again.
@@ -114,17 +117,14 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<SampleStore> store_;
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
-    // Samples handed over by the bus workers, waiting for the next append to the buffer.
-    // Normally emptied every turn; it holds more only while the buffer refuses appends (disk
-    // full, write error), so that a failing disk does not lose the readings of the next
-    // moments. Bounded at kMaxUnstored (gateway.cpp): beyond it the oldest are dropped and
-    // counted in unstored_dropped_. This, and the queue_ hand-over, are the only places a
-    // sample waits outside the buffer.
+    // Samples handed over by the bus workers in this turn, appended to the store at its end.
+    // When the buffer refuses writes (disk full) the store keeps them in memory and delivers
+    // them from there (SpillingSampleStore); this and the queue_ hand-over are the only
+    // places a sample waits outside the store.
     std::vector<BufferedSample> arrived_;
-    bool durable_ = false;           // the SQLite buffer is in use (else memory only)
-    bool store_failing_ = false;     // the last append failed (disk full...)
-    bool compacting_ = false;        // the store has delivered rows left to delete
-    uint64_t unstored_dropped_ = 0;  // dropped from arrived_ past kMaxUnstored
+    SpillingSampleStore* spill_ = nullptr;  // store_ when the durable buffer is in use
+    bool compacting_ = false;               // the store has delivered rows left to delete
+    uint64_t lost_reported_ = 0;            // lost_unstored already logged
     Clock::Monotonic next_file_check_{};
     std::atomic<uint64_t> messages_dropped_{0};  // platform messages refused by on_message
     uint64_t messages_dropped_reported_ = 0;

@@ -39,6 +39,13 @@ std::string errno_words(int e) {
     return it != kWords.end() ? it->second : std::strerror(e);
 }
 
+uint64_t free_bytes(const std::string& path) {
+    struct statvfs vfs {};
+    if (::statvfs(directory_of(path).c_str(), &vfs) != 0)
+        return 0;
+    return static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+}
+
 bool on_read_only_fs(const std::string& path) {
     struct statvfs vfs {};
     return ::statvfs(directory_of(path).c_str(), &vfs) == 0 && (vfs.f_flag & ST_RDONLY) != 0;

@@ -120,4 +120,14 @@ size_t MemorySampleStore::add_meter(const std::string& /*name*/) {
     return ledger_.add_meter();
 }
 
+std::vector<BufferedSample> MemorySampleStore::all_samples() const {
+    std::vector<BufferedSample> out;
+    out.reserve(stats_.samples);
+    for (size_t meter = 0; meter < rows_.size(); ++meter) {
+        for (const auto& [id, entry] : rows_[meter])
+            out.push_back(BufferedSample{meter, entry.read_ms, entry.record});
+    }
+    return out;
+}
+
 }  // namespace kaa

@@ -28,6 +28,13 @@ class MemorySampleStore final : public SampleStore, private RowSource {
     bool has_pending(size_t meter_index, Lane lane) const override;
     StoreStats stats() const override;
     size_t add_meter(const std::string& name) override;
+    /// The number of meters it keeps samples for.
+    size_t meter_count() const { return rows_.size(); }
+    /// The byte budget.
+    uint64_t max_bytes() const { return max_bytes_; }
+    /// Every sample held, in flight or not, meter by meter and oldest first (for a last
+    /// write elsewhere at shutdown).
+    std::vector<BufferedSample> all_samples() const;
 
   private:
     struct Entry {

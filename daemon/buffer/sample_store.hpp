@@ -34,6 +34,7 @@ struct StoreStats {
     uint64_t samples = 0;           // waiting (pending or taken)
     uint64_t bytes = 0;             // payload bytes waiting
     uint64_t dropped_overflow = 0;  // samples dropped because the store was full
+    uint64_t lost_unstored = 0;     // refused by the buffer (disk full) and beyond memory's room
 };
 
 /// Which samples of a meter a take() looks at. Live: appended since the last

@@ -275,9 +275,14 @@ void Uplink::flush_removals() {
         return;
     }
     if (auto st = store_.remove(removals_); !st) {
-        // They stay in the buffer and are sent again after a restart: duplicates, not losses.
-        spdlog::error("{}: cannot delete {} delivered samples from the buffer: {}", kComponent,
-                      removals_.size(), st.error().message);
+        // Kept and tried again next turn (a full disk may have room again); should the
+        // process stop first, they are sent again after the restart: duplicates, not losses.
+        int suppressed = 0;
+        if (log_limiter_.allow("remove", suppressed)) {
+            spdlog::error("{}: cannot delete {} delivered samples from the buffer yet: {}",
+                          kComponent, removals_.size(), st.error().message);
+        }
+        return;
     }
     removals_.clear();
 }

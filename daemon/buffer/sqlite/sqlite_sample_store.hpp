@@ -2,7 +2,10 @@
 // SqliteSampleStore: the durable SampleStore, one SQLite database in WAL mode (the working
 // parts are in store_core.hpp). Samples survive kill -9 and a power cut loses at most the
 // last 100 ms; the file stays within its size budget; delivered runs are recorded at once
-// and deleted later by compact(). Nothing of SQLite shows through this header.
+// and deleted later by compact(). A full disk is survived: a reserve file beside the buffer
+// is given back so that delivered samples can still be deleted, appends are refused (the
+// caller keeps those samples in memory) until the disk has room again, and the reserve is
+// taken again then. Nothing of SQLite shows through this header.
 
 #include <cstdint>
 #include <memory>
@@ -11,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "daemon/buffer/disk_reserve.hpp"
 #include "daemon/buffer/sample_store.hpp"
 
 namespace kaa {
@@ -34,7 +38,8 @@ class SqliteSampleStore final : public SampleStore {
     SqliteSampleStore(const SqliteSampleStore&) = delete;
     SqliteSampleStore& operator=(const SqliteSampleStore&) = delete;
 
-    /// Writes one poll round in one transaction; disk errors come back as a Status.
+    /// Writes one poll round in one transaction; disk errors come back as a Status. While
+    /// the disk is full every append is refused at once, without touching the file.
     Status append(const std::vector<BufferedSample>& samples) override;
     using SampleStore::has_pending;
     using SampleStore::take;
@@ -55,8 +60,11 @@ class SqliteSampleStore final : public SampleStore {
     size_t add_meter(const std::string& name) override;
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
     bool compact(size_t max_rows) override;
-    /// The buffer file deleted or replaced while running is written again (nothing lost).
+    /// The buffer file deleted or replaced while running is written again (nothing lost);
+    /// after a full disk, appends are accepted again once there is room.
     Status check_file() override;
+    /// True while appends are refused because the disk is full.
+    bool disk_full() const { return disk_full_; }
     /// Samples of meters no longer in the configuration: kept, not delivered.
     uint64_t orphaned_samples() const;
     /// Rows of delivered samples not deleted yet (compact() deletes them).
@@ -65,9 +73,16 @@ class SqliteSampleStore final : public SampleStore {
     bool checked_at_open() const;
 
   private:
-    explicit SqliteSampleStore(std::unique_ptr<SqliteStoreCore> core);
+    SqliteSampleStore(std::unique_ptr<SqliteStoreCore> core, std::string path, DiskReserve reserve);
+    /// A write failed for want of room: refuse appends, and give the reserve back.
+    void enter_disk_full();
+    /// Accepts appends again when the reserve could be taken again, or the file has room.
+    void leave_disk_full_if_room();
 
     std::unique_ptr<SqliteStoreCore> core_;
+    std::string path_;
+    DiskReserve reserve_;
+    bool disk_full_ = false;
 };
 
 }  // namespace kaa

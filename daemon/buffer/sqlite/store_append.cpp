@@ -29,6 +29,13 @@ Status SqliteStoreCore::measure(uint64_t& used_bytes) {
     return {};
 }
 
+uint64_t SqliteStoreCore::free_bytes() {
+    Reset reset(freelist_count_);
+    if (sqlite3_step(freelist_count_) != SQLITE_ROW)
+        return 0;
+    return column_u64(freelist_count_, 0) * page_size_;
+}
+
 uint64_t SqliteStoreCore::row_cost(const BufferedSample& sample) const {
     return sample.record.size() + 2 * meters_[sample.meter_index].name.size() + kRowOverhead;
 }

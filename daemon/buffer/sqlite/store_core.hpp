@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -81,6 +82,13 @@ class SqliteStoreCore {
     /// When the file at the path is gone or another one, writes the open buffer to a new
     /// file there and continues on it (store_file_watch.cpp).
     Status check_file();
+    /// True once after a write failed because the disk (or the file system) is full.
+    bool take_disk_full() { return std::exchange(disk_full_seen_, false); }
+    /// Bytes of free pages inside the file: room for new rows without growing it.
+    uint64_t free_bytes();
+    /// Copies the write-ahead log into the file and starts it again from its beginning, so
+    /// that the next writes reuse its room instead of growing it (on a full disk).
+    void restart_wal();
 
   private:
     /// A meter of the configuration: its name and where its rows are.
@@ -194,6 +202,7 @@ class SqliteStoreCore {
     bool created_at_open_ = false;  // a new, empty file: nothing to check
     bool refusing_ = false;         // drop-newest: refusing new samples until rows leave
     bool close_cleanly_ = false;    // open succeeded and SQLite has reported no damage since
+    bool disk_full_seen_ = false;   // a write failed for want of room (take_disk_full())
     StoreStats stats_;
     std::string last_read_error_;  // logged once until the failure changes
 };

@@ -223,4 +223,8 @@ bool SqliteStoreCore::compact(size_t max_rows) {
     return !to_compact_.empty();
 }
 
+void SqliteStoreCore::restart_wal() {
+    sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+}
+
 }  // namespace kaa

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <map>
 #include <set>
@@ -122,6 +123,11 @@ Status SqliteStoreCore::fail(int rc, const char* what) {
     const char* detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     if (is_damage(rc))
         close_cleanly_ = false;  // the next open runs the full check
+    // SQLite reports most ENOSPC as SQLITE_FULL, some (the WAL index) as an I/O error.
+    if ((rc & 0xff) == SQLITE_FULL || ((rc & 0xff) == SQLITE_IOERR && sys_errno == ENOSPC)) {
+        disk_full_seen_ = true;
+        rc = SQLITE_FULL;
+    }
     return io_error(rc, "buffer {}: cannot {}: {} ({})", options_.path, what,
                     cause(rc, sys_errno, options_.path), detail);
 }
