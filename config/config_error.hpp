@@ -4,11 +4,15 @@
 // the project can name errors without seeing yaml-cpp (only config/*.cpp include
 // yaml_reader.hpp).
 
+#include <cstddef>
 #include <string>
 
 #include "config/config.hpp"
 
 namespace kaa::config {
+
+/// Errors a loader reports per file; a last line then says how many more there were.
+inline constexpr size_t kMaxConfigErrors = 200;
 
 /// One problem found in a configuration file, and where it was written.
 struct ConfigError {

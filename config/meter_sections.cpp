@@ -122,11 +122,12 @@ nlohmann::json read_metadata(const MapReader& m, std::vector<NameUse>& keys) {
             m.diag().error(at, m.section() + ": duplicate metadata key '" + key + "'");
         } else {
             keys.push_back(NameUse{key, at, m.section(), true});
-            if (auto value = yaml_to_json(it->second)) {
+            if (auto value = yaml_to_json(it->second, m.diag())) {
                 metadata[key] = *value;
             } else {
                 m.diag().error(at, m.section() + ": metadata '" + key +
-                                       "' is nested too deeply (or refers to itself)");
+                                       "' is nested too deeply or too large (or refers "
+                                       "to itself)");
             }
         }
     }

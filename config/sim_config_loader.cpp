@@ -83,7 +83,7 @@ nlohmann::json read_value(const MapReader& r, const RegisterConfig& reg) {
         }
         return text;
     }
-    nlohmann::json value = yaml_to_json(node).value_or(nullptr);
+    nlohmann::json value = yaml_to_json(node, r.diag()).value_or(nullptr);
     if (reg.type == ValueType::kBool) {
         if (!value.is_boolean()) {
             r.fail("value", "must be true or false for type bool, got '" + text + "'");

@@ -57,7 +57,28 @@ void Diagnostics::error(Location where, std::string message) {
     }
     // Messages quote values from the file: a newline or an escape sequence in one must not
     // forge a line of its own, nor a huge value flood the terminal.
+    if (errors_.size() >= kMaxErrors) {
+        ++errors_dropped_;
+        return;
+    }
     errors_.push_back(ConfigError{std::move(where), printable(message, kMaxMessageBytes)});
+}
+
+bool Diagnostics::spend(const Location& where, size_t n) {
+    if (n <= nodes_left_) {
+        nodes_left_ -= n;
+        return true;
+    }
+    if (budget_spent_)
+        return false;
+    budget_spent_ = true;
+    nodes_left_ = 0;
+    // Kept even past kMaxErrors: it says why the rest of the file has no errors.
+    errors_.push_back(ConfigError{
+        where, "the file expands to more than " + std::to_string(kMaxNodes) +
+                   " mappings, list items and values (YAML aliases repeating large parts of "
+                   "it?); the rest of it was not read"});
+    return false;
 }
 
 void Diagnostics::warning(Location where, std::string message) {
@@ -68,7 +89,14 @@ void Diagnostics::warning(Location where, std::string message) {
 }
 
 std::vector<ConfigError> Diagnostics::errors() const {
-    return sorted(errors_);
+    std::vector<ConfigError> out = sorted(errors_);
+    if (errors_dropped_ > 0) {
+        out.push_back(ConfigError{Location{file_, 0, 0}, "and " + std::to_string(errors_dropped_) +
+                                                             " more errors (the first " +
+                                                             std::to_string(kMaxErrors) +
+                                                             " are shown)"});
+    }
+    return out;
 }
 
 std::vector<ConfigError> Diagnostics::warnings() const {
@@ -149,7 +177,6 @@ std::string item_label(const YAML::Node& item, std::string_view kind, std::strin
 namespace {
 
 constexpr int kMaxJsonDepth = 32;
-constexpr size_t kMaxJsonValues = 100'000;
 
 /// A scalar as JSON: quoted stays a string; plain becomes null, bool, integer, number or string.
 nlohmann::json scalar_to_json(const YAML::Node& node) {
@@ -179,12 +206,11 @@ nlohmann::json scalar_to_json(const YAML::Node& node) {
     return text;
 }
 
-/// yaml_to_json with limits: depth levels left, and a budget of values to convert.
-std::optional<nlohmann::json> to_json_limited(const YAML::Node& node, int depth, size_t& budget) {
-    if (budget == 0) {
+/// yaml_to_json with limits: depth levels left, and the file's node budget.
+std::optional<nlohmann::json> to_json_limited(const YAML::Node& node, int depth,
+                                              Diagnostics& diag) {
+    if (!diag.spend(diag.locate(node, Location{})))
         return std::nullopt;
-    }
-    --budget;
     if (!node.IsDefined() || node.IsNull()) {
         return nullptr;
     }
@@ -197,7 +223,7 @@ std::optional<nlohmann::json> to_json_limited(const YAML::Node& node, int depth,
     nlohmann::json out = node.IsMap() ? nlohmann::json::object() : nlohmann::json::array();
     for (auto it = node.begin(); it != node.end(); ++it) {
         YAML::Node value = node.IsMap() ? YAML::Node(it->second) : YAML::Node(*it);
-        auto item = to_json_limited(value, depth - 1, budget);
+        auto item = to_json_limited(value, depth - 1, diag);
         if (!item) {
             return std::nullopt;
         }
@@ -212,9 +238,8 @@ std::optional<nlohmann::json> to_json_limited(const YAML::Node& node, int depth,
 
 }  // namespace
 
-std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node) {
-    size_t budget = kMaxJsonValues;
-    return to_json_limited(node, kMaxJsonDepth, budget);
+std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, Diagnostics& diag) {
+    return to_json_limited(node, kMaxJsonDepth, diag);
 }
 
 MapReader::MapReader(Diagnostics& diag, const YAML::Node& node, std::string section,
@@ -229,6 +254,9 @@ MapReader::MapReader(Diagnostics& diag, const YAML::Node& node, std::string sect
         diag_.error(where_, what + ": expected a mapping with keys " + join(allowed) + ", got " +
                                 describe(node));
         return;
+    }
+    if (!diag_.spend(where_, 1 + node.size())) {
+        return;  // the file's node budget is used up: read no further
     }
     is_map_ = true;
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -422,6 +450,9 @@ std::optional<std::vector<YAML::Node>> MapReader::list(std::string_view key, Nee
     if (!e->value.IsSequence()) {
         type_error(key, "a list");
         return std::nullopt;
+    }
+    if (!diag_.spend(value_where(key), e->value.size())) {
+        return std::nullopt;  // the file's node budget is used up: read no further
     }
     std::vector<YAML::Node> items;
     for (const auto& item : e->value) {

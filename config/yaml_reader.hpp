@@ -27,6 +27,12 @@ class Diagnostics {
   public:
     /// The longest message kept (values quoted in it are escaped and cut to fit).
     static constexpr size_t kMaxMessageBytes = 1000;
+    /// Errors kept per file; beyond them only the count grows (the last line says so).
+    static constexpr size_t kMaxErrors = kMaxConfigErrors;
+    /// Mappings, list items and metadata values read per file: far beyond any real
+    /// configuration (100 meters x 20 registers is about 5,000), and the bound that keeps
+    /// YAML aliases repeating large parts of a small file from costing minutes and GiBs.
+    static constexpr size_t kMaxNodes = 200'000;
     /// Starts an empty collection for the named file.
     explicit Diagnostics(std::string file) : file_(std::move(file)) {}
 
@@ -42,8 +48,11 @@ class Diagnostics {
     void warning(Location where, std::string message);
     /// True once any error has been recorded.
     bool has_errors() const { return !errors_.empty(); }
-    /// How many errors have been recorded so far.
-    size_t error_count() const { return errors_.size(); }
+    /// How many errors have been recorded so far (also those beyond kMaxErrors).
+    size_t error_count() const { return errors_.size() + errors_dropped_; }
+    /// Counts `n` nodes read from the file at `where`; false once the file's kMaxNodes are
+    /// used up (one error says so, at the node where it happened): stop reading then.
+    bool spend(const Location& where, size_t n = 1);
     /// The errors recorded so far, ordered by position in the file.
     std::vector<ConfigError> errors() const;
     /// The warnings recorded so far, ordered by position in the file.
@@ -52,6 +61,9 @@ class Diagnostics {
   private:
     std::string file_;
     std::vector<ConfigError> errors_;
+    size_t errors_dropped_ = 0;
+    size_t nodes_left_ = kMaxNodes;
+    bool budget_spent_ = false;  // spend() has said so once
     std::vector<ConfigError> warnings_;
 };
 
@@ -74,9 +86,10 @@ std::string item_label(const YAML::Node& item, std::string_view kind, std::strin
 
 /// Converts a YAML value to JSON. Quoted scalars stay strings; plain scalars become null
 /// (~, null), a boolean (true, false), an integer, a number, or else a string; lists and
-/// mappings convert item by item. nullopt when nested deeper than 32 levels or larger than
-/// 100000 values, which is also how aliases that refer to themselves end.
-std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node);
+/// mappings convert item by item. nullopt when nested deeper than 32 levels or when the
+/// file's node budget (Diagnostics::spend) is used up, which is also how aliases that
+/// refer to themselves end.
+std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, Diagnostics& diag);
 
 /// Whether a key must be present.
 enum class Need { kOptional, kRequired };

@@ -52,8 +52,11 @@ int main(int argc, char** argv) {
     if (!loaded.errors.empty() || !loaded.config) {
         for (const auto& e : loaded.errors)
             std::cerr << e.to_string() << "\n";
-        std::cerr << config_path << ": " << loaded.errors.size()
-                  << (loaded.errors.size() == 1 ? " error" : " errors")
+        const size_t n = loaded.errors.size();
+        std::cerr << config_path << ": "
+                  << (n > kaa::config::kMaxConfigErrors
+                          ? "more than " + std::to_string(kaa::config::kMaxConfigErrors) + " errors"
+                          : std::to_string(n) + (n == 1 ? " error" : " errors"))
                   << "; nothing was started\n";
         return kExitConfig;
     }

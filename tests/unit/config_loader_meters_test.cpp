@@ -200,9 +200,10 @@ TEST(ConfigMeters, MetadataKeysAndValues) {
     EXPECT_THAT(errors(meter_with("    metadata: {model-name: x}\n")),
                 ElementsAre("t.yaml:13:16: meter 'm1': metadata key 'model-name' may contain only "
                             "letters, digits and '_'"));
-    EXPECT_THAT(errors(meter_with("    metadata: &m {a: [*m]}\n")),
-                ElementsAre("t.yaml:13:19: meter 'm1': metadata 'a' is nested too deeply (or "
-                            "refers to itself)"));
+    EXPECT_THAT(
+        errors(meter_with("    metadata: &m {a: [*m]}\n")),
+        ElementsAre("t.yaml:13:19: meter 'm1': metadata 'a' is nested too deeply or too large (or "
+                    "refers to itself)"));
     LoadResult r = load(meter_with(
         "    metadata: {a: 1, b: \"1\", c: true, d: 1.5, e: text, f: [1, x], g: {h: ~},\n"
         "               i: 0x10, j: '00-14', k: 00-14, l: \"true\", m: -7, n:}\n"));

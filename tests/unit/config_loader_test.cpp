@@ -17,8 +17,11 @@
 namespace kaa::config {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 using namespace kaa::config::testing;  // NOLINT: test helpers
 
 const std::string kReference = KAA_SOURCE_DIR "/config/reference.yaml";
@@ -535,6 +538,67 @@ TEST(ConfigBatchBytes, DefaultsTo256KiBAndIsBounded) {
     EXPECT_NE(small.errors[0].to_string().find("batch_bytes must be between 4KiB and 16MiB"),
               std::string::npos)
         << small.errors[0].to_string();
+}
+
+TEST(ConfigBounds, AliasesRepeatingLargePartsStopAtTheFilesNodeBudget) {
+    // 600 meters, each the alias of a list of 600 registers: a 30 KB file, and 360,000
+    // registers if every alias were read (1500 x 1500 took 78 s and 2.3 GB before).
+    std::string yaml =
+        "kaa: {host: h, app_version: av}\n"
+        "buses: [{name: b, tcp: {host: 127.0.0.1}}]\n"
+        "x: &regs [";
+    for (int i = 0; i < 600; ++i)
+        yaml += (i ? "," : "") + std::string("{name: r, address: 0}");
+    yaml += "]\nmeters: [";
+    for (int i = 0; i < 600; ++i)
+        yaml +=
+            (i ? "," : "") + std::string("{name: m, token: t, bus: b, unit: 1, registers: *regs}");
+    yaml += "]\n";
+    const LoadResult r = load(yaml);
+    EXPECT_FALSE(r.config);
+    const auto all = messages(r.errors);
+    EXPECT_THAT(all, Contains(HasSubstr("the file expands to more than 200000 mappings, list "
+                                        "items and values (YAML aliases repeating large parts "
+                                        "of it?); the rest of it was not read")));
+    // The errors stop at kMaxConfigErrors and a last line counts the rest.
+    EXPECT_GT(r.errors.size(), kMaxConfigErrors);
+    EXPECT_LE(r.errors.size(), kMaxConfigErrors + 2);
+    EXPECT_THAT(all.back(), MatchesRegex("t\\.yaml: and [0-9]+ more errors \\(the first 200 "
+                                         "are shown\\)"));
+}
+
+TEST(ConfigBounds, MetadataValuesShareTheFilesNodeBudget) {
+    // Each key's value is 9^6 = 531441 values when expanded: over the file's budget.
+    std::string yaml = kHead +
+                       "  - name: m\n    token: t\n    bus: tcp1\n    unit: 1\n"
+                       "    registers: [{name: r, address: 0}]\n    metadata:\n"
+                       "      a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 6; ++i) {
+        yaml += "      a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+        for (int j = 0; j < 9; ++j)
+            yaml += (j ? ", " : "") + std::string("*a") + std::to_string(i - 1);
+        yaml += "]\n";
+    }
+    const auto all = errors(yaml);
+    EXPECT_THAT(all, Contains(HasSubstr("metadata 'a6' is nested too deeply or too large")));
+    EXPECT_THAT(all, Contains(HasSubstr("the file expands to more than 200000")));
+}
+
+TEST(ConfigBounds, ARealisticLargeFileIsWellWithinTheBudget) {
+    // 100 meters x 20 registers, with metadata: about 5,000 nodes.
+    std::string yaml = kHead;
+    for (int m = 0; m < 100; ++m) {
+        yaml += "  - name: m" + std::to_string(m) + "\n    token: t" + std::to_string(m) +
+                "\n    bus: tcp1\n    unit: " + std::to_string(m % 247 + 1) +
+                "\n    metadata: {model: x, serial: " + std::to_string(m) + "}\n    registers:\n";
+        for (int r = 0; r < 20; ++r)
+            yaml += "      - {name: r" + std::to_string(r) + ", address: " + std::to_string(r * 2) +
+                    ", type: uint32}\n";
+    }
+    const LoadResult r = load(yaml);
+    EXPECT_THAT(messages(r.errors), IsEmpty());
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->meters.size(), 100u);
 }
 
 }  // namespace
