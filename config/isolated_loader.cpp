@@ -11,12 +11,16 @@
 #include "config/isolated_loader.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstring>
@@ -37,6 +41,33 @@ constexpr std::uint32_t kMaxFrame = 64u << 20;
 /// How a read from the child ended.
 enum class ReadEnd { kOk, kEof, kError };
 
+/// The parent's side of the pipe, and when to give up on the child.
+struct Reader {
+    int fd = -1;
+    const std::atomic<bool>* cancel = nullptr;
+    std::chrono::steady_clock::time_point deadline;
+    bool stopped = false;  // cancelled, or the deadline passed: the child is to be killed
+};
+
+/// Waits until the pipe has data (or EOF); false when cancelled or past the deadline.
+bool wait_readable(Reader& r) {
+    constexpr int kSliceMs = 100;  // how soon a cancel is noticed
+    while (!r.stopped) {
+        if ((r.cancel != nullptr && r.cancel->load()) ||
+            std::chrono::steady_clock::now() >= r.deadline) {
+            r.stopped = true;
+            break;
+        }
+        pollfd p{r.fd, POLLIN, 0};
+        const int n = ::poll(&p, 1, kSliceMs);
+        if (n > 0)
+            return true;
+        if (n < 0 && errno != EINTR)
+            return true;  // the read reports the error
+    }
+    return false;
+}
+
 /// Writes all of data to fd, resuming after signals and partial writes; false on an error.
 bool write_all(int fd, const std::uint8_t* data, size_t size) {
     while (size > 0) {
@@ -54,9 +85,11 @@ bool write_all(int fd, const std::uint8_t* data, size_t size) {
 }
 
 /// Reads exactly size bytes, resuming after signals and partial reads.
-ReadEnd read_exact(int fd, std::uint8_t* data, size_t size) {
+ReadEnd read_exact(Reader& r, std::uint8_t* data, size_t size) {
     while (size > 0) {
-        const ssize_t n = ::read(fd, data, size);
+        if (!wait_readable(r))
+            return ReadEnd::kError;
+        const ssize_t n = ::read(r.fd, data, size);
         if (n == 0) {
             return ReadEnd::kEof;
         }
@@ -73,10 +106,12 @@ ReadEnd read_exact(int fd, std::uint8_t* data, size_t size) {
 }
 
 /// Reads and discards everything up to EOF; false on a read error.
-bool drain(int fd) {
+bool drain(Reader& r) {
     std::array<std::uint8_t, 4096> sink{};
     for (;;) {
-        const ssize_t n = ::read(fd, sink.data(), sink.size());
+        if (!wait_readable(r))
+            return false;
+        const ssize_t n = ::read(r.fd, sink.data(), sink.size());
         if (n == 0) {
             return true;
         }
@@ -99,9 +134,9 @@ bool write_frame(int fd, const std::vector<std::uint8_t>& bytes) {
 }
 
 /// Reads one frame and decodes its CBOR; nullopt at EOF, on a read error or invalid CBOR.
-std::optional<nlohmann::json> read_frame(int fd) {
+std::optional<nlohmann::json> read_frame(Reader& r) {
     std::uint8_t length[4];
-    if (read_exact(fd, length, sizeof length) != ReadEnd::kOk) {
+    if (read_exact(r, length, sizeof length) != ReadEnd::kOk) {
         return std::nullopt;
     }
     const std::uint32_t size = std::uint32_t{length[0]} | (std::uint32_t{length[1]} << 8) |
@@ -110,7 +145,7 @@ std::optional<nlohmann::json> read_frame(int fd) {
         return std::nullopt;
     }
     std::vector<std::uint8_t> bytes(size);
-    if (read_exact(fd, bytes.data(), bytes.size()) != ReadEnd::kOk) {
+    if (read_exact(r, bytes.data(), bytes.size()) != ReadEnd::kOk) {
         return std::nullopt;
     }
     try {
@@ -128,8 +163,8 @@ std::optional<nlohmann::json> read_frame(int fd) {
 
 /// Reads the whole result the child sends (see the top of this file) up to its EOF;
 /// nullopt when something is missing or malformed, or anything follows the last meter.
-std::optional<LoadResult> receive(int fd) {
-    const std::optional<nlohmann::json> header = read_frame(fd);
+std::optional<LoadResult> receive(Reader& r) {
+    const std::optional<nlohmann::json> header = read_frame(r);
     if (!header || !header->is_object() || !header->contains("result") ||
         !header->contains("meters")) {
         return std::nullopt;
@@ -140,7 +175,7 @@ std::optional<LoadResult> receive(int fd) {
         return std::nullopt;
     }
     for (std::uint64_t i = 0; i < *count; ++i) {
-        const std::optional<nlohmann::json> doc = read_frame(fd);
+        const std::optional<nlohmann::json> doc = read_frame(r);
         if (!doc) {
             return std::nullopt;
         }
@@ -151,7 +186,7 @@ std::optional<LoadResult> receive(int fd) {
         result->config->meters.push_back(std::move(*meter));
     }
     std::uint8_t extra = 0;
-    if (read_exact(fd, &extra, 1) != ReadEnd::kEof) {
+    if (read_exact(r, &extra, 1) != ReadEnd::kEof) {
         return std::nullopt;
     }
     return result;
@@ -216,18 +251,20 @@ LoadResult crashed(const std::string& path, int sig) {
 
 }  // namespace
 
-LoadResult load_gateway_config_isolated(const std::string& path, const LoadOptions& options) {
-    return detail::load_isolated_with(path, options, &load_gateway_config);
+LoadResult load_gateway_config_isolated(const std::string& path, const LoadOptions& options,
+                                        const IsolationLimits& limits) {
+    return detail::load_isolated_with(path, options, &load_gateway_config, limits);
 }
 
 namespace detail {
 
 LoadResult load_isolated_with(const std::string& path, const LoadOptions& options,
-                              Loader child_loader) {
+                              Loader child_loader, const IsolationLimits& limits) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         return load_in_process(path, options, std::string("pipe: ") + std::strerror(errno));
     }
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
         const int err = errno;
@@ -236,21 +273,41 @@ LoadResult load_isolated_with(const std::string& path, const LoadOptions& option
         return load_in_process(path, options, std::string("fork: ") + std::strerror(err));
     }
     if (pid == 0) {
+        // The parser dies with its parent (a --check killed by its caller, say); the
+        // getppid() check covers a parent that died before prctl took effect.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(3);
         ::close(fds[0]);
         run_child(fds[1], path, options, child_loader);
     }
 
     // Read to EOF before waiting: a child blocked on a full pipe would never exit.
     ::close(fds[1]);
-    std::optional<LoadResult> result = receive(fds[0]);
-    const bool read_to_eof = drain(fds[0]);
+    Reader reader{fds[0], limits.cancel, std::chrono::steady_clock::now() + limits.time_limit};
+    std::optional<LoadResult> result = receive(reader);
+    const bool read_to_eof = !reader.stopped && drain(reader);
     ::close(fds[0]);
+    if (reader.stopped)
+        ::kill(pid, SIGKILL);
 
     int status = 0;
     pid_t reaped = -1;
     do {
         reaped = ::waitpid(pid, &status, 0);
     } while (reaped < 0 && errno == EINTR);
+    if (reader.stopped) {
+        LoadResult stopped;
+        const bool cancelled = limits.cancel != nullptr && limits.cancel->load();
+        const auto seconds =
+            std::chrono::duration_cast<std::chrono::seconds>(limits.time_limit).count();
+        stopped.errors.push_back(ConfigError{
+            Location{path, 0, 0},
+            cancelled ? std::string("loading the configuration was cancelled (the daemon stops)")
+                      : "the configuration took more than " + std::to_string(seconds) +
+                            " s to parse; the parser was stopped and the file not loaded"});
+        return stopped;
+    }
     if (!read_to_eof) {
         // Not a crash even if the child died: it may have been SIGPIPE from the early close.
         return load_in_process(path, options, "reading its result failed");

@@ -99,7 +99,9 @@ Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOption
       log_limiter_(clock_, std::chrono::minutes(1)),
       buses_(clock_, *this, options_.stall_bus_for_tests) {}
 
-Gateway::~Gateway() = default;
+Gateway::~Gateway() {
+    cancel_reload();  // a start() that failed half-way never reaches shutdown()
+}
 
 void Gateway::on_message(const std::string& topic, const std::string& payload) {
     events::Message message{topic.substr(0, kMaxMessageBytes), {}, 0};
@@ -205,6 +207,9 @@ void Gateway::handle(GatewayEvent& event) {
             uplink_->handle_message(msg->topic, msg->payload);
     } else if (auto* p = std::get_if<events::Published>(&event)) {
         uplink_->handle_published(p->message_id);
+    } else if (auto* reloaded = std::get_if<events::Reloaded>(&event)) {
+        if (!stopping_)
+            finish_reload(*reloaded->result);
     } else if (auto* sig = std::get_if<events::Signal>(&event)) {
         if (sig->number == SIGHUP) {
             reload_requested_ = true;  // one reload for however many arrived meanwhile
@@ -338,9 +343,9 @@ int Gateway::run() {
         for (auto& event : events)
             handle(event);
         events.clear();
-        if (reload_requested_ && !stopping_) {
-            reload_requested_ = false;
-            reload();
+        if (reload_requested_ && !stopping_ && !reload_thread_.joinable()) {
+            reload_requested_ = false;  // a SIGHUP during the parse starts another after it
+            start_reload();
         }
         store_samples();
         uplink_->check_timeouts();
@@ -359,6 +364,7 @@ int Gateway::run() {
 
 void Gateway::shutdown() {
     notifier_.stopping();
+    cancel_reload();
     buses_.stop_all();
     // Keep what the workers read before they stopped.
     std::deque<GatewayEvent> events;

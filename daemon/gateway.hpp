@@ -7,10 +7,12 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/config_loader.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
 #include "core/rate_limiter.hpp"
@@ -43,11 +45,16 @@ struct Published {
 struct Signal {
     int number = 0;
 };
+/// A reload's configuration, parsed on the reload thread.
+struct Reloaded {
+    std::shared_ptr<config::LoadResult> result;
+};
 }  // namespace events
 
 /// Everything the main loop reacts to, from any thread.
-using GatewayEvent = std::variant<Sample, MetadataUpdate, events::Connected, events::Disconnected,
-                                  events::Message, events::Published, events::Signal>;
+using GatewayEvent =
+    std::variant<Sample, MetadataUpdate, events::Connected, events::Disconnected, events::Message,
+                 events::Published, events::Signal, events::Reloaded>;
 
 /// Options that do not come from the configuration file.
 struct GatewayOptions {
@@ -90,8 +97,13 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     bool start();
     void open_store();
     void handle(GatewayEvent& event);
-    /// SIGHUP: parses the file again and applies what changed (gateway_reload.cpp).
-    void reload();
+    /// SIGHUP: parses the file again on a thread of its own, so that the main loop goes on
+    /// meanwhile; the result comes back as an events::Reloaded (gateway_reload.cpp).
+    void start_reload();
+    /// The reload's parse is done: applies a valid configuration, or reports the errors.
+    void finish_reload(const config::LoadResult& loaded);
+    /// Stops a reload still parsing (its child is killed) and waits for its thread.
+    void cancel_reload();
     /// Applies a valid reloaded configuration: meters to the store and uplink, buses.
     void apply_reload(config::GatewayConfig loaded);
     void store_samples();
@@ -132,7 +144,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     RateLimiter log_limiter_;
     bool stopping_ = false;
     bool reload_requested_ = false;  // SIGHUPs since the last reload (coalesced)
-    std::string reload_note_;        // appended to STATUS= after a failed reload
+    std::thread reload_thread_;      // parsing a reload's file, while joinable
+    std::atomic<bool> reload_cancel_{false};
+    std::string reload_note_;  // appended to STATUS= after a failed reload
     std::optional<std::chrono::microseconds> watchdog_interval_;
     Clock::Monotonic next_watchdog_;
     Clock::Monotonic next_status_;

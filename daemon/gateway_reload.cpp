@@ -38,27 +38,51 @@ std::vector<std::string> meter_names(const config::GatewayConfig& config,
 
 }  // namespace
 
-void Gateway::reload() {
+void Gateway::start_reload() {
     const std::string path = config_->source_path;
     notifier_.reloading();
     spdlog::info("{}: reloading the configuration from {}", kReloadLog, path);
-    // Parsed in a child process like at start, so the daemon's memory stays low. The
-    // child only parses and writes to a pipe: no lock another thread holds is needed.
-    config::LoadResult loaded = config::load_gateway_config_isolated(path);
+    // Parsed in a child process like at start, so the daemon's memory stays low, and waited
+    // for on this thread, so that delivery, the watchdog and SIGTERM are served meanwhile.
+    // The child only parses and writes to a pipe: no lock another thread holds is needed.
+    reload_cancel_ = false;
+    reload_thread_ = std::thread([this, path] {
+        config::IsolationLimits limits;
+        limits.cancel = &reload_cancel_;
+        auto loaded = std::make_shared<config::LoadResult>(
+            config::load_gateway_config_isolated(path, {}, limits));
+        queue_.push_front(events::Reloaded{std::move(loaded)});
+    });
+}
+
+void Gateway::cancel_reload() {
+    if (!reload_thread_.joinable())
+        return;
+    reload_cancel_ = true;
+    reload_thread_.join();
+}
+
+void Gateway::finish_reload(const config::LoadResult& loaded) {
+    if (reload_thread_.joinable())
+        reload_thread_.join();  // it has pushed its result: it is ending
+    const std::string& path = config_->source_path;
     for (const auto& w : loaded.warnings)
         spdlog::warn("{}: {}", kReloadLog, w.to_string());
     if (!loaded.errors.empty() || !loaded.config) {
         for (const auto& e : loaded.errors)
             spdlog::error("{}: {}", kReloadLog, e.to_string());
         const size_t n = loaded.errors.size();
+        const std::string count = n > config::kMaxConfigErrors
+                                      ? fmt::format("more than {} errors", config::kMaxConfigErrors)
+                                      : fmt::format("{} {}", n, n == 1 ? "error" : "errors");
         spdlog::error(
-            "{}: reload failed: {} {} in {}; the running configuration stays in effect "
+            "{}: reload failed: {} in {}; the running configuration stays in effect "
             "(check the file with kaa-gatewayd --check --config {})",
-            kReloadLog, n, n == 1 ? "error" : "errors", path, path);
-        reload_note_ = fmt::format("; last reload FAILED: {} {} in {}, previous config running", n,
-                                   n == 1 ? "error" : "errors", path);
+            kReloadLog, count, path, path);
+        reload_note_ =
+            fmt::format("; last reload FAILED: {} in {}, previous config running", count, path);
     } else {
-        apply_reload(std::move(*loaded.config));
+        apply_reload(*loaded.config);
         reload_note_.clear();
     }
     next_status_ = clock_.now();

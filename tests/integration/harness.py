@@ -599,3 +599,43 @@ class _FailureNotingResult:
         if err is not None:
             self._test._it_failed = True
         return self._result.addSubTest(test, subtest, err)
+
+
+# --------------------------------------------------------------------------------------
+# systemd's notification socket
+
+class NotifySocket:
+    """A datagram socket standing in for systemd's notification socket."""
+
+    def __init__(self, ws):
+        self.path = str(ws.file("notify.sock"))
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []  # (monotonic time, line)
+        self.lock = threading.Lock()
+        self.running = True
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while self.running:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            now = time.monotonic()
+            with self.lock:
+                for line in data.decode().splitlines():
+                    self.messages.append((now, line))
+
+    def lines(self, prefix=""):
+        with self.lock:
+            return [(t, m) for t, m in self.messages if m.startswith(prefix)]
+
+    def stop(self):
+        self.running = False
+        self.thread.join(2)
+        self.sock.close()

@@ -25,7 +25,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
-import test_service_notify as notify_test  # noqa: E402  (its NotifySocket only)
 
 STEADY_MS = 200
 MAX_GAP_MS = 450  # a 200/250 ms meter never waits this long between samples
@@ -56,7 +55,7 @@ class ReloadTest(h.IntegrationTest):
             meter("steady", "steady", 1, "%dms" % STEADY_MS),
             meter("tuned", "tuned", 2, "1s"),
         ])
-        self.notify = notify_test.NotifySocket(self.ws)
+        self.notify = h.NotifySocket(self.ws)
         self.addCleanup(self.notify.stop)
         self.path = self.ws.write_yaml("gatewayd.yaml", self.config)
         self.gw = self.track(h.Process([h.gatewayd(), "--config", self.path], self.ws, "gatewayd",

@@ -8,9 +8,7 @@ stalled through the test hook.
 
 import os
 import signal
-import socket
 import sys
-import threading
 import time
 import unittest
 
@@ -19,43 +17,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 WATCHDOG_USEC = 1_000_000  # pings expected every 0.5 s
-
-
-class NotifySocket:
-    """A datagram socket standing in for systemd's notification socket."""
-
-    def __init__(self, ws):
-        self.path = str(ws.file("notify.sock"))
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []  # (monotonic time, line)
-        self.lock = threading.Lock()
-        self.running = True
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while self.running:
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            now = time.monotonic()
-            with self.lock:
-                for line in data.decode().splitlines():
-                    self.messages.append((now, line))
-
-    def lines(self, prefix=""):
-        with self.lock:
-            return [(t, m) for t, m in self.messages if m.startswith(prefix)]
-
-    def stop(self):
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 class ServiceNotifyTest(h.IntegrationTest):
@@ -72,7 +33,7 @@ class ServiceNotifyTest(h.IntegrationTest):
             {"name": "m1", "token": "tok-1", "bus": "plant", "unit": 1, "poll_interval": "200ms",
              "registers": [{"name": "v", "address": 0, "function": "holding",
                             "type": "uint16"}]}])
-        notify = NotifySocket(self.ws)
+        notify = h.NotifySocket(self.ws)
         self.addCleanup(notify.stop)
         env = {"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": str(WATCHDOG_USEC)}
         if stall_bus:

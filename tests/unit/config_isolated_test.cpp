@@ -5,14 +5,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "config/config_json.hpp"
 #include "tests/unit/config_test_helpers.hpp"
@@ -192,6 +197,41 @@ LoadResult exit_loader(const std::string&, const LoadOptions&) {
 /// A child loader that exits with status 0 without writing anything.
 LoadResult silent_loader(const std::string&, const LoadOptions&) {
     _exit(0);
+}
+
+/// A child loader that never finishes (a parse that hangs).
+LoadResult hanging_loader(const std::string&, const LoadOptions&) {
+    for (;;)
+        pause();
+}
+
+TEST(ConfigIsolated, CancelledParseKillsTheChildAndIsAnError) {
+    std::atomic<bool> cancel{false};
+    std::thread canceller([&cancel] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        cancel = true;
+    });
+    IsolationLimits limits;
+    limits.cancel = &cancel;
+    const LoadResult r = detail::load_isolated_with(kExample, {}, &hanging_loader, limits);
+    canceller.join();
+    EXPECT_FALSE(r.config);
+    EXPECT_THAT(messages(r.errors),
+                ElementsAre(kExample + ": loading the configuration was cancelled (the daemon "
+                                       "stops)"));
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);  // reaped: no child left behind
+    EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(ConfigIsolated, ParseOverTheTimeLimitKillsTheChildAndIsAnError) {
+    IsolationLimits limits;
+    limits.time_limit = std::chrono::seconds(1);
+    const LoadResult r = detail::load_isolated_with(kExample, {}, &hanging_loader, limits);
+    EXPECT_FALSE(r.config);
+    EXPECT_THAT(messages(r.errors),
+                ElementsAre(kExample + ": the configuration took more than 1 s to parse; the "
+                                       "parser was stopped and the file not loaded"));
+    EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
 }
 
 TEST(ConfigIsolated, CrashedParserIsAnErrorNotACrash) {
