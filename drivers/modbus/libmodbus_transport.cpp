@@ -95,6 +95,9 @@ std::string describe_exception(int code) {
         case 6:
             name = "server device busy";
             break;
+        case 7:
+            name = "negative acknowledge";
+            break;
         case 8:
             name = "memory parity error";
             break;

@@ -3,8 +3,14 @@
 One TCP bus points at tests/support/hostile_modbus_peer.py, one meter per unit: unit 1
 answers correctly, units 2..12 each answer with a reply broken in one way (wrong unit,
 transaction or protocol id, lying MBAP length, wrong function, invalid exception code,
-truncated frame, trailing bytes, 64 KiB of garbage). A second bus to the simulator
-carries a meter that must keep its poll rate.
+truncated frame, trailing bytes, 64 KiB of garbage), units 13..23 with each valid
+exception code (1..11, each named in the log). A second bus to the simulator carries a
+meter that must keep its poll rate.
+
+Hostile connections, one bus each: a peer that accepts and closes at once, one that
+resets the connection in the middle of a reply, one that answers one byte a second.
+No hang, nothing published from them, each meter's failure named, and the meter on the
+other bus keeps its rate.
 """
 
 import os
@@ -34,6 +40,21 @@ REASONS = {
     11: r"4 unexpected bytes followed the reply from unit 11",
     12: r"(MBAP length \d+ but \d+ bytes came|unusable reply from unit 12)",
 }
+EXCEPTION_NAMES = {1: "illegal function", 2: "illegal data address", 3: "illegal data value",
+                   4: "server device failure", 5: "acknowledge", 6: "server device busy",
+                   7: "negative acknowledge", 8: "memory parity error", 9: "unknown exception",
+                   10: "gateway path unavailable",
+                   11: "gateway target device failed to respond"}
+# Units 13-23 answer with the valid exception codes 1-11: named, counted, nothing published.
+REASONS.update({12 + code: r"Modbus exception %d \(%s\)" % (code, name)
+                for code, name in EXCEPTION_NAMES.items()})
+# What a peer does with the whole connection (hostile_modbus_peer.py --connection), and how
+# the log must name it for the meter on that bus.
+CONNECTIONS = {
+    "close": r"tcp 127\.0\.0\.1:\d+ failed: (Connection reset by peer|[^\n]*closed)",
+    "reset": r"tcp 127\.0\.0\.1:\d+ failed: (Connection reset by peer|[^\n]*closed)",
+    "slow": r"no answer from unit 1 within 300 ms",
+}
 
 
 def hostile_meter(unit):
@@ -45,10 +66,11 @@ def hostile_meter(unit):
 
 class HostileModbusTest(h.IntegrationTest):
 
-    def start_peer(self):
-        port_file = self.ws.file("hostile.port")
+    def start_peer(self, connection="serve"):
+        port_file = self.ws.file("hostile-%s.port" % connection)
         peer = self.track(h.Process([h.PYTHON, str(h.SUPPORT / "hostile_modbus_peer.py"),
-                                     "--port-file", port_file], self.ws, "hostile").start())
+                                     "--port-file", port_file, "--connection", connection],
+                                    self.ws, "hostile-" + connection).start())
         self._procs.append(peer)
         h.wait_until(lambda: os.path.exists(port_file) or not peer.alive(), 20,
                      message=lambda: "the hostile peer's port file\n" + peer.tail())
@@ -141,6 +163,54 @@ class HostileModbusTest(h.IntegrationTest):
                          re.MULTILINE)
         self.assertEqual(bad, [], "a good meter reported as failing")
 
+        self.assertEqual(gw.terminate(), 0, gw.tail())
+
+    def test_hostile_connections_cost_no_hang_and_the_other_bus_keeps_its_rate(self):
+        ports = {mode: self.start_peer(mode) for mode in CONNECTIONS}
+        broker = self.mosquitto().start()
+        self.kpc(broker.port, mode="ok")
+        collector = self.collector(broker.port)
+        sim_port = h.free_port()
+        self.simulator({"servers": [
+            {"name": "plain-plant", "tcp": {"host": h.HOST, "port": sim_port}, "units": [
+                {"unit": 1, "registers": [
+                    {"address": 0, "function": "holding", "type": "uint16", "value": 333}]},
+            ]},
+        ]})
+        buses = [{"name": "conn-%s" % mode, "tcp": {"host": h.HOST, "port": port},
+                  "timeout": "300ms", "retries": 1} for mode, port in ports.items()]
+        meters = [{"name": "conn-%s" % mode, "token": "tok-conn-%s" % mode, "bus": "conn-%s" % mode,
+                   "unit": 1, "poll_interval": "%dms" % POLL_MS, "registers": [
+                       {"name": "a", "address": 0, "function": "holding", "type": "uint16"}]}
+                  for mode in CONNECTIONS]
+        config = h.gateway_config(self.ws, broker.port, buses=buses + [
+            {"name": "plain", "tcp": {"host": h.HOST, "port": sim_port}, "timeout": "300ms"},
+        ], meters=meters + [
+            {"name": "plain-meter", "token": "tok-plain", "bus": "plain", "unit": 1,
+             "poll_interval": "%dms" % POLL_MS, "registers": [
+                 {"name": "count", "address": 0, "function": "holding", "type": "uint16"}]}])
+        gw = self.gateway(config)
+        for mode, reason in CONNECTIONS.items():
+            gw.wait_for_log(r"meter conn-%s \(unit 1 on bus conn-%s\) is failing: [^\n]*%s"
+                            % (mode, mode, reason), 30)
+        first = h.wait_until(lambda: collector.samples("tok-plain"), 15,
+                             message=lambda: "a first plain sample\n" + self.logs())
+        start_ms = first[0]["timestamp"]
+        h.wait_until(lambda: any(s["timestamp"] >= start_ms + WINDOW_MS
+                                 for s in collector.samples("tok-plain")),
+                     WINDOW_MS / 1000 + 20, message=lambda: "plain samples past the window")
+        self.assertTrue(gw.alive(), gw.tail())
+        plain = h.unique_by_timestamp(collector.samples("tok-plain"))
+        in_window = [s for s in plain if start_ms <= s["timestamp"] < start_ms + WINDOW_MS]
+        self.assertGreaterEqual(len(in_window), int(0.8 * (WINDOW_MS // POLL_MS) + 0.999))
+        for s in plain:
+            self.assertEqual(s.get("count"), 333, s)
+        for mode in CONNECTIONS:
+            self.assertEqual(collector.samples("tok-conn-%s" % mode), [],
+                             "conn-%s published a sample" % mode)
+        for mode in ("close", "reset"):
+            self.assertRegex(gw.stderr(), r"bus conn-%s lost its link \(tcp 127\.0\.0\.1:%d\); "
+                             r"reopening" % (mode, ports[mode]))
         self.assertEqual(gw.terminate(), 0, gw.tail())
 
 

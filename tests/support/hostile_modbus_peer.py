@@ -2,6 +2,12 @@
 """A Modbus TCP peer that answers most units with broken replies, for the integration tests.
 
     hostile_modbus_peer.py [--host 127.0.0.1] [--port 0] [--port-file PATH]
+                           [--connection serve|close|reset|slow]
+
+--connection says what the peer does with every connection: serve (the default: the units
+below), close (accept, then close at once), reset (read a request, send the first 5 bytes
+of a correct reply, then reset the connection), slow (answer unit 1 correctly, one byte a
+second).
 
 Unit 1 is served correctly: holding and input register N hold REGISTER_BASE + N, coil and
 discrete input N are on when N % 3 == 0. Every other unit answers each read request with
@@ -15,9 +21,11 @@ Once listening it writes its port to --port-file (if given) and prints
 import argparse
 import os
 import random
+import socket
 import socketserver
 import struct
 import sys
+import time
 
 REGISTER_BASE = 0x1200
 BAD_BASE = 0xBAD0
@@ -39,6 +47,9 @@ BEHAVIOURS = {
     11: "trailing bytes after a valid frame",
     12: "64 KiB of garbage",
 }
+# Units 13 to 23 answer with the valid exception codes 1 to 11.
+EXCEPTION_UNITS = {12 + code: code for code in range(1, 12)}
+BEHAVIOURS.update({unit: "exception code %d" % code for unit, code in EXCEPTION_UNITS.items()})
 
 
 def mbap(tid, unit, pdu, protocol=0, length=None):
@@ -89,6 +100,8 @@ def reply_for(tid, unit, function, address, count):
         return mbap(tid, unit, bad_pdu) + TRAILING
     if unit == 12:
         return GARBAGE
+    if unit in EXCEPTION_UNITS:
+        return mbap(tid, unit, bytes([function | 0x80, EXCEPTION_UNITS[unit]]))
     return None
 
 
@@ -108,6 +121,9 @@ class Handler(socketserver.BaseRequestHandler):
 
     def handle(self):
         sock = self.request
+        mode = self.server.connection_mode
+        if mode == "close":
+            return
         while True:
             header = recv_exactly(sock, 7)
             if header is None:
@@ -122,11 +138,30 @@ class Handler(socketserver.BaseRequestHandler):
                 continue
             function, address, count = struct.unpack(">BHH", pdu)
             reply = reply_for(tid, unit, function, address, count)
+            if mode == "reset":
+                sock.sendall(mbap(tid, unit, data_pdu(function, address, count, BAD_BASE))[:5])
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return  # closing with a zero linger time sends RST
+            if mode == "slow":
+                if not self.send_slowly(reply):
+                    return
+                continue
             if reply is not None:
                 try:
                     sock.sendall(reply)
                 except OSError:
                     return
+
+
+    def send_slowly(self, reply):
+        """One byte a second; False once the client is gone."""
+        for i in range(len(reply or b"")):
+            try:
+                self.request.sendall(reply[i:i + 1])
+            except OSError:
+                return False
+            time.sleep(1.0)
+        return True
 
 
 class Server(socketserver.ThreadingTCPServer):
@@ -140,8 +175,11 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--port-file", help="write the listening port here")
+    parser.add_argument("--connection", choices=("serve", "close", "reset", "slow"),
+                        default="serve")
     args = parser.parse_args()
     server = Server((args.host, args.port), Handler)
+    server.connection_mode = args.connection
     port = server.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"
