@@ -96,7 +96,7 @@ class HostileConfigTest(h.IntegrationTest):
         pings = [t for t, _ in notify.lines("WATCHDOG=1") if t >= t0_mono]
         self.assertGreaterEqual(len(pings), 3, pings)
         gaps = [b - a for a, b in zip(pings, pings[1:])]
-        self.assertLess(max(gaps), 0.8, gaps)
+        self.assertLess(max(gaps), 0.95, gaps)  # systemd would act at 1 s
         h.wait_until(lambda: self.stamps(kpc)[-1] >= t1_ms, 10,
                      message=lambda: "samples up to the end of the window")
         window = [t for t in self.stamps(kpc) if t0_ms <= t <= t1_ms]
