@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the demo and the tests
   mosquitto mosquitto-clients socat python3 python3-pymodbus python3-paho-mqtt sqlite3
+  # the meter profiles' checker (tests/support/check_profiles.py)
+  python3-yaml
   # pymodbus's RTU server (only recommended by python3-pymodbus)
   python3-serial python3-serial-asyncio
   # the integration tests' runner, and its plugin that runs a file's tests in parallel

@@ -2,7 +2,7 @@
 # Installs what the tests need (apt), builds, and runs every test. This is the command
 # the README gives and .ci/run runs.
 #
-#   1. the clang-format check;
+#   1. the clang-format check, and the meter profiles' checker;
 #   2. the amd64 Debian package, built the way a Debian builder does (dpkg-buildpackage
 #      -us -uc -b in a clean copy of the tree, scripts/build-deb.sh) with warnings as
 #      errors; its build runs the unit tests and compiles the benchmarks;
@@ -40,6 +40,8 @@ bash scripts/install-deps.sh
 jobs=2
 step_start "format check"
 bash scripts/check-format.sh
+step_start "meter profiles (config/profiles/): tests/support/check_profiles.py"
+/usr/bin/python3 tests/support/check_profiles.py >/dev/null
 
 arch="$(dpkg --print-architecture)"
 version="$(dpkg-parsechangelog -l debian/changelog -S Version)"
