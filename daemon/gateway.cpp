@@ -100,7 +100,7 @@ Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOption
 
 Gateway::~Gateway() = default;
 
-void Gateway::on_message(const std::string& topic, const std::string& payload) {
+void Gateway::on_message(const std::string& topic, std::string_view payload) {
     events::Message message{topic.substr(0, kMaxMessageBytes), {}, 0};
     if (payload.size() > kMaxMessageBytes)
         message.oversized_bytes = payload.size();

@@ -76,7 +76,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     }
     /// Bounded: a payload over kMaxMessageBytes arrives as its length only, and while the
     /// main loop is kMaxQueuedEvents behind, platform messages are dropped and counted.
-    void on_message(const std::string& topic, const std::string& payload) override;
+    void on_message(const std::string& topic, std::string_view payload) override;
     void on_published(int message_id) override {
         // Only puback/none deliveries are confirmed by the client; with status the event
         // would cross threads for nothing (a measurable share of CPU per reading).

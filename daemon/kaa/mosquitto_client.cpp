@@ -253,10 +253,10 @@ void MosquittoClient::handle_disconnect(int rc) {
 }
 
 void MosquittoClient::handle_message(const mosquitto_message* message) {
-    std::string payload;
+    std::string_view payload;
     if (message->payload != nullptr && message->payloadlen > 0) {
-        payload.assign(static_cast<const char*>(message->payload),
-                       static_cast<size_t>(message->payloadlen));
+        payload = std::string_view(static_cast<const char*>(message->payload),
+                                   static_cast<size_t>(message->payloadlen));
     }
     listener_->on_message(message->topic, payload);
 }
