@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -41,16 +40,6 @@ constexpr size_t kMaxMessageBytes = 64 * 1024;
 constexpr size_t kMaxQueuedEvents = 20'000;
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
-/// Reads the password file's first line; the password itself never reaches a log.
-std::string read_password(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
-        line.pop_back();
-    return line;
-}
-
 uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     uplink::MosquittoOptions o;
     o.host = kaa.host;
@@ -66,7 +55,7 @@ uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     }
     if (kaa.auth) {
         o.username = kaa.auth->username;
-        o.password = read_password(kaa.auth->password_file);
+        o.password_file = kaa.auth->password_file;
     }
     o.min_delay = kaa.reconnect.min_delay;
     o.max_delay = kaa.reconnect.max_delay;
