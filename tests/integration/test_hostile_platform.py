@@ -35,9 +35,11 @@ APP = "demo_application_v1"
 TOKENS = ("tok-hp-a", "tok-hp-b")
 POLL_MS = 200
 FLOOD = 100_000
-# Measured on the 2-core CI machine (RelWithDebInfo): about 14 MiB at rest and a peak of
-# about 25 MiB through the floods (the 10 MB payloads pass through libmosquitto once).
-RSS_BOUND_KIB = 64 * 1024
+# Measured on the 2-core CI machine (RelWithDebInfo, 6 runs): 10 MiB before the hostile
+# messages, peaks of 27..33 MiB (a 10 MB payload passes through libmosquitto's buffers),
+# 13..18 MiB after the flood. The AddressSanitizer build keeps freed memory in quarantine
+# (it measured 45 MiB before and a 376 MiB peak): only a runaway is caught there.
+RSS_BOUND_KIB = (1024 if h.sanitized_build() else 64) * 1024
 MAX_LOG_LINES = 200
 MAX_LINE = 1000
 NEVER_SENT = 1_000_000  # request ids from here up: the gateway counts from 1
@@ -164,6 +166,8 @@ class HostileClient:
                 topic = reply("dcx", TOKENS[i % 2], NEVER_SENT + i, outcome)
                 payload = b"" if kind == 2 else error
             last = self.publish(topic, payload)
+            if i % 2000 == 1999:
+                last.wait_for_publish(60)  # at most 2000 waiting in paho: a stop is prompt
         if last is not None:
             last.wait_for_publish(60)
 
@@ -301,6 +305,8 @@ class HostilePlatformTest(h.IntegrationTest):
         term_s = time.monotonic() - t_term
         stop_flood.set()
         flooder.join(30)
+        self.assertFalse(flooder.is_alive(), "the second flood did not stop")
+        hostile.stop()
         print("hostile platform: stopped %.2f s after SIGTERM, mid-flood" % term_s)
         self.assertEqual(rc, 0, gw.tail())
         self.assertLess(term_s, 5.0)
@@ -332,7 +338,7 @@ class HostilePlatformTest(h.IntegrationTest):
 
         def all_there():
             return sum(len(self.distinct(kpc, t)) for t in TOKENS) >= delivered + waiting
-        h.wait_until(all_there, 20, message=lambda: "the drained samples (%d + %d)\n%s"
+        h.wait_until(all_there, 30, message=lambda: "the drained samples (%d + %d)\n%s"
                      % (delivered, waiting, self.logs()))
         self.assertEqual(gw2.terminate(), 0, gw2.tail())
         per_meter = {t: sorted(self.distinct(kpc, t)) for t in TOKENS}
