@@ -65,6 +65,7 @@ class MosquittoClient final : public MqttClient {
     void report_failure(const std::string& kind, const std::string& what, bool probe);
     /// libmosquitto's error lines since the last call, as " (libmosquitto: ...)" or "".
     std::string lib_errors();
+    /// Keeps libmosquitto's error lines (bounded) for the next failure report.
     void handle_log(int level, const char* text);
     void handle_connect(int rc);
     void handle_disconnect(int rc);

@@ -50,6 +50,7 @@ MB10 = 10 * 1024 * 1024
 
 
 def reply(ext, token, rid, outcome):
+    """The reply topic of a dcx or epmx request: .../<rid>/status or .../<rid>/error."""
     if ext == "dcx":
         return "kp1/%s/dcx/%s/json/%s/%s" % (APP, token, rid, outcome)
     return "kp1/%s/epmx/%s/update/keys/%s/%s" % (APP, token, rid, outcome)
@@ -207,6 +208,7 @@ class RssSampler:
 
 
 def rss_kib(pid):
+    """The process's resident set (VmRSS) in KiB, or None once it is gone."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
