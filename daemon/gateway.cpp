@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <csignal>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -35,22 +34,14 @@ constexpr auto kStatusInterval = std::chrono::seconds(5);
 // How often the buffer file is checked for having been deleted or replaced.
 constexpr auto kFileCheckInterval = std::chrono::seconds(5);
 // Platform messages: a payload larger than this is not kept (a /status or /error is a few
-// hundred bytes), and while this many events wait for the main loop, messages are dropped
-// (a dropped reply only means its batch is sent again after kaa.response_timeout; samples
-// are never dropped here). Together they bound the queue's memory under a flood.
+// hundred bytes), and while this many events, or this many bytes of messages, wait for the
+// main loop, messages are dropped (a dropped reply only means its batch is sent again after
+// kaa.response_timeout; samples are never dropped here). Together they bound the queue's
+// memory under a flood: without the byte bound 20,000 messages of 64 KiB would be 1.3 GB.
 constexpr size_t kMaxMessageBytes = 64 * 1024;
 constexpr size_t kMaxQueuedEvents = 20'000;
+constexpr size_t kMaxQueuedMessageBytes = 8 * 1024 * 1024;
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
-
-/// Reads the password file's first line; the password itself never reaches a log.
-std::string read_password(const std::string& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    while (!line.empty() && (line.back() == '\r' || line.back() == '\n'))
-        line.pop_back();
-    return line;
-}
 
 uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     uplink::MosquittoOptions o;
@@ -67,7 +58,7 @@ uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
     }
     if (kaa.auth) {
         o.username = kaa.auth->username;
-        o.password = read_password(kaa.auth->password_file);
+        o.password_file = kaa.auth->password_file;
     }
     o.min_delay = kaa.reconnect.min_delay;
     o.max_delay = kaa.reconnect.max_delay;
@@ -96,6 +87,7 @@ Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOption
       options_(std::move(options)),
       clock_(clock),
       queue_(clock_),
+      message_bytes_(kMaxQueuedMessageBytes),
       log_limiter_(clock_, std::chrono::minutes(1)),
       buses_(clock_, *this, options_.stall_bus_for_tests) {}
 
@@ -103,14 +95,23 @@ Gateway::~Gateway() {
     cancel_reload();  // a start() that failed half-way never reaches shutdown()
 }
 
-void Gateway::on_message(const std::string& topic, const std::string& payload) {
+void Gateway::on_message(const std::string& topic, std::string_view payload) {
+    const bool oversized = payload.size() > kMaxMessageBytes;
+    const size_t bytes =
+        std::min(topic.size(), kMaxMessageBytes) + (oversized ? 0 : payload.size());
+    if (!message_bytes_.take(bytes)) {
+        ++messages_dropped_;
+        return;
+    }
     events::Message message{topic.substr(0, kMaxMessageBytes), {}, 0};
-    if (payload.size() > kMaxMessageBytes)
+    if (oversized)
         message.oversized_bytes = payload.size();
     else
         message.payload = payload;
-    if (!queue_.push_if_below(std::move(message), kMaxQueuedEvents))
+    if (!queue_.push_if_below(std::move(message), kMaxQueuedEvents)) {
+        message_bytes_.give_back(bytes);
         ++messages_dropped_;
+    }
 }
 
 bool Gateway::start() {
@@ -201,6 +202,7 @@ void Gateway::handle(GatewayEvent& event) {
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
         uplink_->handle_disconnected(d->reason);
     } else if (auto* msg = std::get_if<events::Message>(&event)) {
+        message_bytes_.give_back(msg->topic.size() + msg->payload.size());
         if (msg->oversized_bytes > 0)
             uplink_->handle_oversized_message(msg->topic, msg->oversized_bytes);
         else
@@ -296,9 +298,11 @@ void Gateway::publish_status() {
     next_status_ = now + kStatusInterval;
     if (const uint64_t dropped = messages_dropped_.load(); dropped > messages_dropped_reported_) {
         spdlog::warn(
-            "{}: {} messages from the platform dropped while {} events waited for the main "
-            "loop ({} since start); their batches are sent again",
-            kComponent, dropped - messages_dropped_reported_, kMaxQueuedEvents, dropped);
+            "{}: {} messages from the platform dropped while the main loop was behind "
+            "({} events or {} MiB of messages waiting; {} since start); their batches are "
+            "sent again",
+            kComponent, dropped - messages_dropped_reported_, kMaxQueuedEvents,
+            kMaxQueuedMessageBytes >> 20, dropped);
         messages_dropped_reported_ = dropped;
     }
     const size_t meters = buses_.meter_count();

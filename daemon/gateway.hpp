@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "config/config_loader.hpp"
+#include "core/byte_budget.hpp"
 #include "core/clock.hpp"
 #include "core/event_queue.hpp"
 #include "core/rate_limiter.hpp"
@@ -83,8 +84,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
         queue_.push(events::Disconnected{reason});
     }
     /// Bounded: a payload over kMaxMessageBytes arrives as its length only, and while the
-    /// main loop is kMaxQueuedEvents behind, platform messages are dropped and counted.
-    void on_message(const std::string& topic, const std::string& payload) override;
+    /// main loop is kMaxQueuedEvents or kMaxQueuedMessageBytes behind, platform messages
+    /// are dropped and counted.
+    void on_message(const std::string& topic, std::string_view payload) override;
     void on_published(int message_id) override {
         // Only puback/none deliveries are confirmed by the client; with status the event
         // would cross threads for nothing (a measurable share of CPU per reading).
@@ -139,6 +141,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     uint64_t lost_reported_ = 0;            // lost_unstored already logged
     Clock::Monotonic next_file_check_{};
     std::atomic<uint64_t> messages_dropped_{0};  // platform messages refused by on_message
+    ByteBudget message_bytes_;                   // bytes of platform messages in queue_
     uint64_t messages_dropped_reported_ = 0;
     uint64_t overflow_unreported_ = 0;  // drops not yet logged (rate-limited)
     RateLimiter log_limiter_;

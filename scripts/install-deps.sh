@@ -19,6 +19,8 @@ packages=(
   python3-yaml
   # pymodbus's RTU server (only recommended by python3-pymodbus)
   python3-serial python3-serial-asyncio
+  # the TLS tests make their CA and server certificate with it
+  openssl
   # the integration tests' runner, and its plugin that runs a file's tests in parallel
   python3-pytest python3-pytest-xdist
   # packaging

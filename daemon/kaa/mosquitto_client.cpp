@@ -3,10 +3,16 @@
 
 #include <mosquitto.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
+
+#include "core/printable.hpp"
+#include "daemon/kaa/password_file.hpp"
+#include "daemon/kaa/port_probe.hpp"
 
 namespace kaa::uplink {
 namespace {
@@ -31,6 +37,26 @@ std::string describe_rc(int rc) {
     return mosquitto_strerror(rc);
 }
 
+/// An error naming the TLS file of `key` when this process cannot read it, else success.
+Status check_tls_file(const char* key, const std::string& path) {
+    if (path.empty())
+        return {};
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) {
+        return make_error(ErrorKind::kUnavailable, std::string("cannot read kaa.tls.") + key +
+                                                       " '" + path + "': " + std::strerror(errno));
+    }
+    std::fclose(f);
+    return {};
+}
+
+// How long the probe of a port that failed in a way a TLS/plain mix-up explains may take.
+constexpr auto kProbeTimeout = std::chrono::milliseconds(1000);
+// libmosquitto's own error lines (OpenSSL's reasons, the file it could not load) kept for
+// the next failure report: the last few, each bounded.
+constexpr size_t kLibErrorsKept = 3;
+constexpr size_t kLibErrorBytes = 300;
+
 }  // namespace
 
 MosquittoClient::MosquittoClient(MosquittoOptions options, const Clock& clock)
@@ -41,7 +67,9 @@ MosquittoClient::MosquittoClient(MosquittoOptions options, const Clock& clock)
 
 MosquittoClient::~MosquittoClient() {
     stop();
-    if (mosq_ != nullptr && finished_)
+    // Whether the loop ran or not, nothing uses the handle now, unless a thread was left
+    // behind in a blocked connect (then it keeps it, and the process is ending anyway).
+    if (mosq_ != nullptr && !left_behind_)
         mosquitto_destroy(mosq_);
 }
 
@@ -56,13 +84,12 @@ Status MosquittoClient::start(MqttListener* listener) {
     if (mosq_ == nullptr) {
         return make_error(ErrorKind::kInternal, "cannot create the MQTT client (out of memory?)");
     }
-    if (auto st = prepare(); !st)
-        return st;
     thread_ = std::thread([this] { run(); });
     return {};
 }
 
-// Applies options and callbacks to a fresh (or re-initialised) libmosquitto object.
+// Applies options, credentials and callbacks to a fresh (or re-initialised) libmosquitto
+// object. Run before every connect attempt: the files it reads may have changed since.
 Status MosquittoClient::prepare() {
     mosquitto_threaded_set(mosq_, true);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
@@ -70,22 +97,35 @@ Status MosquittoClient::prepare() {
     mosquitto_disconnect_callback_set(mosq_, &MosquittoClient::on_disconnect_cb);
     mosquitto_message_callback_set(mosq_, &MosquittoClient::on_message_cb);
     mosquitto_publish_callback_set(mosq_, &MosquittoClient::on_publish_cb);
+    mosquitto_log_callback_set(mosq_, &MosquittoClient::on_log_cb);
     if (!options_.username.empty()) {
-        const int rc = mosquitto_username_pw_set(
-            mosq_, options_.username.c_str(),
-            options_.password.empty() ? nullptr : options_.password.c_str());
+        // Never an empty password in place of one that cannot be read.
+        auto password = read_password_file(options_.password_file);
+        if (!password)
+            return password.error();
+        const int rc =
+            mosquitto_username_pw_set(mosq_, options_.username.c_str(), password.value().c_str());
+        std::fill(password.value().begin(), password.value().end(), '\0');
         if (rc != MOSQ_ERR_SUCCESS) {
             return make_error(ErrorKind::kInvalidArgument,
                               "MQTT credentials rejected by libmosquitto: " + describe_rc(rc));
         }
     }
     if (options_.tls) {
+        const std::pair<const char*, const std::string*> files[] = {
+            {"ca_file", &options_.ca_file},
+            {"cert_file", &options_.cert_file},
+            {"key_file", &options_.key_file}};
+        for (const auto& [key, path] : files) {
+            if (auto st = check_tls_file(key, *path); !st)
+                return st;
+        }
         const int rc = mosquitto_tls_set(
             mosq_, options_.ca_file.c_str(), nullptr,
             options_.cert_file.empty() ? nullptr : options_.cert_file.c_str(),
             options_.key_file.empty() ? nullptr : options_.key_file.c_str(), nullptr);
         if (rc != MOSQ_ERR_SUCCESS) {
-            return make_error(ErrorKind::kInvalidArgument,
+            return make_error(ErrorKind::kUnavailable,
                               "TLS set-up failed (check kaa.tls ca_file, cert_file, key_file "
                               "exist and are readable): " +
                                   describe_rc(rc));
@@ -100,31 +140,27 @@ void MosquittoClient::run() {
     bool fresh = true;
     while (!stop_) {
         if (!socket_up_) {
-            if (!fresh) {
-                std::lock_guard<std::mutex> lock(mosq_mutex_);
-                mosquitto_reinitialise(mosq_, options_.client_id.c_str(), true, this);
-                if (auto st = prepare(); !st) {
-                    spdlog::critical("{}: {}", kMqttLog, st.error().message);
-                    std::abort();
-                }
-            }
-            fresh = false;
-            if (!connect_once()) {
+            if (!set_up(fresh) || !connect_once()) {
+                fresh = false;
                 wait_before_retry();
                 continue;
             }
+            fresh = false;
         }
         const int rc = mosquitto_loop(mosq_, 100, 1);
         if (rc != MOSQ_ERR_SUCCESS && !stop_) {
             socket_up_ = false;
             if (connected_.exchange(false)) {
                 listener_->on_disconnected(describe_rc(rc));
-            } else {
-                report_failure("connection to " + endpoint() +
-                               " closed before the broker "
-                               "accepted it: " +
-                               describe_rc(rc));
+            } else if (!accepted_) {
+                // A TLS listener drops a plain CONNECT; a plain one drops a TLS handshake.
+                report_failure("closed:" + std::to_string(rc),
+                               "connection to " + endpoint() +
+                                   " closed before the broker accepted it: " + describe_rc(rc) +
+                                   lib_errors(),
+                               /*probe=*/true);
             }
+            accepted_ = false;
             wait_before_retry();
         }
     }
@@ -136,6 +172,22 @@ void MosquittoClient::run() {
     }
     finished_ = true;
     wait_cv_.notify_all();
+}
+
+bool MosquittoClient::set_up(bool fresh) {
+    std::lock_guard<std::mutex> lock(mosq_mutex_);
+    if (!fresh)
+        mosquitto_reinitialise(mosq_, options_.client_id.c_str(), true, this);
+    {
+        std::lock_guard<std::mutex> errors(lib_errors_mutex_);
+        lib_errors_.clear();
+    }
+    if (auto st = prepare(); !st) {
+        // A file removed or spoiled while running: say which, keep retrying with backoff.
+        report_failure("setup", st.error().message + "; not connecting until it is fixed", false);
+        return false;
+    }
+    return true;
 }
 
 bool MosquittoClient::connect_once() {
@@ -157,19 +209,51 @@ bool MosquittoClient::connect_once() {
     } else if (rc == MOSQ_ERR_EAI) {
         why += " (the host name could not be resolved)";
     }
-    report_failure("cannot connect to " + endpoint() + ": " + why);
+    report_failure("connect:" + std::to_string(rc),
+                   "cannot connect to " + endpoint() + ": " + why + lib_errors(),
+                   rc == MOSQ_ERR_TLS);
     return false;
 }
 
-void MosquittoClient::report_failure(const std::string& what) {
+void MosquittoClient::report_failure(const std::string& kind, const std::string& what, bool probe) {
+    // Each kind of failure has its own limit: a new cause (the broker is back, but now the
+    // CA file is bad) is logged at once, not a minute after the last one.
+    const std::string key = "connect:" + kind;
+    failure_keys_.insert(key);
     int suppressed = 0;
-    if (log_limiter_.allow("connect", suppressed)) {
-        if (suppressed > 0) {
-            spdlog::warn("{}: {} (and {} more failed attempts)", kMqttLog, what, suppressed);
-        } else {
-            spdlog::warn("{}: {}; retrying with backoff", kMqttLog, what);
-        }
+    if (!log_limiter_.allow(key, suppressed))
+        return;
+    // Only when the line is written: the probe costs a connection and up to a second.
+    std::string hint;
+    if (probe) {
+        hint = port_hint(options_.host, options_.port, options_.tls,
+                         probe_port(options_.host, options_.port, kProbeTimeout));
     }
+    if (!hint.empty())
+        hint = "; " + hint;
+    if (suppressed > 0) {
+        spdlog::warn("{}: {}{} (and {} more failed attempts)", kMqttLog, what, hint, suppressed);
+    } else {
+        spdlog::warn("{}: {}{}; retrying with backoff", kMqttLog, what, hint);
+    }
+}
+
+std::string MosquittoClient::lib_errors() {
+    std::lock_guard<std::mutex> lock(lib_errors_mutex_);
+    std::string out;
+    for (const auto& line : lib_errors_)
+        out += (out.empty() ? " (libmosquitto: " : "; ") + line;
+    lib_errors_.clear();
+    return out.empty() ? out : out + ")";
+}
+
+void MosquittoClient::handle_log(int level, const char* text) {
+    if (level != MOSQ_LOG_ERR || text == nullptr)
+        return;
+    std::lock_guard<std::mutex> lock(lib_errors_mutex_);
+    if (lib_errors_.size() >= kLibErrorsKept)
+        lib_errors_.erase(lib_errors_.begin());
+    lib_errors_.push_back(printable(text, kLibErrorBytes));
 }
 
 void MosquittoClient::wait_before_retry() {
@@ -226,19 +310,25 @@ void MosquittoClient::stop() {
         thread_.join();
     } else {
         spdlog::warn("{}: connect attempt still blocked at shutdown; leaving it behind", kMqttLog);
+        left_behind_ = true;
         thread_.detach();
     }
 }
 
 void MosquittoClient::handle_connect(int rc) {
     if (rc != 0) {
-        report_failure("broker " + endpoint() +
-                       " refused the connection: " + mosquitto_connack_string(rc) +
-                       (rc == 4 || rc == 5 ? " (check kaa.auth username and password_file)" : ""));
+        report_failure(
+            "connack:" + std::to_string(rc),
+            "broker " + endpoint() + " refused the connection: " + mosquitto_connack_string(rc) +
+                (rc == 4 || rc == 5 ? " (check kaa.auth username and password_file)" : ""),
+            false);
         return;
     }
+    accepted_ = true;
     reconnect_.connected();
-    log_limiter_.reset("connect");
+    for (const auto& key : failure_keys_)
+        log_limiter_.reset(key);
+    failure_keys_.clear();
     connected_ = true;
     spdlog::info("{}: connected to {}", kMqttLog, endpoint());
     listener_->on_connected();
@@ -253,10 +343,10 @@ void MosquittoClient::handle_disconnect(int rc) {
 }
 
 void MosquittoClient::handle_message(const mosquitto_message* message) {
-    std::string payload;
+    std::string_view payload;
     if (message->payload != nullptr && message->payloadlen > 0) {
-        payload.assign(static_cast<const char*>(message->payload),
-                       static_cast<size_t>(message->payloadlen));
+        payload = std::string_view(static_cast<const char*>(message->payload),
+                                   static_cast<size_t>(message->payloadlen));
     }
     listener_->on_message(message->topic, payload);
 }
@@ -276,6 +366,9 @@ void MosquittoClient::on_message_cb(mosquitto*, void* self, const mosquitto_mess
 }
 void MosquittoClient::on_publish_cb(mosquitto*, void* self, int mid) {
     static_cast<MosquittoClient*>(self)->handle_publish(mid);
+}
+void MosquittoClient::on_log_cb(mosquitto*, void* self, int level, const char* text) {
+    static_cast<MosquittoClient*>(self)->handle_log(level, text);
 }
 
 }  // namespace kaa::uplink

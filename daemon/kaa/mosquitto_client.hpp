@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
@@ -32,7 +34,7 @@ struct MosquittoOptions {
     std::string cert_file;
     std::string key_file;
     std::string username;
-    std::string password;  // never logged
+    std::string password_file;  // read at every connect attempt; the password is never logged
     std::chrono::milliseconds min_delay{1000};
     std::chrono::milliseconds max_delay{60000};
 };
@@ -52,10 +54,19 @@ class MosquittoClient final : public MqttClient {
 
   private:
     void run();
+    /// Re-initialises libmosquitto (unless fresh) and applies the options; false (logged)
+    /// when a file they need cannot be read.
+    bool set_up(bool fresh);
     Status prepare();
     bool connect_once();
     void wait_before_retry();
-    void report_failure(const std::string& what);
+    /// Logs a failed attempt (rate-limited per kind of failure); with probe, adds a hint
+    /// when the port speaks TLS while kaa.tls is unset, or plain MQTT while it is set.
+    void report_failure(const std::string& kind, const std::string& what, bool probe);
+    /// libmosquitto's error lines since the last call, as " (libmosquitto: ...)" or "".
+    std::string lib_errors();
+    /// Keeps libmosquitto's error lines (bounded) for the next failure report.
+    void handle_log(int level, const char* text);
     void handle_connect(int rc);
     void handle_disconnect(int rc);
     void handle_message(const mosquitto_message* message);
@@ -66,6 +77,7 @@ class MosquittoClient final : public MqttClient {
     static void on_disconnect_cb(mosquitto*, void* self, int rc);
     static void on_message_cb(mosquitto*, void* self, const mosquitto_message* message);
     static void on_publish_cb(mosquitto*, void* self, int mid);
+    static void on_log_cb(mosquitto*, void* self, int level, const char* text);
 
     MosquittoOptions options_;
     const Clock& clock_;
@@ -77,10 +89,16 @@ class MosquittoClient final : public MqttClient {
     std::condition_variable wait_cv_;
     std::atomic<bool> stop_{false};
     std::atomic<bool> finished_{false};
+    bool left_behind_ = false;  // stop() detached a thread blocked in libmosquitto
     bool socket_up_ = false;
+    bool accepted_ = false;  // the broker accepted the current socket (a later loss is no
+                             // failed attempt: on_disconnected reports it)
     std::atomic<bool> connected_{false};
     ReconnectPolicy reconnect_;
     RateLimiter log_limiter_;
+    std::set<std::string> failure_keys_;  // limiter keys of failures since the last connect
+    std::mutex lib_errors_mutex_;
+    std::vector<std::string> lib_errors_;  // libmosquitto's recent error lines
 };
 
 }  // namespace kaa::uplink

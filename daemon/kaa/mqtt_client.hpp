@@ -3,6 +3,7 @@
 // libmosquitto lives in mosquitto_client.*; tests substitute a fake.
 
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 
@@ -17,8 +18,9 @@ class MqttListener {
     virtual void on_connected() = 0;
     /// The connection is gone (or never came up); the client keeps retrying by itself.
     virtual void on_disconnected(const std::string& reason) = 0;
-    /// A message arrived on a subscribed topic.
-    virtual void on_message(const std::string& topic, const std::string& payload) = 0;
+    /// A message arrived on a subscribed topic. `payload` lives only for the call: copy
+    /// what is kept (a platform may send megabytes; copying them all would double that).
+    virtual void on_message(const std::string& topic, std::string_view payload) = 0;
     /// A publish left the client (QoS 0) or was acknowledged by the broker (QoS 1).
     virtual void on_published(int message_id) = 0;
 };

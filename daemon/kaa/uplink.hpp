@@ -60,6 +60,7 @@ struct UplinkCounters {
     uint64_t metadata_published = 0;
     uint64_t metadata_confirmed = 0;
     uint64_t errors_received = 0;
+    uint64_t stray_replies = 0;  // /status or /error for no request in flight: ignored
 };
 
 /// The delivery engine between the sample store and the MQTT connection.
@@ -155,7 +156,11 @@ class Uplink {
     void drop_bad_times(size_t meter, const std::vector<uint64_t>& ids);
     void add_hold();
     bool held(size_t meter) const;
-    void log_error_reply(const ParsedReply& reply, int code, const std::string& reason);
+    void log_error_reply(const ParsedReply& reply, size_t meter, int code,
+                         const std::string& reason);
+    /// A reply for no request in flight (an id never sent, answered already, another
+    /// token's): counted, and /errors logged under one rate-limit key, never acted on.
+    void note_stray_reply(const ParsedReply& reply);
     const Endpoint& endpoint(size_t meter) const { return endpoints_[meter]; }
 
     UplinkSettings settings_;

@@ -135,14 +135,29 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
     forget(rid);
 }
 
-void Uplink::log_error_reply(const ParsedReply& reply, int code, const std::string& reason) {
-    const auto meter = meter_by_token_.find(reply.token);
-    const std::string name = meter == meter_by_token_.end() ? "?" : endpoints_[meter->second].meter;
+void Uplink::log_error_reply(const ParsedReply& reply, size_t meter, int code,
+                             const std::string& reason) {
+    const std::string& name = endpoint(meter).meter;
     int suppressed = 0;
     if (log_limiter_.allow("error:" + reply.token + ":" + std::to_string(code), suppressed)) {
         spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kRepliesLog,
                       code, reason, what(reply.extension), name, reply.token, reply.request_id,
                       suppressed > 0 ? fmt::format(" ({} more like this)", suppressed) : "");
+    }
+}
+
+void Uplink::note_stray_reply(const ParsedReply& reply) {
+    ++counters_.stray_replies;
+    if (reply.success)
+        return;  // a late /status after a resend is normal, and a forged one changes nothing
+    // One limiter key for all of them: tokens and ids of strays are outside input.
+    int suppressed = 0;
+    if (log_limiter_.allow("stray-error", suppressed)) {
+        spdlog::warn(
+            "{}: ignored an /error for {} request {} of token {}: not a request in flight "
+            "(never sent, already answered, or sent again since){}",
+            kRepliesLog, what(reply.extension), reply.request_id, printable(reply.token, 64),
+            suppressed > 0 ? fmt::format(" ({} more since the last such line)", suppressed) : "");
     }
 }
 
@@ -163,12 +178,17 @@ void Uplink::handle_reply(const std::string& topic, size_t bytes, const std::str
     auto it = in_flight_.find(reply->request_id);
     const bool ours = it != in_flight_.end() && it->second.extension == reply->extension &&
                       endpoint(it->second.meter).token == reply->token;
+    if (!reply->success)
+        ++counters_.errors_received;
+    if (!ours) {
+        note_stray_reply(*reply);
+        return;
+    }
     if (reply->success) {
-        if (ours && settings_.delivery == config::Delivery::kStatus)
+        if (settings_.delivery == config::Delivery::kStatus)
             confirm(reply->request_id);
         return;
     }
-    ++counters_.errors_received;
     int code = 0;
     std::string reason;
     if (payload != nullptr && bytes <= kMaxErrorPayloadBytes) {
@@ -178,9 +198,7 @@ void Uplink::handle_reply(const std::string& topic, size_t bytes, const std::str
         reason = fmt::format("an error payload of {} bytes, not read (over {} KiB)", bytes,
                              kMaxErrorPayloadBytes / 1024);
     }
-    log_error_reply(*reply, code, reason);
-    if (!ours)
-        return;
+    log_error_reply(*reply, it->second.meter, code, reason);
     // error_policy.hpp: only a refusal of the payload itself deletes data.
     if (action_for_status(code) == ErrorAction::kDrop) {
         reject(reply->request_id, code, reason);

@@ -130,6 +130,16 @@ def gatewayd():
     return binary("kaa-gatewayd")
 
 
+def sanitized_build():
+    """True when the binaries are the AddressSanitizer build (KAA_SANITIZE=ON), whose
+    memory figures include the sanitizer's shadow memory and quarantine."""
+    try:
+        cache = (build_dir() / "CMakeCache.txt").read_text()
+    except FileNotFoundError:
+        return False
+    return re.search(r"^KAA_SANITIZE:BOOL=ON$", cache, re.MULTILINE) is not None
+
+
 def gateway_tool():
     return binary("kaa-gateway")
 
@@ -398,19 +408,69 @@ def run(argv, timeout=30.0, env=None):
 # Peers: mosquitto, socat, the simulator, the gateway
 
 
-class Mosquitto:
-    """The real mosquitto broker on 127.0.0.1:<port>; can be stopped, killed and restarted."""
+OPENSSL = "/usr/bin/openssl"
+MOSQUITTO_PASSWD = "/usr/bin/mosquitto_passwd"
 
-    def __init__(self, ws, port=None):
+
+def make_tls_files(ws, name="tls"):
+    """A test CA and a server certificate for 127.0.0.1 signed by it, made with openssl in
+    the workspace; returns {"ca": ..., "cert": ..., "key": ..., "ca_key": ...} paths."""
+    d = ws.file(name)
+    d.mkdir(exist_ok=True)
+    paths = {k: str(d / f) for k, f in (("ca", "ca.pem"), ("ca_key", "ca.key"),
+                                        ("cert", "server.pem"), ("key", "server.key"))}
+    csr, ext = str(d / "server.csr"), str(d / "server.ext")
+    Path(ext).write_text("subjectAltName=IP:127.0.0.1\n")
+    steps = [
+        [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=kaa-it test CA", "-keyout", paths["ca_key"], "-out", paths["ca"]],
+        [OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+         "-keyout", paths["key"], "-out", csr],
+        [OPENSSL, "x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"],
+         "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", paths["cert"]],
+    ]
+    for argv in steps:
+        done = run(argv, timeout=60)
+        if done.returncode != 0:
+            raise AssertionError("%s failed (rc %d)\n%s" % (" ".join(argv[:3]), done.returncode,
+                                                             done.stdout + done.stderr))
+    return paths
+
+
+def make_password_file(ws, username, password, name="mosquitto.passwd"):
+    """A mosquitto password file (hashed) for one user; returns its path."""
+    path = str(ws.file(name))
+    done = run([MOSQUITTO_PASSWD, "-b", "-c", path, username, password])
+    if done.returncode != 0:
+        raise AssertionError("mosquitto_passwd failed\n" + done.stdout + done.stderr)
+    return path
+
+
+class Mosquitto:
+    """The real mosquitto broker on 127.0.0.1:<port>; can be stopped, killed and restarted.
+
+    With tls (make_tls_files' paths) `port` is a TLS listener and `plain_port` a second,
+    plain one on the same broker (for the stand-ins); with password_file (see
+    make_password_file) clients must log in."""
+
+    def __init__(self, ws, port=None, tls=None, password_file=None):
         self.ws = ws
         self.port = port or free_port()
+        self.plain_port = free_port() if tls else self.port
+        listeners = "listener %d %s\n" % (self.port, HOST)
+        if tls:
+            listeners += "cafile %s\ncertfile %s\nkeyfile %s\n" % (tls["ca"], tls["cert"],
+                                                                    tls["key"])
+            listeners += "listener %d %s\n" % (self.plain_port, HOST)
+        auth = ("password_file %s\nallow_anonymous false\n" % password_file if password_file
+                else "allow_anonymous true\n")
         # As root mosquitto would switch to user "mosquitto", which clears the parent-death
         # signal; "user root" keeps it (the option has no effect for other users).
         self.conf = ws.write("mosquitto-%d.conf" % self.port,
-                             "listener %d %s\nallow_anonymous true\npersistence false\n"
+                             "%s%spersistence false\n"
                              "log_dest stderr\nlog_type error\nlog_type warning\n"
                              "log_type notice\nlog_type information\n%s"
-                             % (self.port, HOST, "user root\n" if os.geteuid() == 0 else ""))
+                             % (listeners, auth, "user root\n" if os.geteuid() == 0 else ""))
         self.proc = None
         self.generation = 0
 
@@ -423,7 +483,7 @@ class Mosquitto:
             if not self.proc.alive():
                 raise AssertionError("mosquitto exited (rc %s)\n%s"
                                      % (self.proc.returncode(), self.proc.tail()))
-            return port_accepts(self.port)
+            return port_accepts(self.port) and port_accepts(self.plain_port)
 
         wait_until(listening, timeout, message=lambda: "mosquitto on port %d\n%s"
                    % (self.port, self.proc.tail()))
@@ -524,8 +584,8 @@ class IntegrationTest(unittest.TestCase):
             self.addCleanup(thing.stop)
         return thing
 
-    def mosquitto(self, port=None):
-        broker = self.track(Mosquitto(self.ws, port))
+    def mosquitto(self, port=None, tls=None, password_file=None):
+        broker = self.track(Mosquitto(self.ws, port, tls=tls, password_file=password_file))
         if not hasattr(self, "_brokers"):
             self._brokers = []
         self._brokers.append(broker)

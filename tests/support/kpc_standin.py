@@ -81,7 +81,7 @@ class KpcStandin:
     """Answers 1/KP dcx and epmx requests on a broker; usable in-process or from the CLI."""
 
     def __init__(self, port, host="127.0.0.1", mode="ok", error_code=400, delay=2.0,
-                 client_id=None):
+                 client_id=None, username=None, password=None):
         if mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" % (", ".join(MODES), mode))
         self.host = host
@@ -100,6 +100,8 @@ class KpcStandin:
         self.connects = 0          # successful CONNACKs (reconnects included)
         self._client = mqtt.Client(client_id=client_id or "kpc-standin-" + uuid.uuid4().hex[:8],
                                    clean_session=True)
+        if username is not None:
+            self._client.username_pw_set(username, password)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message

@@ -255,9 +255,44 @@ TEST_F(KaaSemanticsTest, AFloodOfRepliesForUnknownTokensLeavesABoundedLog) {
     }
     EXPECT_EQ(waiting(), 2u) << "replies for other tokens delete nothing";
     EXPECT_EQ(uplink->counters().errors_received, 100'000u);
-    EXPECT_LE(log.count("\n"), 1100u) << "about one line per limiter key, not per message";
+    EXPECT_EQ(uplink->counters().stray_replies, 100'000u);
+    // Strays share one limiter key: a token per message cannot buy a line per message.
+    EXPECT_EQ(log.count("\n"), 1u) << log.text().substr(0, 2000);
+    EXPECT_EQ(log.count("ignored an /error for samples request 1 of token stranger-0"), 1u);
+    clock.advance(std::chrono::minutes(1));
+    uplink->handle_message("kp1/av/epmx/stranger-x/update/keys/9/error", "{}");
+    EXPECT_EQ(log.count("ignored an /error for metadata request 9 of token stranger-x"), 1u);
+    EXPECT_EQ(log.count("(99999 more since the last such line)"), 1u) << log.text();
     answer(0, 0);
     EXPECT_EQ(waiting(), 0u);
+}
+
+TEST_F(KaaSemanticsTest, RepliesForIdsNeverSentChangeNothingAndLeaveShortLines) {
+    fakes::LogCapture log;
+    make();
+    add(0, 3);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    const std::string base = "kp1/av/dcx/tok-heat/json/";
+    // The served token with ids never sent: a /status confirms nothing, a 400 drops nothing.
+    for (uint32_t rid = 2; rid < 2000; ++rid) {
+        uplink->handle_message(base + std::to_string(rid) + "/status", "");
+        uplink->handle_message(base + std::to_string(rid) + "/error",
+                               "{\"statusCode\":400,\"reasonPhrase\":\"forged\"}");
+    }
+    // A token of 60,000 characters (MQTT allows topics of 64 KiB) reaches the log cut short.
+    clock.advance(std::chrono::minutes(1));
+    uplink->handle_message("kp1/av/dcx/" + std::string(60'000, 't') + "/json/1/error", "{}");
+    EXPECT_EQ(waiting(), 3u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 0u);
+    EXPECT_EQ(uplink->counters().samples_rejected, 0u);
+    EXPECT_EQ(uplink->counters().stray_replies, 2u * 1998u + 1u);
+    EXPECT_EQ(log.count("\n"), 2u) << log.text().substr(0, 2000);
+    EXPECT_LT(log.text().size(), 1000u);
+    EXPECT_EQ(log.count("... (60000 bytes)"), 1u);
+    answer(0, 0);
+    EXPECT_EQ(waiting(), 0u);
+    EXPECT_EQ(uplink->counters().samples_delivered, 3u);
 }
 
 TEST_F(KaaSemanticsTest, OnlyPayloadRefusalsDropTheBatch) {
