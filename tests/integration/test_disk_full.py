@@ -191,10 +191,11 @@ class DiskFullTest(h.IntegrationTest):
             if not gw2.alive():
                 raise AssertionError("gateway exited (rc %s)\n%s" % (gw2.returncode(), gw2.tail()))
             for t in TOKENS:
-                st = self.stamps(kpc, t)
-                # Everything read between the broker's loss and the second full disk.
-                if not [s for s in st if s > t_full2 - 2 * POLL_MS] or \
-                        self.gaps(st, st[0], t_full2 - 2 * POLL_MS):
+                # Everything read between the broker's loss and the second full disk: an
+                # unbroken run up to the moment the disk filled.
+                before = [s for s in self.stamps(kpc, t) if s <= t_full2 - 2 * POLL_MS]
+                if not before or before[-1] < t_full2 - 2 * POLL_MS - MAX_GAP_MS or \
+                        self.gaps(before, before[0], before[-1]):
                     return False
             return True
 
