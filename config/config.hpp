@@ -145,6 +145,7 @@ struct MeterConfig {
     std::vector<RegisterConfig> registers;
     int max_gap = 8;          // unused registers a merged read may span
     int max_registers = 125;  // per read request (registers); bits are capped at 2000
+    std::string profile;      // the profile its registers came from (config/profiles.hpp), or ""
     Location where;
 };
 

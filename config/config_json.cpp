@@ -26,7 +26,7 @@ static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
 static_assert(sizeof(BusConfig) == 152, "BusConfig changed: update config_json.cpp");
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
-static_assert(sizeof(MeterConfig) == 224, "MeterConfig changed: update config_json.cpp");
+static_assert(sizeof(MeterConfig) == 256, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(GatewayConfig) == 504, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
 static_assert(sizeof(LoadResult) == 560, "LoadResult changed: update config_json.cpp");
@@ -376,7 +376,7 @@ bool read_meter(const json& obj, MeterConfig& m) {
            read_list(obj, "metadata_registers", m.metadata_registers, read_register) &&
            read_list(obj, "registers", m.registers, read_register) &&
            read(obj, "max_gap", m.max_gap) && read(obj, "max_registers", m.max_registers) &&
-           read(obj, "where", m.where);
+           read(obj, "profile", m.profile) && read(obj, "where", m.where);
 }
 
 /// One error or warning.
@@ -398,6 +398,7 @@ nlohmann::json to_json(const MeterConfig& m) {
                          {"registers", registers_json(m.registers)},
                          {"max_gap", m.max_gap},
                          {"max_registers", m.max_registers},
+                         {"profile", m.profile},
                          {"where", location_json(m.where)}});
 }
 

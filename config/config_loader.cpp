@@ -291,7 +291,7 @@ GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const Load
     }
     config.buffer = read_buffer(top);
     config.buses = read_buses(top);
-    config.meters = read_meters(top, config.buses, config.kaa.timestamp.key);
+    config.meters = read_meters(top, config.buses, config.kaa.timestamp.key, options.profile_dirs);
     bool meters_unreadable =
         top.has("meters") && !top.get("meters").IsNull() && !top.get("meters").IsSequence();
     if (config.meters.empty() && !meters_unreadable) {

@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "config/config_error.hpp"
+#include "config/profiles.hpp"
 
 namespace kaa::config {
 
@@ -26,6 +27,8 @@ struct LoadOptions {
     /// A missing password file is an error (starting the daemon) or only a warning
     /// (`--check`, which may run before the file is provisioned).
     bool missing_files_are_errors = true;
+    /// Where meters' `profile:` ids are looked up, first match wins (config/profiles.hpp).
+    std::vector<std::string> profile_dirs = default_profile_dirs();
 };
 
 /// Loads and validates the gateway configuration file at path. An unreadable file gives

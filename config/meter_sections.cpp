@@ -143,7 +143,8 @@ bool read_register_list(const MapReader& m, const char* key, bool metadata,
     }
     const char* kind = metadata ? "metadata register" : "register";
     for (size_t j = 0; j < items->size(); ++j) {
-        std::string label = m.section() + " " + item_label((*items)[j], kind, key, j);
+        std::string label =
+            (m.section().empty() ? "" : m.section() + " ") + item_label((*items)[j], kind, key, j);
         out.push_back(read_meter_register(m, (*items)[j], label, metadata, names));
     }
     return true;
@@ -218,11 +219,65 @@ const BusConfig* read_meter_identity(const MapReader& m, const std::vector<BusCo
     return nullptr;
 }
 
+/// Profiles read for this file, by id (nullopt: not found or not usable, already reported).
+using ProfileCache = std::map<std::string, std::optional<MeterProfile>>;
+
+/// The meter's `profile:`, read once per file; nullptr when it names none or a bad one.
+const MeterProfile* meter_profile(const MapReader& m, const std::vector<std::string>& dirs,
+                                  ProfileCache& cache) {
+    const std::optional<std::string> id = m.string("profile");
+    if (!id)
+        return nullptr;
+    if (!is_profile_id(*id)) {
+        m.fail("profile", "'" + *id + "' is not a profile id (letters a-z, digits and '-')");
+        return nullptr;
+    }
+    auto it = cache.find(*id);
+    if (it == cache.end()) {
+        std::optional<MeterProfile> loaded;
+        if (const auto path = find_profile(*id, dirs)) {
+            ProfileResult r = load_profile_file(*path);
+            for (const ConfigError& e : r.errors)
+                m.diag().error(e.where, e.message);
+            loaded = std::move(r.profile);
+        }
+        it = cache.emplace(*id, std::move(loaded)).first;
+        if (!it->second && !find_profile(*id, dirs)) {
+            m.fail("profile", "'" + *id + "' is not a known profile (looked in " + join(dirs) +
+                                  "; `kaa-gateway profiles` lists them)");
+        }
+    }
+    return it->second ? &*it->second : nullptr;
+}
+
+/// The profile's registers with the meter's own added, or in place of the profile's
+/// register of the same name.
+std::vector<RegisterConfig> merged(const std::vector<RegisterConfig>& from_profile,
+                                   std::vector<RegisterConfig> own) {
+    std::vector<RegisterConfig> out = from_profile;
+    for (RegisterConfig& reg : own) {
+        auto same = std::find_if(out.begin(), out.end(),
+                                 [&](const RegisterConfig& r) { return r.name == reg.name; });
+        if (same != out.end())
+            *same = std::move(reg);
+        else
+            out.push_back(std::move(reg));
+    }
+    return out;
+}
+
 /// Reads one meter mapping.
 MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
                        const std::string& timestamp_key, std::map<std::string, int>& name_lines,
-                       std::map<std::string, std::string>& token_owners) {
+                       std::map<std::string, std::string>& token_owners,
+                       const std::vector<std::string>& profile_dirs, ProfileCache& profiles) {
     MeterConfig meter;
+    const MeterProfile* profile = meter_profile(m, profile_dirs, profiles);
+    if (profile != nullptr) {
+        meter.profile = profile->id;
+        meter.max_gap = profile->max_gap.value_or(meter.max_gap);
+        meter.max_registers = profile->max_registers.value_or(meter.max_registers);
+    }
     meter.where = m.where();
     const BusConfig* bus = read_meter_identity(m, buses, name_lines, token_owners, meter);
     if (auto v = m.integer("unit", 0, 247)) {
@@ -251,9 +306,15 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
     }
     std::vector<NameUse> names;
     read_register_list(m, "metadata_registers", true, meter.metadata_registers, names);
-    if (read_register_list(m, "registers", false, meter.registers, names) &&
-        meter.registers.empty()) {
-        m.fail("registers", "must list at least one register");
+    const bool registers_read = read_register_list(m, "registers", false, meter.registers, names);
+    if (profile != nullptr) {
+        meter.metadata_registers =
+            merged(profile->metadata_registers, std::move(meter.metadata_registers));
+        meter.registers = merged(profile->registers, std::move(meter.registers));
+    }
+    if (registers_read && meter.registers.empty() && (profile != nullptr || !m.has("profile"))) {
+        m.fail(m.has("profile") && !m.has("registers") ? "profile" : "registers",
+               "must list at least one register");
     }
     for (const NameUse& use : names) {
         if (!use.metadata && use.name == timestamp_key) {
@@ -318,8 +379,24 @@ std::vector<BusConfig> read_buses(const MapReader& top) {
     return buses;
 }
 
+void read_profile_body(const MapReader& top, MeterProfile& out) {
+    if (auto v = top.integer("max_gap", 0, 125))
+        out.max_gap = static_cast<int>(*v);
+    if (auto v = top.integer("max_registers", 1, 125))
+        out.max_registers = static_cast<int>(*v);
+    std::vector<NameUse> names;
+    read_register_list(top, "metadata_registers", true, out.metadata_registers, names);
+    if (read_register_list(top, "registers", false, out.registers, names) &&
+        out.registers.empty()) {
+        top.fail("registers", "must list at least one register");
+    }
+    check_unique_names(top.diag(), std::move(names), {});
+}
+
 std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<BusConfig>& buses,
-                                     const std::string& timestamp_key) {
+                                     const std::string& timestamp_key,
+                                     const std::vector<std::string>& profile_dirs) {
+    ProfileCache profiles;
     std::vector<MeterConfig> meters;
     auto items = top.list("meters");
     if (!items) {
@@ -329,11 +406,12 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
     std::map<std::string, std::string> token_owners;
     for (size_t i = 0; i < items->size(); ++i) {
         MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
-                    {"name", "token", "bus", "unit", "poll_interval", "metadata",
+                    {"name", "token", "bus", "unit", "poll_interval", "metadata", "profile",
                      "metadata_registers", "registers", "max_gap", "max_registers"},
                     top.value_where("meters"));
         if (m.is_map()) {
-            meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners));
+            meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners,
+                                        profile_dirs, profiles));
         }
     }
     return meters;

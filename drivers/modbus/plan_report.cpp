@@ -42,9 +42,10 @@ std::string describe_meters(const config::GatewayConfig& config, const config::B
         const auto plan = modbus::plan_reads(meter.registers, limits);
         const auto metadata_plan = modbus::plan_reads(meter.metadata_registers, limits);
         out += fmt::format(
-            "  meter {} (unit {}, every {}, token {}): {} request{} per poll for {} register{}\n",
+            "  meter {} (unit {}, every {}, token {}{}): {} request{} per poll for {} register{}\n",
             meter.name, meter.unit, config::format_duration(meter.poll_interval), meter.token,
-            plan.size(), plan.size() == 1 ? "" : "s", meter.registers.size(),
+            meter.profile.empty() ? "" : ", profile " + meter.profile, plan.size(),
+            plan.size() == 1 ? "" : "s", meter.registers.size(),
             meter.registers.size() == 1 ? "" : "s");
         for (const auto& read : plan)
             out += "    " + describe_read(read, meter.registers) + "\n";

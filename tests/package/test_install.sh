@@ -128,6 +128,8 @@ check "man page kaa-gatewayd(8) installed" gzip -t /usr/share/man/man8/kaa-gatew
 check "man page kaa-gateway(1) installed" gzip -t /usr/share/man/man1/kaa-gateway.1.gz
 check "example configurations installed" \
     test -f /usr/share/doc/kaa-gateway/examples/gateway.yaml -a -f /usr/share/doc/kaa-gateway/examples/sim.yaml
+check "meter profiles installed in /usr/share/kaa-gateway/profiles (at least 12)" \
+    test "$(ls /usr/share/kaa-gateway/profiles/*.yaml 2>/dev/null | wc -l)" -ge 12
 conffiles="$(dpkg-query --control-show kaa-gateway conffiles 2>/dev/null || cat /var/lib/dpkg/info/kaa-gateway.conffiles)"
 check "/etc/kaa-gateway/gateway.yaml is a conffile" grep -qx '/etc/kaa-gateway/gateway.yaml' <<<"$conffiles"
 check "/etc/kaa-gateway/gateway.yaml exists" test -f /etc/kaa-gateway/gateway.yaml
@@ -153,6 +155,14 @@ check "kaa-gatewayd --version names the package version" \
     grep -q "kaa-gatewayd ${version%-*}" <<<"$("${run[@]}" /usr/bin/kaa-gatewayd --version)"
 check "kaa-gateway --version names the package version" \
     grep -q "kaa-gateway ${version%-*}" <<<"$("${run[@]}" /usr/bin/kaa-gateway --version)"
+# A meter with a shipped profile passes --check as the service user (the installed path).
+printf 'kaa: {host: 127.0.0.1, app_version: av}\nbuffer: {path: /var/lib/kaa-gateway/p.db}\nbuses: [{name: b, rtu: {device: /dev/null}}]\nmeters: [{name: m, token: t, bus: b, unit: 1, profile: eastron-sdm630}]\n' \
+    > /tmp/kaa-profile-check.yaml
+chmod 644 /tmp/kaa-profile-check.yaml
+check "a meter with profile: eastron-sdm630 passes --check with the installed profiles" \
+    setpriv --reuid=kaa-gateway --regid=kaa-gateway --init-groups \
+    env -u KAA_PROFILE_DIRS "${run[@]}" /usr/bin/kaa-gatewayd --check --config /tmp/kaa-profile-check.yaml
+rm -f /tmp/kaa-profile-check.yaml
 # The examples commented out in the installed file are valid once uncommented.
 tmp="$(mktemp -d)"
 awk '/^(buses|meters): \[\]/ { on = 1; next } on && /^# / { print substr($0, 3); next } { print }' \
