@@ -52,4 +52,8 @@ ProfileResult load_profile_file(const std::string& path);
 /// Every profile in `dirs` (an id found in an earlier directory hides later ones), by id.
 std::vector<ProfileResult> list_profiles(const std::vector<std::string>& dirs);
 
+/// What `kaa-gateway profiles` prints: a line per profile (id, maker, model, what it
+/// reads), then the errors of the files that could not be used.
+std::string profiles_table(const std::vector<ProfileResult>& profiles);
+
 }  // namespace kaa::config

@@ -2,12 +2,14 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "config/profiles.hpp"
 #include "config/sim_config_loader.hpp"
 #include "core/log.hpp"
 #include "drivers/simulator/simulator.hpp"
@@ -45,6 +47,26 @@ int simulate(const std::string& path) {
     return kaa::sim::run_simulator_cli(*loaded.config, stop);
 }
 
+/// `kaa-gateway profiles [show ID]`: the meter profiles found, or one profile's file.
+int profiles(const std::string& show_id) {
+    const std::vector<std::string> dirs = kaa::config::default_profile_dirs();
+    if (show_id.empty()) {
+        std::cout << kaa::config::profiles_table(kaa::config::list_profiles(dirs));
+        return 0;
+    }
+    const auto path = kaa::config::find_profile(show_id, dirs);
+    if (!path) {
+        std::cerr << "kaa-gateway: no profile '" << show_id << "' in";
+        for (const auto& d : dirs)
+            std::cerr << " " << d;
+        std::cerr << "\n";
+        return 1;
+    }
+    std::ifstream in(*path);
+    std::cout << "# " << *path << "\n" << in.rdbuf();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,9 +80,16 @@ int main(int argc, char** argv) {
     auto* sim = app.add_subcommand("simulate", "serve simulated meters over Modbus TCP and RTU");
     sim->add_option("-c,--config", sim_config, "simulator configuration file")->required();
 
+    auto* prof = app.add_subcommand("profiles", "list the meter profiles (profile: ID in a meter)");
+    std::string show_id;
+    auto* show = prof->add_subcommand("show", "print one profile's file");
+    show->add_option("id", show_id, "profile id, e.g. eastron-sdm630")->required();
+
     CLI11_PARSE(app, argc, argv);
     kaa::log::init(log_level);
     if (sim->parsed())
         return simulate(sim_config);
+    if (prof->parsed())
+        return profiles(show_id);
     return 0;
 }
