@@ -194,9 +194,10 @@ def session_start(s, delivery=0, batch=4, in_flight=2, samples=3):
 
 
 def published(s, index):
-    """request_topic(): the topic of the index-th publish (metadata first, then batches)."""
+    """request_topic(): the topic of the index-th publish (metadata first, then batches);
+    one byte, as long as there are between 2 and 256 publishes by then."""
     s.boolean(True)
-    s.integer(index, 0, index)  # the seeds only answer publishes that exist by then
+    s.back.append(index)
 
 
 def event(s, kind):
@@ -222,6 +223,14 @@ def kaa_messages_seeds():
         s.string(json.dumps({"statusCode": code, "reasonPhrase": "rejected by KPC stand-in"}))
         s.boolean(False)
         write("kaa_messages", f"error_{code}_kpc_standin", s)
+    # A code too large for an int whose low 32 bits are 400: it must hold, not drop.
+    s = Seed()
+    session_start(s)
+    event(s, ERROR_TEXT)
+    published(s, 1)
+    s.string('{"statusCode":4294967696,"reasonPhrase":"wrapped"}')
+    s.boolean(False)
+    write("kaa_messages", "error_code_wraps_to_400", s)
     # A command push and a configuration push, for a meter's token.
     s = Seed()
     session_start(s)
