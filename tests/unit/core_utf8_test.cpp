@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "core/utf8.hpp"
 
@@ -9,8 +10,13 @@ namespace kaa {
 namespace {
 
 TEST(Utf8, WellFormedTextIsUnchanged) {
-    for (const std::string text : {"", "plain ASCII", "Zähler 3 €", "\xF0\x9F\x94\xA5 U+1F525",
-                                   std::string("NUL\0inside", 10), "\xF4\x8F\xBF\xBF"}) {
+    const std::vector<std::string> texts = {"",
+                                            "plain ASCII",
+                                            "Zähler 3 €",
+                                            "\xF0\x9F\x94\xA5 U+1F525",
+                                            std::string("NUL\0inside", 10),
+                                            "\xF4\x8F\xBF\xBF"};
+    for (const std::string& text : texts) {
         EXPECT_TRUE(is_utf8(text)) << text;
         EXPECT_EQ(to_utf8(text), text);
     }
@@ -25,7 +31,7 @@ TEST(Utf8, EachByteOutsideASequenceBecomesTheReplacementCharacter) {
     // Cut short, at the end and before another character.
     EXPECT_EQ(to_utf8("\xE2\x82"), r + r);
     EXPECT_EQ(to_utf8("\xE2\x82x"), r + r + "x");
-    for (const std::string bad : {"\xFF\xFF", "Z\xE4hler", "\xE2\x82"})
+    for (const char* bad : {"\xFF\xFF", "Z\xE4hler", "\xE2\x82"})
         EXPECT_FALSE(is_utf8(bad));
 }
 
