@@ -7,6 +7,7 @@
 
 #include "config/common_sections.hpp"
 #include "config/units.hpp"
+#include "core/utf8.hpp"
 
 namespace kaa::config {
 
@@ -101,6 +102,20 @@ RegisterConfig read_meter_register(const MapReader& meter, const YAML::Node& nod
     return reg;
 }
 
+/// True when every string in `value`, keys included, is UTF-8 (the uplink publishes it as
+/// JSON text, which carries nothing else).
+bool is_utf8_json(const nlohmann::json& value) {
+    if (value.is_string())
+        return is_utf8(value.get_ref<const std::string&>());
+    if (!value.is_structured())
+        return true;
+    for (auto it = value.begin(); it != value.end(); ++it) {
+        if ((value.is_object() && !is_utf8(it.key())) || !is_utf8_json(it.value()))
+            return false;
+    }
+    return true;
+}
+
 /// Reads a meter's static metadata mapping; records each key's location in keys.
 nlohmann::json read_metadata(const MapReader& m, std::vector<NameUse>& keys) {
     nlohmann::json metadata = nlohmann::json::object();
@@ -122,7 +137,11 @@ nlohmann::json read_metadata(const MapReader& m, std::vector<NameUse>& keys) {
             m.diag().error(at, m.section() + ": duplicate metadata key '" + key + "'");
         } else {
             keys.push_back(NameUse{key, at, m.section(), true});
-            if (auto value = yaml_to_json(it->second, m.diag())) {
+            auto value = yaml_to_json(it->second, m.diag());
+            if (value && !is_utf8_json(*value)) {
+                m.diag().error(at, m.section() + ": metadata '" + key +
+                                       "' is not UTF-8 text; save the file as UTF-8");
+            } else if (value) {
                 metadata[key] = *value;
             } else {
                 m.diag().error(at, m.section() + ": metadata '" + key +

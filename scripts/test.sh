@@ -6,7 +6,7 @@
 #   2. the amd64 Debian package, built the way a Debian builder does (dpkg-buildpackage
 #      -us -uc -b in a clean copy of the tree, scripts/build-deb.sh) with warnings as
 #      errors; its build runs the unit tests and compiles the benchmarks;
-#   3. an ASan+UBSan build with clang (build-asan/);
+#   3. an ASan+UBSan build with clang (build-asan/), the libFuzzer targets included;
 #   4. the arm64 package's build dependencies; then its cross build, with its unit
 #      tests under qemu, starts in the background at nice 19 (CPU only, no apt) and
 #      runs while steps 5-8 mostly wait on brokers, meters and daemons;
@@ -14,7 +14,8 @@
 #      pymodbus, socat ptys), and the systemd unit checks on its kaa-gatewayd;
 #   6. the package checked with lintian, installed, checked and purged
 #      (tests/package/test_install.sh);
-#   7. the unit and integration suites in the ASan+UBSan build;
+#   7. the unit tests, 10 s of each fuzz target (scripts/fuzz.sh) and the integration
+#      suite in the ASan+UBSan build;
 #   8. the arm64 package's checks under qemu once its build is done
 #      (tests/package/test_cross.sh: control data, --check, install through multiarch,
 #      the native -dev packages put back).
@@ -56,9 +57,9 @@ rm -f "$deb"
 DEB_BUILD_OPTIONS="werror kaabench parallel=$jobs" KAA_DEB_WORKDIR="$pkg_work" bash scripts/build-deb.sh
 step_took "package build and unit tests"
 
-step_start "build with AddressSanitizer + UndefinedBehaviorSanitizer (clang) into build-asan/"
+step_start "build with AddressSanitizer + UndefinedBehaviorSanitizer (clang) into build-asan/, with the fuzz targets"
 CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON \
-    -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
+    -DKAA_BUILD_FUZZ=ON -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 step_took "build-asan"
 
@@ -118,6 +119,7 @@ fi
 step_start "tests (build-asan/)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j"$jobs" -LE integration
+bash scripts/fuzz.sh 10 build-asan  # tests/fuzz/: a crash, leak, UB or hang fails the run
 ctest --test-dir build-asan --output-on-failure --no-tests=error -j4 -L integration
 unset ASAN_OPTIONS UBSAN_OPTIONS
 step_took "tests (build-asan/)"

@@ -82,7 +82,9 @@ class Uplink {
     static constexpr size_t kMaxErrorPayloadBytes = 64 * 1024;
     /// The client reports a publish left (QoS 0) or was acknowledged (QoS 1).
     void handle_published(int message_id);
-    /// New metadata keys for a meter; sent now if connected, else after connecting.
+    /// New metadata keys for a meter; sent now if connected, else after connecting. Their
+    /// strings must be UTF-8 (they are published as JSON text): the poller's and the
+    /// configuration's are.
     void set_metadata(const MetadataUpdate& update);
     /// Publishes what may be published now: metadata, then live samples, then the backlog.
     void pump();

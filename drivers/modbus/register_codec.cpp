@@ -11,6 +11,8 @@
 #include <limits>
 #include <system_error>
 
+#include "core/utf8.hpp"
+
 namespace kaa::modbus {
 namespace {
 
@@ -257,6 +259,8 @@ std::string to_text(const Value& value) {
 }
 
 /// Decodes 2 characters per register; stops at the first NUL, trims trailing spaces.
+/// Bytes that are not UTF-8 (0xFF from a register never written, Latin-1 text) become
+/// U+FFFD: the value goes into JSON, which carries only UTF-8.
 std::string decode_string(std::span<const uint16_t> words, size_t count, ByteOrder order) {
     const std::vector<uint16_t> w = take_words(words, count);
     const bool low_first = bytes_swapped(order);
@@ -279,7 +283,7 @@ std::string decode_string(std::span<const uint16_t> words, size_t count, ByteOrd
     while (!out.empty() && (out.back() == ' ' || out.back() == '\0')) {
         out.pop_back();
     }
-    return out;
+    return to_utf8(out);
 }
 
 /// Encodes text into `count` registers, 2 characters each, NUL padded, truncated if longer.

@@ -22,6 +22,8 @@ using Value = kaa::Value;
 /// Decodes one register-based value from exactly register_count(type, length) words,
 /// honouring the byte order. No scale/offset is applied. Floats: a float32 becomes the
 /// double nearest its shortest decimal form (229.7f -> 229.7, not 229.69999694824219).
+/// Strings: 2 characters per register up to the first NUL, trailing spaces trimmed, and
+/// bytes that are not UTF-8 replaced by U+FFFD.
 Value decode_words(const config::RegisterConfig& reg, std::span<const uint16_t> words);
 
 /// Decodes a bit (coil or discrete input) into a bool Value.

@@ -204,6 +204,14 @@ TEST(ConfigMeters, MetadataKeysAndValues) {
         errors(meter_with("    metadata: &m {a: [*m]}\n")),
         ElementsAre("t.yaml:13:19: meter 'm1': metadata 'a' is nested too deeply or too large (or "
                     "refers to itself)"));
+    // Found by fuzz_config: metadata in Latin-1 was accepted, and the uplink's JSON dump of
+    // it threw when the daemon connected.
+    EXPECT_THAT(errors(meter_with("    metadata: {site: Heizraum S\xFC"
+                                  "d, list: [\"ok\", {k: \xFF}]}\n")),
+                ElementsAre("t.yaml:13:16: meter 'm1': metadata 'site' is not UTF-8 text; save the "
+                            "file as UTF-8",
+                            "t.yaml:13:36: meter 'm1': metadata 'list' is not UTF-8 text; save the "
+                            "file as UTF-8"));
     LoadResult r = load(meter_with(
         "    metadata: {a: 1, b: \"1\", c: true, d: 1.5, e: text, f: [1, x], g: {h: ~},\n"
         "               i: 0x10, j: '00-14', k: 00-14, l: \"true\", m: -7, n:}\n"));

@@ -308,6 +308,25 @@ TEST_F(KaaSemanticsTest, OnlyPayloadRefusalsDropTheBatch) {
     }
 }
 
+// Found with fuzz_kaa_messages' accounting check: the code was narrowed to int, so
+// 4294967696 (2^32 + 400) read as 400 and the batch was dropped for good.
+TEST_F(KaaSemanticsTest, AStatusCodeTooLargeForAnIntHoldsTheBatch) {
+    make();
+    add(0, 3);
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 1u);
+    for (const char* code : {"4294967696", "-4294966896", "18446744073709551615"}) {
+        const size_t before = mqtt.published.size();
+        uplink->handle_message(mqtt.published.back().topic + "/error",
+                               std::string("{\"statusCode\":") + code + ",\"reasonPhrase\":\"x\"}");
+        EXPECT_EQ(waiting(), 3u) << code;
+        EXPECT_EQ(uplink->counters().samples_rejected, 0u) << code;
+        for (int step = 0; step < 700 && mqtt.published.size() == before; ++step)
+            pass(milliseconds(100));
+        ASSERT_EQ(mqtt.published.size(), before + 1) << code << ": sent again";
+    }
+}
+
 TEST_F(KaaSemanticsTest, AHeldMeterDoesNotHoldTheOthers) {
     make();
     add(0, 2);

@@ -279,6 +279,24 @@ TEST(ModbusCodec, StringTrimsPaddingAndStopsAtNul) {
               Value(std::string()));
 }
 
+// Found by fuzz_register_decode: a string register never written reads 0xFFFF, and its bytes
+// (or a meter's Latin-1 text) made nlohmann::json::dump() throw when the sample was buffered.
+TEST(ModbusCodec, StringBytesThatAreNotUtf8BecomeReplacementCharacters) {
+    const RegisterConfig reg = reg_of(ValueType::kString, ByteOrder::kABCD, 3);
+    const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+    EXPECT_EQ(decode_words(reg, std::vector<uint16_t>{0xFFFF, 0xFFFF, 0xFFFF}),
+              Value(r + r + r + r + r + r));
+    // "Zähler" in Latin-1, and "Zä" in UTF-8, which stays as it is.
+    EXPECT_EQ(decode_words(reg, std::vector<uint16_t>{0x5AE4, 0x686C, 0x6572}),
+              Value("Z" + r + "hler"));
+    EXPECT_EQ(decode_words(reg, std::vector<uint16_t>{0x5AC3, 0xA400, 0x0000}),
+              Value(std::string("Z\xC3\xA4")));
+    nlohmann::ordered_json sample = nlohmann::ordered_json::object();
+    ASSERT_TRUE(put_json(sample, "label",
+                         decode_words(reg, std::vector<uint16_t>{0x41FF, 0xFE42, 0x0000})));
+    EXPECT_EQ(sample.dump(), "{\"label\":\"A" + r + r + "B\"}");
+}
+
 TEST(ModbusCodec, StringEncodeTruncatesAndPads) {
     const RegisterConfig reg = reg_of(ValueType::kString, ByteOrder::kABCD, 2);
     EXPECT_EQ(encode_words(reg, Value(std::string("ABCDEF"))),
