@@ -54,8 +54,22 @@ ProbeOutcome probe_profile(MeterTransport& transport, int unit,
     limits.max_gap = profile.max_gap.value_or(limits.max_gap);
     limits.max_registers = profile.max_registers.value_or(limits.max_registers);
     std::vector<std::string> lines(registers.size());
-    for (const PlannedRead& read : plan_reads(registers, limits)) {
+    std::vector<PlannedRead> reads = plan_reads(registers, limits);
+    for (size_t r = 0; r < reads.size(); ++r) {
+        const PlannedRead read = reads[r];
         auto words = transport.read(unit, read.function, read.address, read.count);
+        // As the daemon does: a merged read refused with exception 02 (it spans a hole the
+        // meter will not read across) is read again register by register.
+        if (!words && words.error().kind == ErrorKind::kModbusException &&
+            words.error().code == 2 && read.slots.size() > 1) {
+            for (const PlannedSlot& slot : read.slots) {
+                reads.push_back(PlannedRead{read.function,
+                                            static_cast<uint16_t>(read.address + slot.offset),
+                                            slot.count,
+                                            {PlannedSlot{slot.register_index, 0, slot.count}}});
+            }
+            continue;
+        }
         for (const PlannedSlot& slot : read.slots) {
             const config::RegisterConfig& reg = registers[slot.register_index];
             if (!words) {

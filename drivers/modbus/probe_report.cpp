@@ -76,13 +76,18 @@ std::string describe_registers(uint16_t address, const std::vector<uint16_t>& wo
             }
         }
     }
+    // Printable ASCII as it is, every other byte as \xNN: a meter's string is rarely UTF-8.
     std::string text;
     for (uint16_t w : words) {
-        text.push_back(static_cast<char>(w >> 8));
-        text.push_back(static_cast<char>(w & 0xFF));
+        for (const unsigned byte :
+             {static_cast<unsigned>(w >> 8), static_cast<unsigned>(w & 0xFF)}) {
+            if (byte >= 0x20 && byte < 0x7F && byte != '\\' && byte != '"')
+                text.push_back(static_cast<char>(byte));
+            else
+                text += fmt::format("\\x{:02x}", byte);
+        }
     }
-    out += "\nas a string (2 characters per register, high byte first): \"" +
-           printable(text, 1000) + "\"\n";
+    out += "\nas a string (2 characters per register, high byte first): \"" + text + "\"\n";
     return out;
 }
 
