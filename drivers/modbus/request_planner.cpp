@@ -4,6 +4,21 @@
 #include <algorithm>
 
 namespace kaa::modbus {
+
+int function_rank(config::RegisterFunction f) {
+    switch (f) {
+        case config::RegisterFunction::kCoil:
+            return 0;
+        case config::RegisterFunction::kDiscrete:
+            return 1;
+        case config::RegisterFunction::kHolding:
+            return 2;
+        case config::RegisterFunction::kInput:
+            return 3;
+    }
+    return 4;
+}
+
 namespace {
 
 using config::RegisterFunction;
@@ -19,21 +34,6 @@ struct Item {
     int count;
     size_t index;
 };
-
-/// Position of a function in the plan's output order: coil, discrete, holding, input.
-int function_rank(RegisterFunction f) {
-    switch (f) {
-        case RegisterFunction::kCoil:
-            return 0;
-        case RegisterFunction::kDiscrete:
-            return 1;
-        case RegisterFunction::kHolding:
-            return 2;
-        case RegisterFunction::kInput:
-            return 3;
-    }
-    return 4;
-}
 
 /// A request being built: its first address and one past its last.
 struct Pending {

@@ -34,6 +34,9 @@ struct PlannedRead {
 /// most limits.max_gap while the request stays within the count limit. Registers that
 /// overlap are allowed (the same words decoded two ways). A value that by itself exceeds
 /// the limit (a very long string) gets a request of its own, still capped by the protocol.
+/// Position of a table in the plan's order: coil, discrete, holding, input.
+int function_rank(config::RegisterFunction f);
+
 std::vector<PlannedRead> plan_reads(const std::vector<config::RegisterConfig>& registers,
                                     const PlanLimits& limits);
 

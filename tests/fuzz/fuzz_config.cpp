@@ -11,6 +11,7 @@
 
 #include "config/config_json.hpp"
 #include "config/config_loader.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -19,10 +20,7 @@ constexpr size_t kMaxMessage = 1100;
 
 /// Stops the run with a reason when an invariant does not hold.
 void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_config: %s\n", what);
-        std::abort();
-    }
+    kaa::fuzz::check(ok, "fuzz_config", what);
 }
 
 /// Checks what every load must be, whatever the text.

@@ -27,6 +27,7 @@
 #include "daemon/kaa/uplink.hpp"
 #include "tests/fakes/fake_clock.hpp"
 #include "tests/fakes/fake_mqtt.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -41,10 +42,7 @@ const std::string kTokens[] = {"tok-heat", "tok-water"};
 
 /// Stops the run with a reason when an invariant does not hold.
 void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_kaa_messages: %s\n", what);
-        std::abort();
-    }
+    kaa::fuzz::check(ok, "fuzz_kaa_messages", what);
 }
 
 /// Hands a message to the uplink the way Gateway::on_message and its main loop do.

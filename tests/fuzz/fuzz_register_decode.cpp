@@ -19,6 +19,7 @@
 #include "core/utf8.hpp"
 #include "drivers/modbus/register_codec.hpp"
 #include "drivers/modbus/tcp_adu.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -38,10 +39,7 @@ constexpr int kMaxStringRegisters = 123;
 
 /// Stops the run with a reason when an invariant does not hold.
 void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_register_decode: %s\n", what);
-        std::abort();
-    }
+    kaa::fuzz::check(ok, "fuzz_register_decode", what);
 }
 
 /// True for the function codes that read bits.

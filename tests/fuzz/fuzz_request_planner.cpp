@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "drivers/modbus/request_planner.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -34,10 +35,7 @@ constexpr int kMaxRegisters = 400;  // more than any real meter; keeps an input 
 
 /// Stops the run with a reason when an invariant of the plan does not hold.
 void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_request_planner: %s\n", what);
-        std::abort();
-    }
+    kaa::fuzz::check(ok, "fuzz_request_planner", what);
 }
 
 /// Words (or bits) a register occupies, as the configuration defines it.
@@ -84,21 +82,6 @@ int limit_of(RegisterFunction function, const PlanLimits& limits) {
                                                   : std::clamp(limits.max_registers, 1, 125);
 }
 
-/// Position of a table in the plan's order: coil, discrete, holding, input.
-int rank(RegisterFunction f) {
-    switch (f) {
-        case RegisterFunction::kCoil:
-            return 0;
-        case RegisterFunction::kDiscrete:
-            return 1;
-        case RegisterFunction::kHolding:
-            return 2;
-        case RegisterFunction::kInput:
-            return 3;
-    }
-    return 4;
-}
-
 /// Checks one read against the registers its slots name.
 void check_read(const PlannedRead& read, const std::vector<RegisterConfig>& regs,
                 const PlanLimits& limits, std::vector<int>& seen) {
@@ -140,7 +123,8 @@ void check_read(const PlannedRead& read, const std::vector<RegisterConfig>& regs
 /// Checks that two neighbouring reads of a table could not have been one.
 void check_neighbours(const PlannedRead& a, const PlannedRead& b,
                       const std::vector<RegisterConfig>& regs, const PlanLimits& limits) {
-    check(rank(a.function) <= rank(b.function), "the tables out of order");
+    check(kaa::modbus::function_rank(a.function) <= kaa::modbus::function_rank(b.function),
+          "the tables out of order");
     if (a.function != b.function)
         return;
     check(a.address <= b.address, "reads of a table out of address order");

@@ -11,6 +11,7 @@
 #include "config/sim_config_loader.hpp"
 #include "drivers/simulator/register_bank.hpp"
 #include "tests/fakes/fake_clock.hpp"
+#include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
 
@@ -19,10 +20,7 @@ constexpr size_t kMaxMessage = 1100;
 
 /// Stops the run with a reason when an invariant does not hold.
 void check(bool ok, const char* what) {
-    if (!ok) {
-        std::fprintf(stderr, "fuzz_sim_config: %s\n", what);
-        std::abort();
-    }
+    kaa::fuzz::check(ok, "fuzz_sim_config", what);
 }
 
 /// Builds every unit's bank as the simulator does and reads each register at a few times.

@@ -13,6 +13,7 @@
 #include "daemon/buffer/spill_store.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "tests/fakes/fake_clock.hpp"
+#include "tests/unit/store_test_helpers.hpp"
 
 namespace kaa {
 namespace {
@@ -56,19 +57,8 @@ BufferedSample sample(size_t meter, int64_t read_ms) {
     return BufferedSample{meter, read_ms, "{\"v\":" + std::to_string(read_ms) + "}"};
 }
 
-std::vector<int64_t> stamps(const std::vector<StoredSample>& taken) {
-    std::vector<int64_t> out;
-    for (const auto& s : taken)
-        out.push_back(s.read_ms);
-    return out;
-}
-
-std::vector<uint64_t> ids_of(const std::vector<StoredSample>& taken) {
-    std::vector<uint64_t> out;
-    for (const auto& s : taken)
-        out.push_back(s.id);
-    return out;
-}
+using kaa::testing::ids_of;
+using kaa::testing::stamps;
 
 class SpillStoreTest : public ::testing::Test {
   protected:

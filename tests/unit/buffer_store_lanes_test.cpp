@@ -9,26 +9,15 @@
 
 #include "daemon/buffer/memory_sample_store.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
+#include "tests/unit/store_test_helpers.hpp"
 
 namespace kaa {
 namespace {
 
 namespace fs = std::filesystem;
 
-/// The timestamps of taken samples (each sample's timestamp is its number).
-std::vector<int64_t> stamps(const std::vector<StoredSample>& taken) {
-    std::vector<int64_t> out;
-    for (const auto& s : taken)
-        out.push_back(s.read_ms);
-    return out;
-}
-
-std::vector<uint64_t> ids_of(const std::vector<StoredSample>& taken) {
-    std::vector<uint64_t> out;
-    for (const auto& s : taken)
-        out.push_back(s.id);
-    return out;
-}
+using kaa::testing::ids_of;
+using kaa::testing::stamps;
 
 /// Runs every test against the in-memory store and against a SQLite file.
 class StoreLanesTest : public ::testing::TestWithParam<bool> {
