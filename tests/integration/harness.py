@@ -100,11 +100,47 @@ def now_ms():
 # Ports and binaries
 
 
+# Ports the tests hand out: below the kernel's ephemeral range (32768-60999 on Debian), so
+# that no outgoing connection (a daemon to its broker, a client to a meter) takes a port
+# between the moment it is found free and the moment the test's server binds it; and
+# claimed with a file in PORT_CLAIMS, so that two tests running at once (ctest -j4,
+# pytest -n) never get the same one. A claim older than PORT_CLAIM_S is stale.
+PORT_RANGE = (20000, 32000)
+PORT_CLAIMS = Path(tempfile.gettempdir()) / "kaa-it-ports"
+PORT_CLAIM_S = 600
+
+
+def _claim(port):
+    """True when this process now holds the claim on `port`."""
+    PORT_CLAIMS.mkdir(exist_ok=True)
+    path = PORT_CLAIMS / str(port)
+    try:
+        if time.time() - path.stat().st_mtime > PORT_CLAIM_S:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        return True
+    except FileExistsError:
+        return False
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that is free, outside the ephemeral range, and not handed to
+    any other test of the last PORT_CLAIM_S seconds."""
+    import random
+    rng = random.Random()
+    for _ in range(2000):
+        port = rng.randrange(*PORT_RANGE)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        if _claim(port):
+            return port
+    raise AssertionError("no free port in %d-%d" % PORT_RANGE)
 
 
 def port_accepts(port, host=HOST):
