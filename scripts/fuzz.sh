@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]     # defaults: 60, build-fuzz
 #   KAA_FUZZ_TARGETS="config kaa_messages" scripts/fuzz.sh 300
 #   KAA_FUZZ_RUNS=10000000 scripts/fuzz.sh 2400          # a long run: 10M inputs, or 40 min
+#   KAA_FUZZ_MAX_LEN=4096 ...                            # one input size limit for all targets
 #
 # A failing input is kept in BUILD_DIR/fuzz-artifacts/<target>/, the run's output in
 # BUILD_DIR/fuzz-logs/<target>.log; tests/fuzz/README.md says how to replay one.
@@ -21,6 +22,11 @@ read -r -a targets <<<"${KAA_FUZZ_TARGETS:-config sim_config register_decode req
 # up to 64 events.
 declare -A max_len=([config]=8192 [sim_config]=4096 [register_decode]=600
                     [request_planner]=2048 [kaa_messages]=4096)
+# KAA_FUZZ_MAX_LEN=N overrides them all (the long run feeds fuzz_config at most 4096 bytes:
+# yaml-cpp parses 8 KB at half the rate, and the small seeds of every section fit in 4 KB).
+if [ -n "${KAA_FUZZ_MAX_LEN:-}" ]; then
+    for t in "${!max_len[@]}"; do max_len[$t]="$KAA_FUZZ_MAX_LEN"; done
+fi
 
 # KAA_FUZZ_PREBUILT=1: the targets are built already and the build system must not be
 # touched (scripts/test.sh runs this while the arm64 step has swapped native -dev packages).
