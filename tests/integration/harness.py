@@ -580,9 +580,11 @@ def start_simulator(ws, sim_config, name="simulator", timeout=15.0):
     return proc
 
 
-def start_gateway(ws, config, name="gatewayd", log_level="info"):
+def start_gateway(ws, config, name="gatewayd", log_level="info", env=None):
+    """Writes config and starts kaa-gatewayd on it; env adds to the daemon's environment."""
     path = ws.write_yaml(name + ".yaml", config)
-    return Process([gatewayd(), "--config", path, "--log-level", log_level], ws, name).start()
+    return Process([gatewayd(), "--config", path, "--log-level", log_level], ws, name,
+                   env=env).start()
 
 
 def _count(proc, pattern):
@@ -639,8 +641,8 @@ class IntegrationTest(unittest.TestCase):
         self.addCleanup(proc.kill)
         return proc
 
-    def gateway(self, config, name="gatewayd", log_level="info"):
-        proc = start_gateway(self.ws, config, name, log_level)
+    def gateway(self, config, name="gatewayd", log_level="info", env=None):
+        proc = start_gateway(self.ws, config, name, log_level, env)
         return self.track(proc)
 
     def collector(self, port):
