@@ -26,8 +26,12 @@ std::vector<size_t> meters_on(const config::GatewayConfig& config, const std::ve
 
 }  // namespace
 
-BusSet::BusSet(const Clock& clock, SampleSink& sink, std::string stall_bus_for_tests)
-    : clock_(clock), sink_(sink), stall_bus_for_tests_(std::move(stall_bus_for_tests)) {}
+BusSet::BusSet(const Clock& clock, SampleSink& sink, modbus::LearnedCuts& learned,
+               std::string stall_bus_for_tests)
+    : clock_(clock),
+      sink_(sink),
+      learned_(learned),
+      stall_bus_for_tests_(std::move(stall_bus_for_tests)) {}
 
 BusSet::~BusSet() {
     stop_all();
@@ -40,7 +44,7 @@ void BusSet::start_one(const std::shared_ptr<const config::GatewayConfig>& confi
     running.config = config;
     running.worker = std::make_unique<modbus::BusWorker>(
         *config, bus_index, std::move(meters), std::make_unique<modbus::LibmodbusTransport>(bus),
-        clock_, sink_);
+        clock_, sink_, std::random_device{}(), &learned_);
     if (bus.name == stall_bus_for_tests_)
         running.worker->stall_after_first_poll_for_tests();
     running.worker->start();

@@ -17,14 +17,17 @@ namespace kaa {
 
 namespace modbus {
 class BusWorker;
-}
+class LearnedCuts;
+}  // namespace modbus
 
 /// The bus workers of the gateway, by bus name.
 class BusSet {
   public:
-    /// Workers hand their samples to `sink`; `stall_bus_for_tests` names a bus whose worker
-    /// hangs after one poll (test hook for the watchdog), empty for none.
-    BusSet(const Clock& clock, SampleSink& sink, std::string stall_bus_for_tests);
+    /// Workers hand their samples to `sink` and learn where meters refuse merged reads into
+    /// `learned`; `stall_bus_for_tests` names a bus whose worker hangs after one poll (test
+    /// hook for the watchdog), empty for none.
+    BusSet(const Clock& clock, SampleSink& sink, modbus::LearnedCuts& learned,
+           std::string stall_bus_for_tests);
     ~BusSet();
     BusSet(const BusSet&) = delete;
     BusSet& operator=(const BusSet&) = delete;
@@ -61,6 +64,7 @@ class BusSet {
 
     const Clock& clock_;
     SampleSink& sink_;
+    modbus::LearnedCuts& learned_;
     std::string stall_bus_for_tests_;
     std::map<std::string, Running> workers_;
 };

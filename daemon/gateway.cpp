@@ -15,6 +15,7 @@
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
+#include "daemon/learned_cuts_file.hpp"
 
 namespace kaa {
 namespace {
@@ -89,7 +90,7 @@ Gateway::Gateway(config::GatewayConfig config, const Clock& clock, GatewayOption
       queue_(clock_),
       message_bytes_(kMaxQueuedMessageBytes),
       log_limiter_(clock_, std::chrono::minutes(1)),
-      buses_(clock_, *this, options_.stall_bus_for_tests) {}
+      buses_(clock_, *this, learned_cuts_, options_.stall_bus_for_tests) {}
 
 Gateway::~Gateway() {
     cancel_reload();  // a start() that failed half-way never reaches shutdown()
@@ -166,6 +167,14 @@ void Gateway::open_store() {
             std::move(opened.value()), config.meters.size(), kSpillBudgetBytes, clock_);
         spill_ = spill.get();
         store_ = std::move(spill);
+        learned_cuts_path_ = learned_cuts_path(config.buffer.path);
+        if (auto cuts = load_learned_cuts(learned_cuts_path_)) {
+            learned_cuts_.replace(std::move(cuts.value()));
+        } else {
+            spdlog::warn("{}: {}; meters' refused reads are learnt again", kComponent,
+                         cuts.error().message);
+        }
+        learned_cuts_saved_ = learned_cuts_.generation();
         return;
     }
     // Polling must go on: keep samples in memory and say loudly what is wrong.
@@ -361,15 +370,31 @@ int Gateway::run() {
         feed_watchdog();
         publish_status();
         watch_buffer_file();
+        persist_learned_cuts();
     }
     shutdown();
     return 0;
+}
+
+void Gateway::persist_learned_cuts() {
+    if (learned_cuts_path_.empty())
+        return;
+    uint64_t generation = 0;
+    auto table = learned_cuts_.snapshot(&generation);
+    if (generation == learned_cuts_saved_)
+        return;
+    learned_cuts_saved_ = generation;  // a failure is not retried before the next change
+    if (auto st = save_learned_cuts(learned_cuts_path_, table); !st) {
+        spdlog::warn("{}: {}; meters' refused reads are learnt again after a restart", kComponent,
+                     st.error().message);
+    }
 }
 
 void Gateway::shutdown() {
     notifier_.stopping();
     cancel_reload();
     buses_.stop_all();
+    persist_learned_cuts();
     // Keep what the workers read before they stopped.
     std::deque<GatewayEvent> events;
     queue_.wait_drain(events, std::optional<Clock::Monotonic>(clock_.now()));

@@ -23,6 +23,7 @@
 #include "daemon/bus_set.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/service_notifier.hpp"
+#include "drivers/modbus/learned_cuts.hpp"
 
 namespace kaa {
 
@@ -116,6 +117,8 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void publish_status();
     /// Every few seconds: the buffer file deleted or replaced is written again.
     void watch_buffer_file();
+    /// Writes the learnt cuts beside the buffer when a bus worker learnt new ones.
+    void persist_learned_cuts();
     void shutdown();
     std::optional<Clock::Monotonic> next_wakeup() const;
 
@@ -154,6 +157,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     Clock::Monotonic next_watchdog_;
     Clock::Monotonic next_status_;
     Clock::Monotonic next_status_log_;
+    modbus::LearnedCuts learned_cuts_;  // where meters refuse merged reads (bus workers learn)
+    std::string learned_cuts_path_;     // beside the buffer; empty when it is not on disk
+    uint64_t learned_cuts_saved_ = 0;   // the generation last written
     BusSet buses_;  // last: its workers stop before anything they hand samples to goes
 };
 

@@ -24,7 +24,7 @@ std::vector<std::chrono::milliseconds> intervals_of(const config::GatewayConfig&
 
 BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
                      std::vector<size_t> meters, std::unique_ptr<MeterTransport> transport,
-                     const Clock& clock, SampleSink& sink, uint64_t seed)
+                     const Clock& clock, SampleSink& sink, uint64_t seed, LearnedCuts* learned)
     : bus_(config.buses[bus_index]),
       transport_(std::move(transport)),
       clock_(clock),
@@ -35,7 +35,8 @@ BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
     pollers_.reserve(meters.size());
     failing_backoff_.reserve(meters.size());
     for (size_t m : meters) {
-        pollers_.push_back(std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock));
+        pollers_.push_back(
+            std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock, learned));
         failing_backoff_.emplace_back(config.meters[m].poll_interval,
                                       seed + 1 + failing_backoff_.size());
     }

@@ -26,10 +26,11 @@ namespace kaa::modbus {
 class BusWorker {
   public:
     /// `meters` are indices into config.meters of the meters on this bus; `seed` drives the
-    /// jitter of the reopen and failing-meter backoffs (tests fix it).
+    /// jitter of the reopen and failing-meter backoffs (tests fix it); `learned` (may be
+    /// null) holds where meters refuse merged reads, shared with the gateway.
     BusWorker(const config::GatewayConfig& config, size_t bus_index, std::vector<size_t> meters,
               std::unique_ptr<MeterTransport> transport, const Clock& clock, SampleSink& sink,
-              uint64_t seed = std::random_device{}());
+              uint64_t seed = std::random_device{}(), LearnedCuts* learned = nullptr);
     ~BusWorker();
 
     /// Starts the worker thread.

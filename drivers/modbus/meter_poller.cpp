@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "drivers/modbus/hole_finder.hpp"
 #include "drivers/modbus/libmodbus_transport.hpp"
 #include "drivers/modbus/register_codec.hpp"
 
@@ -60,31 +61,61 @@ Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
 }
 
 MeterPoller::MeterPoller(size_t meter_index, const config::MeterConfig& meter,
-                         const std::string& bus_name, const Clock& clock)
+                         const std::string& bus_name, const Clock& clock, LearnedCuts* learned)
     : index_(meter_index),
       meter_(meter),
       bus_name_(bus_name),
-      plan_(plan_reads(meter.registers, limits_for(meter))),
-      metadata_plan_(plan_reads(meter.metadata_registers, limits_for(meter))),
+      learned_(learned),
+      learned_key_(LearnedCuts::key_of(meter)),
       log_limiter_(clock, std::chrono::minutes(10)),
       clock_(clock) {
+    if (learned_)
+        cuts_ = learned_->cuts_of(learned_key_);
+    plan_ = plan_for(meter.registers);
+    metadata_plan_ = plan_for(meter.metadata_registers);
     request_metadata();
+}
+
+std::vector<PlannedRead> MeterPoller::plan_for(
+    const std::vector<config::RegisterConfig>& registers) const {
+    PlanLimits limits = limits_for(meter_);
+    limits.cuts = cuts_;
+    return plan_reads(registers, limits);
 }
 
 namespace {
 
-/// One read per value of a merged read, for meters that refuse to read across holes.
-std::vector<PlannedRead> split_read(const PlannedRead& read) {
-    std::vector<PlannedRead> parts;
+/// Decodes the values of an answered read into `decoded`, by register index.
+void decode_read(const PlannedRead& read, const std::vector<uint16_t>& words,
+                 const std::vector<config::RegisterConfig>& registers,
+                 std::vector<std::optional<Value>>& decoded) {
     for (const PlannedSlot& slot : read.slots) {
-        PlannedRead part;
-        part.function = read.function;
-        part.address = static_cast<uint16_t>(read.address + slot.offset);
-        part.count = slot.count;
-        part.slots.push_back(PlannedSlot{slot.register_index, 0, slot.count});
-        parts.push_back(std::move(part));
+        const config::RegisterConfig& reg = registers[slot.register_index];
+        std::span<const uint16_t> span(words.data() + slot.offset, slot.count);
+        Value raw = config::is_bit_function(reg.function)
+                        ? decode_bit(static_cast<uint8_t>(span[0]))
+                        : decode_words(reg, span);
+        decoded[slot.register_index] = apply_scale(raw, reg.scale, reg.offset);
     }
-    return parts;
+}
+
+/// "holding 16..23, input 39|40": the unused addresses before each cut (back to the end of
+/// the value before it), or the two addresses it separates.
+std::string describe_cuts(const PlannedRead& read, const std::vector<ReadCut>& cuts) {
+    std::vector<std::string> parts;
+    for (const ReadCut& cut : cuts) {
+        int gap_first = read.address;
+        for (const PlannedSlot& slot : read.slots) {
+            const int end = read.address + slot.offset + slot.count;
+            if (end <= cut.address)
+                gap_first = std::max(gap_first, end);
+        }
+        const std::string table = config::to_string(cut.function);
+        parts.push_back(gap_first < cut.address
+                            ? fmt::format("{} {}..{}", table, gap_first, cut.address - 1)
+                            : fmt::format("{} {}|{}", table, cut.address - 1, cut.address));
+    }
+    return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 std::string names_of(const PlannedRead& read, const std::vector<config::RegisterConfig>& regs) {
@@ -94,6 +125,13 @@ std::string names_of(const PlannedRead& read, const std::vector<config::Register
     return fmt::format("{}", fmt::join(names, ", "));
 }
 
+/// "Modbus exception 4 (...) reading holding 0..1 (voltage, current)".
+std::string problem_of(const Error& err, const PlannedRead& read,
+                       const std::vector<config::RegisterConfig>& regs) {
+    return fmt::format("{} reading {} {}..{} ({})", err.message, config::to_string(read.function),
+                       read.address, read.address + read.count - 1, names_of(read, regs));
+}
+
 }  // namespace
 
 MeterPoller::ReadValues MeterPoller::read_all(
@@ -101,6 +139,7 @@ MeterPoller::ReadValues MeterPoller::read_all(
     const std::vector<config::RegisterConfig>& registers) {
     ReadValues out;
     std::vector<std::optional<Value>> decoded(registers.size());
+    bool replan = false;
     for (size_t r = 0; r < plan.size(); ++r) {
         const PlannedRead& read = plan[r];
         auto words = line.read(meter_.unit, read);
@@ -110,24 +149,15 @@ MeterPoller::ReadValues MeterPoller::read_all(
                 out.stopped = true;
                 break;
             }
-            if (err.kind == ErrorKind::kModbusException && err.code == 2 && read.slots.size() > 1) {
-                // The meter refuses to read across a hole: read these values one by one
-                // from now on, starting with this poll, so the readable ones keep flowing.
-                spdlog::info(
-                    "{}: meter {} refused the merged read {} {}..{} ({}); reading its "
-                    "registers one by one from now on",
-                    kComponent, meter_.name, config::to_string(read.function), read.address,
-                    read.address + read.count - 1, err.message);
-                auto parts = split_read(read);
-                plan.erase(plan.begin() + static_cast<std::ptrdiff_t>(r));
-                plan.insert(plan.begin() + static_cast<std::ptrdiff_t>(r), parts.begin(),
-                            parts.end());
-                --r;
+            if (is_illegal_address(err) && read.slots.size() > 1) {
+                // The meter refuses to read across a hole: find where, read the values
+                // around it this poll, and plan around it from the next one.
+                if (!search_holes(line, read, registers, decoded, out))
+                    break;
+                replan = true;
                 continue;
             }
-            out.problems.push_back(fmt::format(
-                "{} reading {} {}..{} ({})", err.message, config::to_string(read.function),
-                read.address, read.address + read.count - 1, names_of(read, registers)));
+            out.problems.push_back(problem_of(err, read, registers));
             if (err.kind == ErrorKind::kModbusException)
                 continue;
             // Timeouts and garbage: the meter is not answering properly; do not spend
@@ -136,15 +166,10 @@ MeterPoller::ReadValues MeterPoller::read_all(
             out.link_broken = !out.timed_out;
             break;
         }
-        for (const PlannedSlot& slot : read.slots) {
-            const config::RegisterConfig& reg = registers[slot.register_index];
-            std::span<const uint16_t> span(words.value().data() + slot.offset, slot.count);
-            Value raw = config::is_bit_function(reg.function)
-                            ? decode_bit(static_cast<uint8_t>(span[0]))
-                            : decode_words(reg, span);
-            decoded[slot.register_index] = apply_scale(raw, reg.scale, reg.offset);
-        }
+        decode_read(read, words.value(), registers, decoded);
     }
+    if (replan)
+        plan = plan_for(registers);
     out.readings.reserve(registers.size());
     for (size_t i = 0; i < registers.size(); ++i) {
         Reading reading{registers[i].name, false, Quality::kReadFailed};
@@ -163,6 +188,42 @@ MeterPoller::ReadValues MeterPoller::read_all(
         out.readings.push_back(std::move(reading));
     }
     return out;
+}
+
+bool MeterPoller::search_holes(BusLine& line, const PlannedRead& read,
+                               const std::vector<config::RegisterConfig>& registers,
+                               std::vector<std::optional<Value>>& decoded, ReadValues& out) {
+    HoleSearch found =
+        find_holes(read, [&](const PlannedRead& part) { return line.read(meter_.unit, part); });
+    for (const AnsweredRead& answered : found.answered)
+        decode_read(answered.read, answered.words, registers, decoded);
+    for (const RefusedRead& refused : found.refused)
+        out.problems.push_back(problem_of(refused.error, refused.read, registers));
+    if (!found.cuts.empty()) {
+        cuts_.insert(cuts_.end(), found.cuts.begin(), found.cuts.end());
+        std::sort(cuts_.begin(), cuts_.end());
+        cuts_.erase(std::unique(cuts_.begin(), cuts_.end()), cuts_.end());
+        if (learned_)
+            learned_->add(learned_key_, found.cuts);
+        spdlog::info(
+            "{}: meter {} (unit {} on bus {}) refused the read {} {}..{} (exception 2); it "
+            "refuses reads across {}: its reads are split there from now on ({} requests to "
+            "find out)",
+            kComponent, meter_.name, meter_.unit, bus_name_, config::to_string(read.function),
+            read.address, read.address + read.count - 1, describe_cuts(read, found.cuts),
+            found.requests);
+    }
+    if (!found.stopped_by)
+        return true;
+    const Error& err = *found.stopped_by;
+    if (err.kind == ErrorKind::kUnavailable) {
+        out.stopped = true;
+        return false;
+    }
+    out.problems.push_back(problem_of(err, read, registers));
+    out.timed_out = err.kind == ErrorKind::kTimeout || err.kind == ErrorKind::kBadResponse;
+    out.link_broken = !out.timed_out;
+    return false;
 }
 
 PollOutcome MeterPoller::poll(BusLine& line) {

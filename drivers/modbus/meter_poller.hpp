@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample.hpp"
+#include "drivers/modbus/learned_cuts.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/request_planner.hpp"
 
@@ -46,8 +47,9 @@ struct PollOutcome {
 /// Polls one meter and tracks its health.
 class MeterPoller {
   public:
+    /// `learned` (may be null) holds the cuts known for meters and receives new ones.
     MeterPoller(size_t meter_index, const config::MeterConfig& meter, const std::string& bus_name,
-                const Clock& clock);
+                const Clock& clock, LearnedCuts* learned = nullptr);
 
     /// Reads every planned request and builds the typed sample: one reading per register,
     /// in register order, with the quality kReadFailed where the meter did not give it.
@@ -63,6 +65,8 @@ class MeterPoller {
     const config::MeterConfig& config() const { return meter_; }
     /// The reads one poll makes now (after any splitting the meter forced).
     const std::vector<PlannedRead>& plan() const { return plan_; }
+    /// The places this meter refuses merged reads, as far as known.
+    const std::vector<ReadCut>& cuts() const { return cuts_; }
     /// Consecutive polls that produced nothing.
     int consecutive_failures() const { return consecutive_failures_; }
 
@@ -77,6 +81,13 @@ class MeterPoller {
     };
     ReadValues read_all(BusLine& line, std::vector<PlannedRead>& plan,
                         const std::vector<config::RegisterConfig>& registers);
+    /// Bisects a merged read the meter refused (exception 02); decodes what it read, names
+    /// what stays refused, learns the cuts. False when the poll must end (timeout, link).
+    bool search_holes(BusLine& line, const PlannedRead& read,
+                      const std::vector<config::RegisterConfig>& registers,
+                      std::vector<std::optional<Value>>& decoded, ReadValues& out);
+    /// Plans the reads of `registers` around the known cuts.
+    std::vector<PlannedRead> plan_for(const std::vector<config::RegisterConfig>& registers) const;
     void note_success(const std::vector<std::string>& problems);
     void note_failure(const std::string& reason);
 
@@ -85,6 +96,9 @@ class MeterPoller {
     std::string bus_name_;
     std::vector<PlannedRead> plan_;
     std::vector<PlannedRead> metadata_plan_;
+    LearnedCuts* learned_;
+    std::string learned_key_;
+    std::vector<ReadCut> cuts_;
     bool metadata_due_ = false;
     bool failing_ = false;
     int consecutive_failures_ = 0;

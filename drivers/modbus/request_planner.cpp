@@ -62,6 +62,15 @@ PlannedRead finish(const Pending& p) {
     return read;
 }
 
+/// True when a cut of `function` lies in (start, address]: a read from `start` may not
+/// extend to a value at `address`.
+bool cut_between(const std::vector<ReadCut>& cuts, RegisterFunction function, int start,
+                 int address) {
+    return std::any_of(cuts.begin(), cuts.end(), [&](const ReadCut& c) {
+        return c.function == function && c.address > start && c.address <= address;
+    });
+}
+
 }  // namespace
 
 std::vector<PlannedRead> plan_reads(const std::vector<config::RegisterConfig>& registers,
@@ -96,7 +105,8 @@ std::vector<PlannedRead> plan_reads(const std::vector<config::RegisterConfig>& r
         if (have_current && current.function == item.function) {
             const int gap = item.address - current.end;
             const int merged_end = std::max(current.end, item_end);
-            if (gap <= limits.max_gap && merged_end - current.start <= limit) {
+            if (gap <= limits.max_gap && merged_end - current.start <= limit &&
+                !cut_between(limits.cuts, item.function, current.start, item.address)) {
                 current.end = merged_end;
                 current.items.push_back(&item);
                 continue;

@@ -18,7 +18,11 @@
 
 #include "config/config_loader.hpp"
 #include "drivers/modbus/bus_budget.hpp"
+#include "drivers/modbus/learned_cuts.hpp"
+#include "drivers/modbus/meter_poller.hpp"
 #include "drivers/modbus/request_planner.hpp"
+#include "tests/fakes/fake_clock.hpp"
+#include "tests/fakes/holey_meter.hpp"
 
 namespace {
 
@@ -73,26 +77,37 @@ std::vector<PlannedRead> minimal_plan(const std::vector<RegisterConfig>& regs, b
     return reads;
 }
 
-/// What a plan becomes on a meter that refuses reads across holes: every read that covers
-/// an unconfigured address is answered with exception 02 and split into one read per value.
-std::vector<PlannedRead> after_refusals(const std::vector<PlannedRead>& plan) {
-    std::vector<PlannedRead> out;
-    for (const auto& read : plan) {
-        int covered = 0;
-        for (const auto& slot : read.slots)
-            covered += slot.count;
-        if (covered >= read.count || read.slots.size() < 2) {
-            out.push_back(read);
-            continue;
+/// What learning costs on a meter that refuses reads across holes, left at the default
+/// max_gap: polls until one is answered without a refusal, and the requests they made.
+struct Learning {
+    int polls = 0;
+    int requests = 0;
+    int refusals = 0;
+    size_t plan_after = 0;
+    int requests_after = 0;  // the requests of the poll after learning
+};
+
+Learning learn_holes(MeterConfig meter, const kaa::config::BusConfig& bus) {
+    meter.max_gap = kaa::modbus::PlanLimits{}.max_gap;
+    kaa::fakes::FakeClock clock;
+    kaa::fakes::HoleyMeter device(meter.registers);
+    kaa::modbus::LearnedCuts learned;
+    kaa::modbus::MeterPoller poller(0, meter, bus.name, clock, &learned);
+    kaa::modbus::BusLine line(bus, device, clock, [](kaa::Clock::Monotonic) { return true; });
+    Learning out;
+    while (out.polls <= 100) {
+        const int refused_before = device.refusals;
+        const int requested_before = device.requests;
+        poller.poll(line);
+        if (device.refusals == refused_before) {  // learnt: this poll was refused nothing
+            out.requests_after = device.requests - requested_before;
+            break;
         }
-        for (const auto& slot : read.slots) {
-            PlannedRead part;
-            part.function = read.function;
-            part.address = static_cast<uint16_t>(read.address + slot.offset);
-            part.count = slot.count;
-            out.push_back(part);
-        }
+        ++out.polls;
+        out.requests = device.requests;
+        out.refusals = device.refusals;
     }
+    out.plan_after = poller.plan().size();
     return out;
 }
 
@@ -148,16 +163,14 @@ int main(int argc, char** argv) {
                 ours.size(), minimal.size(), ms(t_naive), ms(t_ours), ms(t_min),
                 ms(t_naive) / ms(t_ours), ms(t_ours) / ms(t_min));
             if (meter.max_gap == 0) {
-                // The same meter left at the default max_gap: merged reads across holes are
-                // refused and split for good, costing the failed reads once and more each poll.
-                const auto merged = kaa::modbus::plan_reads(meter.registers, {});
-                const auto split = after_refusals(merged);
+                // The same meter left at the default max_gap: the merged reads it refuses are
+                // bisected once, and the plan learnt reaches the minimal count.
+                const Learning l = learn_holes(meter, *bus);
                 std::printf(
-                    "%-10s %5zu %7d | %6s / %4zu / %4s     | %8s / %6.1f / %6s   | "
-                    "(default max_gap: %zu planned, %zu after exception-02 splits)\n",
-                    "", meter.registers.size(), kaa::modbus::PlanLimits{}.max_gap, "", split.size(),
-                    "", "", ms(kaa::modbus::estimate_reads_time(split, *bus)), "", merged.size(),
-                    split.size());
+                    "%-10s %5zu %7d | learnt in %d poll(s) (%d requests, %d refused): then %d "
+                    "requests per poll, minimal %zu\n",
+                    "", meter.registers.size(), kaa::modbus::PlanLimits{}.max_gap, l.polls,
+                    l.requests, l.refusals, l.requests_after, minimal.size());
             }
         }
     }

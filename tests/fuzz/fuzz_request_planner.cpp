@@ -3,7 +3,9 @@
 // register's, so that reads merge and overlap), max_gap and the per-read limits. The plan
 // must cover every register by exactly one slot, whole and where it is; keep each read in its
 // table, in the address space and within its limit (or alone when one value is larger);
-// span no more than its slots; and leave no two neighbours that the limits let merge.
+// span no more than its slots; never reach from before a cut (a place the meter refused,
+// hole_finder.hpp) to a value at or after it; and leave no two neighbours that the limits
+// and the cuts let merge.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
@@ -76,6 +78,29 @@ std::vector<RegisterConfig> consume_registers(FuzzedDataProvider& in) {
     return regs;
 }
 
+/// Up to 8 cuts, most of them at a register's address (where learning puts them).
+std::vector<kaa::modbus::ReadCut> consume_cuts(FuzzedDataProvider& in,
+                                               const std::vector<RegisterConfig>& regs) {
+    std::vector<kaa::modbus::ReadCut> cuts;
+    const int n = in.ConsumeIntegralInRange<int>(0, 8);
+    for (int i = 0; i < n && in.remaining_bytes() > 0; ++i) {
+        if (!regs.empty() && in.ConsumeBool()) {
+            const auto& reg = regs[in.ConsumeIntegralInRange<size_t>(0, regs.size() - 1)];
+            cuts.push_back({reg.function, static_cast<uint16_t>(reg.address)});
+        } else {
+            cuts.push_back({in.PickValueInArray(kFunctions), in.ConsumeIntegral<uint16_t>()});
+        }
+    }
+    return cuts;
+}
+
+/// True when a cut of `function` lies in (start, address].
+bool cut_between(const PlanLimits& limits, RegisterFunction function, int start, int address) {
+    return std::any_of(limits.cuts.begin(), limits.cuts.end(), [&](const auto& c) {
+        return c.function == function && c.address > start && c.address <= address;
+    });
+}
+
 /// The limit a read of `function` must keep: the planner's clamp of the given limits.
 int limit_of(RegisterFunction function, const PlanLimits& limits) {
     return kaa::config::is_bit_function(function) ? std::clamp(limits.max_bits, 1, 2000)
@@ -98,6 +123,8 @@ void check_read(const PlannedRead& read, const std::vector<RegisterConfig>& regs
         check(read.address + slot.offset == reg.address, "a slot not where its register is");
         check(slot.count == width(reg), "a register not read whole");
         check(slot.offset + slot.count <= read.count, "a slot past the end of its read");
+        check(!cut_between(limits, read.function, read.address, reg.address),
+              "a read that reaches across a cut");
         first = std::min<int>(first, slot.offset);
         end = std::max<int>(end, slot.offset + slot.count);
     }
@@ -132,8 +159,9 @@ void check_neighbours(const PlannedRead& a, const PlannedRead& b,
     const RegisterConfig& next = regs[b.slots.front().register_index];
     const int gap = next.address - a_end;
     const int merged_end = std::max(a_end, next.address + width(next));
-    const bool could_merge =
-        gap <= limits.max_gap && merged_end - a.address <= limit_of(a.function, limits);
+    const bool could_merge = gap <= limits.max_gap &&
+                             merged_end - a.address <= limit_of(a.function, limits) &&
+                             !cut_between(limits, a.function, a.address, next.address);
     check(!could_merge, "two reads that the limits let merge");
 }
 
@@ -147,6 +175,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     limits.max_registers = in.ConsumeIntegralInRange<int>(0, 130);
     limits.max_bits = in.ConsumeBool() ? 2000 : in.ConsumeIntegralInRange<int>(0, 2100);
     const std::vector<RegisterConfig> regs = consume_registers(in);
+    limits.cuts = consume_cuts(in, regs);
 
     const std::vector<PlannedRead> plan = kaa::modbus::plan_reads(regs, limits);
     std::vector<int> seen(regs.size(), 0);
