@@ -66,11 +66,23 @@ bool BusWorker::ensure_open() {
         return true;
     auto st = transport_->open();
     if (st) {
-        spdlog::info("{}: bus {} open ({})", kWorkerLog, bus_.name, transport_->describe());
+        if (closed_after_poll_) {
+            // The worker closed it itself (close_after_poll): the meters were not lost, so
+            // their metadata need not be read again, and the journal needs no line a round.
+            spdlog::debug("{}: bus {} open again ({})", kWorkerLog, bus_.name,
+                          transport_->describe());
+        } else {
+            spdlog::info("{}: bus {} open ({})", kWorkerLog, bus_.name, transport_->describe());
+            for (auto& p : pollers_)
+                p->request_metadata();
+        }
+        closed_after_poll_ = false;
         reopen_backoff_.reset();
         log_limiter_.reset("open");
-        for (auto& p : pollers_)
-            p->request_metadata();
+        // A TCP-to-RTU converter may drop or garble the first request sent right after the
+        // connection is accepted: give it its pause (stopping cuts the pause short).
+        if (bus_.pause_after_connect.count() > 0)
+            return wait_until(clock_.now() + bus_.pause_after_connect);
         return true;
     }
     int suppressed = 0;
@@ -90,6 +102,15 @@ void BusWorker::back_off_if_failing(size_t i) {
     const auto delay = failing_backoff_[i].delay(failures);
     if (failures >= kFailuresBeforeBackoff)
         schedule_.defer(i, clock_.now() + delay);
+}
+
+void BusWorker::close_if_round_done() {
+    if (!bus_.close_after_poll || !transport_->is_open())
+        return;
+    if (schedule_.due(schedule_.next()) <= clock_.now())
+        return;  // another meter is due now: same round, same connection
+    transport_->close();
+    closed_after_poll_ = true;
 }
 
 void BusWorker::run() {
@@ -140,6 +161,8 @@ void BusWorker::run() {
             spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
                          transport_->describe());
             transport_->close();
+        } else {
+            close_if_round_done();
         }
     }
     transport_->close();
