@@ -122,7 +122,10 @@ void BusWorker::run() {
             wait_until(clock_.now() + std::chrono::seconds(1));
             continue;
         }
-        if (!ensure_open())
+        // A link closed after the last round (close_after_poll) is opened again only when
+        // the next meter is due; any other closed link at once, so its failure shows early.
+        const bool open_when_due = closed_after_poll_;
+        if (!open_when_due && !ensure_open())
             continue;
         const size_t i = schedule_.next();
         // Wake at least four times a second so progress() shows the worker is alive.
@@ -134,6 +137,8 @@ void BusWorker::run() {
         }
         if (!wait_until(due))
             break;
+        if (open_when_due && !ensure_open())
+            continue;
 
         MeterPoller& poller = *pollers_[i];
         if (poller.metadata_due()) {

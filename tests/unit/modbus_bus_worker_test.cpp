@@ -177,12 +177,15 @@ TEST(BusWorkerTest, AConverterBusPausesAfterConnectingAndClosesAfterEachRound) {
     const auto end = clock.now() + std::chrono::minutes(10);
     run_until(worker, clock, end);
 
-    // One connection per round, both meters polled on it, the first request 300 ms after
-    // the connect; each meter keeps its one poll a second.
+    // One connection per round, opened when the round is due (every whole second), both
+    // meters polled on it, the first request 300 ms after the connect; each meter keeps
+    // its one poll a second.
     const auto opens = wire.opens();
     const auto requests = wire.requests();
-    // Rounds at 0 s, 1 s, ... 600 s: the last one opens as the run ends.
-    EXPECT_EQ(opens.size(), 601u);
+    for (size_t n = 0; n < opens.size(); ++n)
+        EXPECT_EQ(opens[n], opens[0] + seconds(n)) << "round " << n;
+    // Rounds at 0 s, 1 s, ... 599 s (the one due at 600 s is where the run ends).
+    EXPECT_EQ(opens.size(), 600u);
     for (size_t n = 0; n < opens.size(); ++n) {
         const auto next = n + 1 < opens.size() ? opens[n + 1] : end;
         std::vector<int> units;
