@@ -117,6 +117,8 @@ struct BusConfig {
     Millis timeout{500};
     int retries = 1;
     Millis inter_request_delay{0};  // default 20ms on RTU, 0 on TCP
+    Millis pause_after_connect{0};  // TCP: silence after connecting, before the first request
+    bool close_after_poll = false;  // TCP: disconnect once the meters due now are polled
     Location where;
 };
 

@@ -24,7 +24,7 @@ static_assert(sizeof(KaaConfig) == 368, "KaaConfig changed: update config_json.c
 static_assert(sizeof(BufferConfig) == 56, "BufferConfig changed: update config_json.cpp");
 static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
-static_assert(sizeof(BusConfig) == 152, "BusConfig changed: update config_json.cpp");
+static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.cpp");
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 256, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(GatewayConfig) == 504, "GatewayConfig changed: update config_json.cpp");
@@ -112,6 +112,8 @@ json bus_json(const BusConfig& bus) {
                              {"timeout_ms", bus.timeout.count()},
                              {"retries", bus.retries},
                              {"inter_request_delay_ms", bus.inter_request_delay.count()},
+                             {"pause_after_connect_ms", bus.pause_after_connect.count()},
+                             {"close_after_poll", bus.close_after_poll},
                              {"where", location_json(bus.where)}});
     if (const auto* rtu = std::get_if<RtuLink>(&bus.link)) {
         out["rtu"] = json::object({{"device", rtu->device},
@@ -182,6 +184,16 @@ bool read_integer(const json& obj, const char* key, T& out) {
         return true;
     }
     return false;
+}
+
+/// A boolean value.
+bool read(const json& obj, const char* key, bool& out) {
+    const json* v = member(obj, key);
+    if (v == nullptr || !v->is_boolean()) {
+        return false;
+    }
+    out = v->get<bool>();
+    return true;
 }
 
 /// An int value.
@@ -361,7 +373,8 @@ bool read_bus(const json& obj, BusConfig& bus) {
     return read(obj, "name", bus.name) && read_link(obj, bus.link) &&
            read(obj, "timeout_ms", bus.timeout) && read(obj, "retries", bus.retries) &&
            read(obj, "inter_request_delay_ms", bus.inter_request_delay) &&
-           read(obj, "where", bus.where);
+           read(obj, "pause_after_connect_ms", bus.pause_after_connect) &&
+           read(obj, "close_after_poll", bus.close_after_poll) && read(obj, "where", bus.where);
 }
 
 /// One meter.

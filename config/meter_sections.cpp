@@ -14,7 +14,6 @@ namespace kaa::config {
 namespace {
 
 constexpr Millis kMinPollInterval{100};
-constexpr Millis kRtuInterRequestDelay{20};
 
 /// A register name in use within one meter, for the uniqueness check.
 struct NameUse {
@@ -346,56 +345,46 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
     return meter;
 }
 
+/// A meter configured with unit 0, for the check once every meter is read.
+struct UnitZero {
+    size_t meter;
+    std::string label;
+    Location where;
+};
+
+/// Refuses unit 0 on a TCP bus that is a TCP-to-RTU converter (several meters share it,
+/// or it has a converter key): the converter would send it to the serial line as the
+/// broadcast address, which no meter answers. A lone native Modbus TCP device may still
+/// be addressed as unit 0; on RTU it is refused where the meter is read.
+void check_unit_zero(Diagnostics& diag, const std::vector<BusConfig>& buses,
+                     const std::vector<MeterConfig>& meters, const std::vector<UnitZero>& zeros) {
+    for (const UnitZero& zero : zeros) {
+        const MeterConfig& meter = meters[zero.meter];
+        const auto bus = std::find_if(buses.begin(), buses.end(),
+                                      [&](const BusConfig& b) { return b.name == meter.bus; });
+        if (bus == buses.end() || !std::holds_alternative<TcpLink>(bus->link))
+            continue;
+        const auto sharing = std::count_if(
+            meters.begin(), meters.end(), [&](const MeterConfig& m) { return m.bus == bus->name; });
+        std::string why;
+        if (sharing > 1)
+            why = std::to_string(sharing) + " meters share bus '" + bus->name + "'";
+        else if (bus->close_after_poll || bus->pause_after_connect.count() > 0)
+            why = "bus '" + bus->name + "' is set up for a TCP-to-RTU converter";
+        if (why.empty())
+            continue;
+        diag.error(zero.where, zero.label +
+                                   ": unit 0 is the Modbus broadcast address: a TCP-to-RTU "
+                                   "converter passes it on as a broadcast, which no meter "
+                                   "answers; " +
+                                   why + ", so give each meter its own unit 1..247");
+    }
+}
+
 }  // namespace
 
 bool is_sample_key(const std::string& key) {
     return is_metric_name(key) && !all_chars(key, [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::vector<BusConfig> read_buses(const MapReader& top) {
-    std::vector<BusConfig> buses;
-    auto items = top.list("buses");
-    if (!items) {
-        return buses;
-    }
-    std::map<std::string, int> name_lines;
-    for (size_t i = 0; i < items->size(); ++i) {
-        MapReader r(top.diag(), (*items)[i], item_label((*items)[i], "bus", "buses", i),
-                    {"name", "rtu", "tcp", "timeout", "retries", "inter_request_delay"},
-                    top.value_where("buses"));
-        if (!r.is_map()) {
-            continue;
-        }
-        BusConfig bus;
-        bus.where = r.where();
-        if (auto v = r.string("name", Need::kRequired)) {
-            if (auto [it, inserted] = name_lines.emplace(*v, r.where().line); !inserted) {
-                r.fail("name", "'" + *v + "' is already used by the bus at line " +
-                                   std::to_string(it->second));
-            }
-            bus.name = *v;
-        }
-        if (auto link = read_link(r)) {
-            bus.link = *link;
-        }
-        bus.inter_request_delay =
-            std::holds_alternative<RtuLink>(bus.link) ? kRtuInterRequestDelay : Millis{0};
-        if (auto v = r.duration("timeout")) {
-            if (v->count() <= 0) {
-                r.fail("timeout", "must be greater than 0");
-            } else {
-                bus.timeout = *v;
-            }
-        }
-        if (auto v = r.integer("retries", 0, 10)) {
-            bus.retries = static_cast<int>(*v);
-        }
-        if (auto v = r.duration("inter_request_delay")) {
-            bus.inter_request_delay = *v;
-        }
-        buses.push_back(std::move(bus));
-    }
-    return buses;
 }
 
 void read_profile_body(const MapReader& top, MeterProfile& out) {
@@ -423,6 +412,7 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
     }
     std::map<std::string, int> name_lines;
     std::map<std::string, std::string> token_owners;
+    std::vector<UnitZero> unit_zero;
     for (size_t i = 0; i < items->size(); ++i) {
         MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
                     {"name", "token", "bus", "unit", "poll_interval", "metadata", "profile",
@@ -431,8 +421,12 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
         if (m.is_map()) {
             meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners,
                                         profile_dirs, profiles));
+            if (meters.back().unit == 0 && m.has("unit"))
+                unit_zero.push_back(
+                    UnitZero{meters.size() - 1, m.section(), m.value_where("unit")});
         }
     }
+    check_unit_zero(top.diag(), buses, meters, unit_zero);
     return meters;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "config/meter_sections.hpp"
+#include "config/profile_fingerprint.hpp"
 #include "config/profiles.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -89,13 +90,14 @@ ProfileResult load_profile_file(const std::string& path) {
         if (text)
             root = parse_yaml(diag, *text);
         if (root) {
-            MapReader top(
-                diag, *root, "",
-                {"profile", "max_gap", "max_registers", "metadata_registers", "registers"},
-                Location{path, 1, 1});
+            MapReader top(diag, *root, "",
+                          {"profile", "max_gap", "max_registers", "metadata_registers", "registers",
+                           "fingerprint"},
+                          Location{path, 1, 1});
             if (top.is_map() && top.require("profile")) {
                 read_profile_header(top, file_id, profile);
                 read_profile_body(top, profile);
+                read_fingerprint(top, profile);
             }
         }
     } catch (const std::exception& e) {

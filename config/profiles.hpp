@@ -9,10 +9,29 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "config/config.hpp"
 #include "config/config_error.hpp"
 
 namespace kaa::config {
+
+/// What one fingerprint check asks of the value it reads.
+enum class FingerprintTest {
+    kOneOf,     // the value is one of a list (numbers, or strings for type string)
+    kRange,     // the value lies within min..max (either bound may be left open)
+    kReadable,  // the meter merely answers the read (where other models refuse it)
+};
+
+/// One check of a profile's fingerprint: a register (or bit) read on its own, never merged
+/// with another read, and what the meter's answer must be for the check to hold.
+struct FingerprintCheck {
+    RegisterConfig reg;  // address, function, type, byte_order, length (no name)
+    FingerprintTest test = FingerprintTest::kReadable;
+    std::vector<nlohmann::json> one_of;  // kOneOf: numbers, or strings for type string
+    std::optional<double> min;           // kRange
+    std::optional<double> max;           // kRange
+};
 
 /// One meter model's profile, as read from its file.
 struct MeterProfile {
@@ -26,6 +45,8 @@ struct MeterProfile {
     std::optional<int> max_registers;
     std::vector<RegisterConfig> metadata_registers;
     std::vector<RegisterConfig> registers;
+    /// How `kaa-gateway scan` recognises the model: every check must hold (empty: never).
+    std::vector<FingerprintCheck> fingerprint;
 };
 
 /// A profile file read: the profile, or the errors that made it unusable (file:line:col).

@@ -2,6 +2,8 @@
 // The simulator's typed configuration (kaa-gateway simulate --config sim.yaml).
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -41,11 +43,25 @@ struct SimUnitConfig {
     Location where;
 };
 
+/// Which id a simulated converter's spoiled reply gets wrong.
+enum class SimWrongId { kTransaction, kUnit };
+
+/// A TCP server that behaves as a TCP-to-RTU converter (Moxa, USR, Waveshare): it serves one
+/// connection at a time (a second one is accepted and closed at once) and one request at a
+/// time, each taking as long as its RTU frames would on the serial line behind it.
+struct SimConverterConfig {
+    int baud = 9600;         // the serial line behind it, 8N1: sets each request's time
+    int wrong_id_every = 0;  // every n-th reply carries a wrong id (0: never)
+    SimWrongId wrong_id = SimWrongId::kTransaction;
+    uint16_t wrong_id_word = 0xDEAD;  // every register word of such a reply
+};
+
 /// One simulated bus: a Modbus TCP listener or a serial device (e.g. one end of a socat pty pair).
 struct SimServerConfig {
     std::string name;
     std::variant<RtuLink, TcpLink> link;
     std::vector<SimUnitConfig> units;
+    std::optional<SimConverterConfig> converter;  // tcp only
     Location where;
 };
 

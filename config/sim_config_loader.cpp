@@ -223,6 +223,34 @@ SimUnitConfig read_unit(const MapReader& u, bool serial) {
     return unit;
 }
 
+const std::vector<std::pair<std::string, SimWrongId>> kWrongIdNames = {
+    {"transaction", SimWrongId::kTransaction}, {"unit", SimWrongId::kUnit}};
+
+/// Reads a server's converter: mapping (tcp servers only).
+SimConverterConfig read_converter(const MapReader& s) {
+    MapReader c(s.diag(), s.get("converter"), s.section() + " converter",
+                {"baud", "wrong_id_every", "wrong_id", "wrong_id_word"}, s.key_where("converter"));
+    SimConverterConfig converter;
+    if (s.has("rtu")) {
+        s.fail("converter",
+               "is only simulated on tcp servers (it is the TCP side of a "
+               "TCP-to-RTU converter)");
+    }
+    if (auto v = c.integer("baud", 300, 1'000'000)) {
+        converter.baud = static_cast<int>(*v);
+    }
+    if (auto v = c.integer("wrong_id_every", 0, 1'000'000)) {
+        converter.wrong_id_every = static_cast<int>(*v);
+    }
+    if (auto v = c.choice("wrong_id", kWrongIdNames)) {
+        converter.wrong_id = *v;
+    }
+    if (auto v = c.integer("wrong_id_word", 0, 0xFFFF)) {
+        converter.wrong_id_word = static_cast<uint16_t>(*v);
+    }
+    return converter;
+}
+
 /// Reads one server: name, link and units (unit ids unique within it).
 SimServerConfig read_server(const MapReader& s) {
     SimServerConfig server;
@@ -234,6 +262,9 @@ SimServerConfig read_server(const MapReader& s) {
         server.link = *link;
     }
     const bool serial = s.has("rtu");
+    if (s.has("converter")) {
+        server.converter = read_converter(s);
+    }
     auto items = s.list("units");
     if (!items) {
         return server;
@@ -277,7 +308,7 @@ SimConfig read_sim(Diagnostics& diag, const YAML::Node& root) {
     for (size_t i = 0; i < items->size(); ++i) {
         const YAML::Node& node = (*items)[i];
         MapReader s(diag, node, item_label(node, "server", "servers", i),
-                    {"name", "tcp", "rtu", "units"}, top.value_where("servers"));
+                    {"name", "tcp", "rtu", "converter", "units"}, top.value_where("servers"));
         if (!s.is_map()) {
             continue;
         }

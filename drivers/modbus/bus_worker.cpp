@@ -67,11 +67,23 @@ bool BusWorker::ensure_open() {
         return true;
     auto st = transport_->open();
     if (st) {
-        spdlog::info("{}: bus {} open ({})", kWorkerLog, bus_.name, transport_->describe());
+        if (closed_after_poll_) {
+            // The worker closed it itself (close_after_poll): the meters were not lost, so
+            // their metadata need not be read again, and the journal needs no line a round.
+            spdlog::debug("{}: bus {} open again ({})", kWorkerLog, bus_.name,
+                          transport_->describe());
+        } else {
+            spdlog::info("{}: bus {} open ({})", kWorkerLog, bus_.name, transport_->describe());
+            for (auto& p : pollers_)
+                p->request_metadata();
+        }
+        closed_after_poll_ = false;
         reopen_backoff_.reset();
         log_limiter_.reset("open");
-        for (auto& p : pollers_)
-            p->request_metadata();
+        // A TCP-to-RTU converter may drop or garble the first request sent right after the
+        // connection is accepted: give it its pause (stopping cuts the pause short).
+        if (bus_.pause_after_connect.count() > 0)
+            return wait_until(clock_.now() + bus_.pause_after_connect);
         return true;
     }
     int suppressed = 0;
@@ -93,6 +105,15 @@ void BusWorker::back_off_if_failing(size_t i) {
         schedule_.defer(i, clock_.now() + delay);
 }
 
+void BusWorker::close_if_round_done() {
+    if (!bus_.close_after_poll || !transport_->is_open())
+        return;
+    if (schedule_.due(schedule_.next()) <= clock_.now())
+        return;  // another meter is due now: same round, same connection
+    transport_->close();
+    closed_after_poll_ = true;
+}
+
 void BusWorker::run() {
     BusLine line(bus_, *transport_, clock_,
                  [this](Clock::Monotonic when) { return wait_until(when); });
@@ -102,7 +123,10 @@ void BusWorker::run() {
             wait_until(clock_.now() + std::chrono::seconds(1));
             continue;
         }
-        if (!ensure_open())
+        // A link closed after the last round (close_after_poll) is opened again only when
+        // the next meter is due; any other closed link at once, so its failure shows early.
+        const bool open_when_due = closed_after_poll_;
+        if (!open_when_due && !ensure_open())
             continue;
         const size_t i = schedule_.next();
         // Wake at least four times a second so progress() shows the worker is alive.
@@ -114,6 +138,8 @@ void BusWorker::run() {
         }
         if (!wait_until(due))
             break;
+        if (open_when_due && !ensure_open())
+            continue;
 
         MeterPoller& poller = *pollers_[i];
         if (poller.metadata_due()) {
@@ -141,6 +167,8 @@ void BusWorker::run() {
             spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
                          transport_->describe());
             transport_->close();
+        } else {
+            close_if_round_done();
         }
     }
     transport_->close();

@@ -53,6 +53,8 @@ class BusWorker {
     bool wait_until(Clock::Monotonic when);
     bool ensure_open();
     void back_off_if_failing(size_t i);
+    /// With close_after_poll: closes the link when no other meter is due now.
+    void close_if_round_done();
 
     const config::BusConfig& bus_;
     std::unique_ptr<MeterTransport> transport_;
@@ -70,6 +72,7 @@ class BusWorker {
     std::atomic<uint64_t> progress_{0};
     std::atomic<size_t> failing_{0};
     bool stall_for_tests_ = false;
+    bool closed_after_poll_ = false;  // the link was closed on purpose, not lost
 };
 
 }  // namespace kaa::modbus

@@ -113,7 +113,18 @@ std::string describe_exception(int code) {
     return fmt::format("Modbus exception {} ({})", code, name);
 }
 
-LibmodbusTransport::LibmodbusTransport(config::BusConfig bus) : bus_(std::move(bus)) {}
+namespace {
+
+/// The clock of the transports' log limiters (a transport waits on libmodbus, not on it).
+const Clock& log_clock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+}  // namespace
+
+LibmodbusTransport::LibmodbusTransport(config::BusConfig bus)
+    : bus_(std::move(bus)), wrong_id_log_(log_clock(), std::chrono::minutes(1)) {}
 
 LibmodbusTransport::~LibmodbusTransport() {
     close();
@@ -275,11 +286,25 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
         pending_bytes(modbus_get_socket(ctx_)));
     if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException)
         return checked.values;
+    if (checked.wrong_id)
+        note_wrong_id(unit, checked.values.error().message);
     if (checked.framing_lost)
         resynchronise(checked.values.error());
     else
         modbus_flush(ctx_);
     return checked.values;
+}
+
+void LibmodbusTransport::note_wrong_id(int unit, const std::string& why) {
+    const uint64_t from_unit = ++wrong_id_by_unit_[unit];
+    ++wrong_id_total_;
+    int suppressed = 0;
+    if (!wrong_id_log_.allow("unit " + std::to_string(unit), suppressed))
+        return;
+    spdlog::warn(
+        "modbus: bus {} ({}): discarded a reply meant for another request ({}), not decoded; "
+        "discarded replies: {} for unit {}, {} on this bus",
+        bus_.name, describe(), why, from_unit, unit, wrong_id_total_);
 }
 
 Result<std::vector<uint16_t>> LibmodbusTransport::read_rtu(int unit,

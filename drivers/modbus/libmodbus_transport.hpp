@@ -1,7 +1,11 @@
 #pragma once
 // LibmodbusTransport: MeterTransport over libmodbus, for RTU serial lines and Modbus TCP.
 
+#include <cstdint>
+#include <map>
+
 #include "config/config.hpp"
+#include "core/rate_limiter.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 
 struct _modbus;
@@ -22,6 +26,9 @@ class LibmodbusTransport final : public MeterTransport {
     Result<std::vector<uint16_t>> read(int unit, config::RegisterFunction function,
                                        uint16_t address, uint16_t count) override;
     std::string describe() const override;
+    /// Replies discarded on this link because their transaction id or unit id belonged to
+    /// another request (Modbus TCP), all units together.
+    uint64_t wrong_id_replies() const { return wrong_id_total_; }
 
   private:
     Error classify_failure(int err, int unit);
@@ -36,10 +43,15 @@ class LibmodbusTransport final : public MeterTransport {
     void resynchronise(const Error& why);
     /// True when the bus is a Modbus TCP endpoint, not a serial line.
     bool is_tcp() const;
+    /// Counts a reply with another request's transaction or unit id and logs the count.
+    void note_wrong_id(int unit, const std::string& why);
 
     config::BusConfig bus_;
     _modbus* ctx_ = nullptr;
     uint16_t next_transaction_id_ = 1;
+    std::map<int, uint64_t> wrong_id_by_unit_;
+    uint64_t wrong_id_total_ = 0;
+    RateLimiter wrong_id_log_;
 };
 
 /// A sentence for a Modbus exception code: "exception 2 (illegal data address)".

@@ -102,10 +102,16 @@ void check_budget(const config::GatewayConfig& config, const config::BusConfig& 
 PlanCheck check_polling_plan(const config::GatewayConfig& config) {
     PlanCheck check;
     for (const auto& bus : config.buses) {
+        std::string converter;
+        if (bus.pause_after_connect.count() > 0)
+            converter +=
+                ", pause after connect " + config::format_duration(bus.pause_after_connect);
+        if (bus.close_after_poll)
+            converter += ", closed after each poll round";
         check.report +=
-            fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {})\n", bus.name,
+            fmt::format("bus {} ({}, timeout {}, retries {}, inter-request delay {}{})\n", bus.name,
                         modbus::describe_link(bus), config::format_duration(bus.timeout),
-                        bus.retries, config::format_duration(bus.inter_request_delay));
+                        bus.retries, config::format_duration(bus.inter_request_delay), converter);
         check.report += describe_meters(config, bus);
         check_budget(config, bus, check);
     }

@@ -117,11 +117,16 @@ TcpReply check_read_reply(const TcpReadRequest& request, std::span<const uint8_t
         return bad(
             fmt::format("protocol id {} in the reply, not 0 (unit {})", protocol, request.unit));
     if (const uint16_t tid = be16(adu, 0); tid != request.transaction_id) {
-        return bad(fmt::format("reply with transaction id {}, sent {} (unit {})", tid,
-                               request.transaction_id, request.unit));
+        TcpReply reply = bad(fmt::format("reply with transaction id {}, sent {} (unit {})", tid,
+                                         request.transaction_id, request.unit));
+        reply.wrong_id = true;
+        return reply;
     }
-    if (const uint8_t unit = adu[6]; unit != request.unit)
-        return bad(fmt::format("reply for unit {}, asked unit {}", unit, request.unit));
+    if (const uint8_t unit = adu[6]; unit != request.unit) {
+        TcpReply reply = bad(fmt::format("reply for unit {}, asked unit {}", unit, request.unit));
+        reply.wrong_id = true;
+        return reply;
+    }
     const uint8_t function = adu[7];
     if (function == (request.function | kExceptionBit)) {
         if (adu.size() != kMbapLength + 2) {

@@ -41,6 +41,9 @@ struct TcpReply {
     /// The reply's own length fields disagree with the bytes read, or bytes followed it:
     /// where the next frame starts is unknown, so the connection should be dropped.
     bool framing_lost = false;
+    /// A well-framed reply with another transaction id or unit id than the request's: the
+    /// answer to some other request (a late one, or a converter's mix-up), never decoded.
+    bool wrong_id = false;
 };
 
 /// Checks a whole reply ADU (`adu`, as received) against `request`, and `trailing` (bytes

@@ -2,6 +2,7 @@
 // What the simulator needs from one server (TCP listener or serial line).
 
 #include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "core/result.hpp"
@@ -18,6 +19,8 @@ class Server {
     virtual void serve(const std::atomic<bool>& stop) = 0;
     /// Where it serves, for logs: "tcp 127.0.0.1:15020" or "rtu /dev/ttyS0 at 9600 8N1".
     virtual std::string describe() const = 0;
+    /// The TCP port bound once open (0 for a serial line).
+    virtual uint16_t tcp_port() const { return 0; }
 };
 
 }  // namespace kaa::sim

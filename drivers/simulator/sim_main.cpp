@@ -1,11 +1,15 @@
-// kaa-gateway: the operator tool. `kaa-gateway simulate` serves simulated meters.
+// kaa-gateway: the operator tool. `simulate` serves simulated meters; `read` and `scan`
+// commission real ones; `profiles` lists the meter profiles.
 #include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +19,7 @@
 #include "core/log.hpp"
 #include "drivers/modbus/libmodbus_transport.hpp"
 #include "drivers/modbus/probe.hpp"
+#include "drivers/modbus/scan.hpp"
 #include "drivers/simulator/simulator.hpp"
 #include "version.hpp"
 
@@ -70,27 +75,43 @@ int profiles(const std::string& show_id) {
     return 0;
 }
 
-/// The options of `kaa-gateway read`.
-struct ReadOptions {
+/// How `read` and `scan` reach the bus: --tcp HOST:PORT or --rtu DEVICE with its settings.
+struct LinkOptions {
     std::string tcp;  // HOST:PORT
     std::string rtu;  // serial device
     int baud = 9600;
     std::string parity = "none";
     int data_bits = 8;
     int stop_bits = 1;
+    int timeout_ms = 1000;
+};
+
+/// The options of `kaa-gateway read`.
+struct ReadOptions {
+    LinkOptions link;
     int unit = 1;
     std::string function = "holding";
     int address = 0;
     int count = 1;
-    int timeout_ms = 1000;
     std::string profile;
 };
 
-/// `kaa-gateway read`: one read from a meter, or a profile's registers once.
-int read_meter(const ReadOptions& o) {
+/// The options of `kaa-gateway scan`.
+struct ScanOptions {
+    LinkOptions link;
+    std::string units = "1-247";
+};
+
+/// The bus `read` or `scan` talks to (no retries: what the meter does is what is shown);
+/// nullopt after saying what is wrong with the options.
+std::optional<kaa::config::BusConfig> bus_from(const LinkOptions& o, const char* command) {
     namespace cfg = kaa::config;
+    if (o.tcp.empty() == o.rtu.empty()) {
+        std::cerr << "kaa-gateway " << command << ": give --tcp HOST:PORT or --rtu DEVICE\n";
+        return std::nullopt;
+    }
     cfg::BusConfig bus;
-    bus.name = "probe";
+    bus.name = command;
     bus.timeout = cfg::Millis(o.timeout_ms);
     bus.retries = 0;
     if (!o.tcp.empty()) {
@@ -100,23 +121,39 @@ int read_meter(const ReadOptions& o) {
         if (colon != std::string::npos)
             link.port = std::atoi(o.tcp.c_str() + colon + 1);
         if (link.host.empty() || link.port <= 0 || link.port > 65535) {
-            std::cerr << "kaa-gateway read: --tcp wants HOST:PORT, got '" << o.tcp << "'\n";
-            return 2;
+            std::cerr << "kaa-gateway " << command << ": --tcp wants HOST:PORT, got '" << o.tcp
+                      << "'\n";
+            return std::nullopt;
         }
         bus.link = link;
-    } else {
-        cfg::RtuLink link;
-        link.device = o.rtu;
-        link.baud = o.baud;
-        link.parity = o.parity == "even"  ? cfg::Parity::kEven
-                      : o.parity == "odd" ? cfg::Parity::kOdd
-                                          : cfg::Parity::kNone;
-        link.data_bits = o.data_bits;
-        link.stop_bits = o.stop_bits;
-        bus.link = link;
-        bus.inter_request_delay = cfg::Millis(20);  // as the daemon's default for RTU
+        return bus;
     }
-    kaa::modbus::LibmodbusTransport transport(bus);
+    cfg::RtuLink link;
+    link.device = o.rtu;
+    link.baud = o.baud;
+    link.parity = o.parity == "even"  ? cfg::Parity::kEven
+                  : o.parity == "odd" ? cfg::Parity::kOdd
+                                      : cfg::Parity::kNone;
+    link.data_bits = o.data_bits;
+    link.stop_bits = o.stop_bits;
+    bus.link = link;
+    bus.inter_request_delay = cfg::Millis(20);  // as the daemon's default for RTU
+    return bus;
+}
+
+/// `kaa-gateway read`: one read from a meter, or a profile's registers once.
+int read_meter(const ReadOptions& o) {
+    namespace cfg = kaa::config;
+    const auto bus = bus_from(o.link, "read");
+    if (!bus)
+        return 2;
+    const bool bits = o.function == "coil" || o.function == "discrete";
+    if ((!bits && o.count > 125) || o.address + o.count > 65536) {
+        std::cerr << "kaa-gateway read: --count " << o.count << " from --address " << o.address
+                  << " does not fit (at most 125 registers, 2000 bits)\n";
+        return 2;
+    }
+    kaa::modbus::LibmodbusTransport transport(*bus);
     kaa::modbus::ProbeOutcome outcome;
     if (!o.profile.empty()) {
         const auto path = cfg::find_profile(o.profile, cfg::default_profile_dirs());
@@ -146,6 +183,65 @@ int read_meter(const ReadOptions& o) {
     return outcome.exit_code;
 }
 
+/// The profiles that have a fingerprint (a broken profile file is named and left out).
+std::vector<kaa::config::MeterProfile> fingerprinted_profiles() {
+    std::vector<kaa::config::MeterProfile> out;
+    for (auto& r : kaa::config::list_profiles(kaa::config::default_profile_dirs())) {
+        for (const auto& e : r.errors)
+            std::cerr << e.to_string() << " (profile left out of the scan)\n";
+        if (r.profile && !r.profile->fingerprint.empty())
+            out.push_back(std::move(*r.profile));
+    }
+    return out;
+}
+
+/// `kaa-gateway scan`: which units of a bus answer, and the profiles each may be.
+int scan_bus(const ScanOptions& o) {
+    const auto bus = bus_from(o.link, "scan");
+    if (!bus)
+        return 2;
+    const auto units = kaa::modbus::parse_unit_list(o.units);
+    if (!units) {
+        std::cerr << "kaa-gateway scan: " << units.error().message << "\n";
+        return 2;
+    }
+    const auto profiles = fingerprinted_profiles();
+    std::cout << kaa::modbus::estimate_line(*bus, units.value()) << std::endl;
+    // On a terminal one line is rewritten as the scan goes; in a pipe or a log, a line
+    // every kProgressEvery units.
+    constexpr size_t kProgressEvery = 10;
+    const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    const auto progress = [&](const kaa::modbus::ScanProgress& p) {
+        if (terminal)
+            std::cerr << "\r" << kaa::modbus::progress_line(p) << (p.done == p.total ? "\n" : "")
+                      << std::flush;
+        else if (p.done % kProgressEvery == 0 || p.done == p.total)
+            std::cerr << kaa::modbus::progress_line(p) << std::endl;
+    };
+    kaa::modbus::LibmodbusTransport transport(*bus);
+    const kaa::SystemClock clock;
+    const auto result =
+        kaa::modbus::scan_units(*bus, transport, clock, units.value(), profiles, progress);
+    const auto outcome = kaa::modbus::scan_report(result, units.value());
+    std::cout << outcome.text;
+    std::cerr << outcome.error;
+    return outcome.exit_code;
+}
+
+/// Adds the link options of `read` and `scan` to a subcommand.
+void add_link_options(CLI::App* cmd, LinkOptions& o) {
+    auto* tcp = cmd->add_option("--tcp", o.tcp, "Modbus TCP peer HOST:PORT");
+    auto* rtu = cmd->add_option("--rtu", o.rtu, "serial device, e.g. /dev/ttyUSB0");
+    tcp->excludes(rtu);
+    cmd->add_option("--baud", o.baud, "RTU baud rate")->check(CLI::Range(300, 1000000));
+    cmd->add_option("--parity", o.parity, "none, even or odd")
+        ->check(CLI::IsMember({"none", "even", "odd"}));
+    cmd->add_option("--data-bits", o.data_bits, "7 or 8")->check(CLI::Range(7, 8));
+    cmd->add_option("--stop-bits", o.stop_bits, "1 or 2")->check(CLI::Range(1, 2));
+    cmd->add_option("--timeout-ms", o.timeout_ms, "how long to wait for each answer")
+        ->check(CLI::Range(10, 60000));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,14 +263,7 @@ int main(int argc, char** argv) {
     ReadOptions ro;
     auto* rd = app.add_subcommand(
         "read", "read a meter once and print every decoding of its registers (commissioning)");
-    auto* tcp = rd->add_option("--tcp", ro.tcp, "Modbus TCP peer HOST:PORT");
-    auto* rtu = rd->add_option("--rtu", ro.rtu, "serial device, e.g. /dev/ttyUSB0");
-    tcp->excludes(rtu);
-    rd->add_option("--baud", ro.baud, "RTU baud rate")->check(CLI::Range(300, 1000000));
-    rd->add_option("--parity", ro.parity, "none, even or odd")
-        ->check(CLI::IsMember({"none", "even", "odd"}));
-    rd->add_option("--data-bits", ro.data_bits, "7 or 8")->check(CLI::Range(7, 8));
-    rd->add_option("--stop-bits", ro.stop_bits, "1 or 2")->check(CLI::Range(1, 2));
+    add_link_options(rd, ro.link);
     rd->add_option("--unit", ro.unit, "Modbus unit id")->check(CLI::Range(0, 247));
     rd->add_option("--function", ro.function, "holding, input, coil or discrete")
         ->check(CLI::IsMember({"holding", "input", "coil", "discrete"}));
@@ -182,9 +271,15 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 65535));
     rd->add_option("--count", ro.count, "registers (1..125) or bits (1..2000)")
         ->check(CLI::Range(1, 2000));
-    rd->add_option("--timeout-ms", ro.timeout_ms, "how long to wait for the answer")
-        ->check(CLI::Range(10, 60000));
     rd->add_option("--profile", ro.profile, "read a profile's registers once: name = value");
+
+    ScanOptions so;
+    so.link.timeout_ms = 300;
+    auto* sc = app.add_subcommand(
+        "scan", "find the units of a bus that answer, and the profiles they may be");
+    add_link_options(sc, so.link);
+    sc->add_option("--units", so.units, "unit ids to ask: 1-247, 1,2,5 or 3")
+        ->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
     kaa::log::init(log_level);
@@ -192,18 +287,9 @@ int main(int argc, char** argv) {
         return simulate(sim_config);
     if (prof->parsed())
         return profiles(show_id);
-    if (rd->parsed()) {
-        if (ro.tcp.empty() == ro.rtu.empty()) {
-            std::cerr << "kaa-gateway read: give --tcp HOST:PORT or --rtu DEVICE\n";
-            return 2;
-        }
-        const bool bits = ro.function == "coil" || ro.function == "discrete";
-        if ((!bits && ro.count > 125) || ro.address + ro.count > 65536) {
-            std::cerr << "kaa-gateway read: --count " << ro.count << " from --address "
-                      << ro.address << " does not fit (at most 125 registers, 2000 bits)\n";
-            return 2;
-        }
+    if (rd->parsed())
         return read_meter(ro);
-    }
+    if (sc->parsed())
+        return scan_bus(so);
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "drivers/simulator/converter_server.hpp"
 #include "drivers/simulator/rtu_server.hpp"
 #include "drivers/simulator/tcp_server.hpp"
 
@@ -17,6 +18,9 @@ const Clock& machine_clock() {
 }
 
 std::unique_ptr<Server> make_server(const config::SimServerConfig& s, UnitSet& units) {
+    if (const auto* tcp = std::get_if<config::TcpLink>(&s.link); tcp && s.converter) {
+        return std::make_unique<ConverterServer>(s.name, *tcp, *s.converter, units);
+    }
     if (const auto* tcp = std::get_if<config::TcpLink>(&s.link)) {
         return std::make_unique<TcpServer>(s.name, *tcp, units);
     }
@@ -50,9 +54,7 @@ Status Simulator::start() {
             servers_.clear();
             return opened;
         }
-        if (const auto* tcp = dynamic_cast<const TcpServer*>(servers_.back().get())) {
-            ports_[i] = tcp->port();
-        }
+        ports_[i] = servers_.back()->tcp_port();
     }
     stopping_ = false;
     for (const auto& server : servers_) {

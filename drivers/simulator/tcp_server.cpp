@@ -1,8 +1,6 @@
 #include "drivers/simulator/tcp_server.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -16,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drivers/simulator/modbus_frame.hpp"
+#include "drivers/simulator/tcp_listener.hpp"
 
 namespace kaa::sim {
 namespace {
@@ -24,28 +23,6 @@ constexpr int kPollMs = 100;
 constexpr size_t kMaxClients = 256;
 constexpr size_t kMaxPendingOutput = 1 << 20;
 constexpr size_t kReadChunk = 4096;
-
-std::string format_host_port(const std::string& host, uint16_t port) {
-    if (host.find(':') != std::string::npos) {
-        return fmt::format("[{}]:{}", host, port);
-    }
-    return fmt::format("{}:{}", host, port);
-}
-
-std::string peer_name(const sockaddr_storage& addr) {
-    char host[INET6_ADDRSTRLEN] = {0};
-    uint16_t port = 0;
-    if (addr.ss_family == AF_INET) {
-        const auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-        port = ntohs(a->sin_port);
-    } else if (addr.ss_family == AF_INET6) {
-        const auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-        port = ntohs(a->sin6_port);
-    }
-    return format_host_port(host, port);
-}
 
 }  // namespace
 
@@ -65,55 +42,12 @@ std::string TcpServer::describe() const {
 }
 
 Status TcpServer::open() {
-    const std::string where = describe();
-    if (link_.port < 0 || link_.port > 65535) {
-        return make_error(ErrorKind::kInvalidArgument,
-                          fmt::format("simulator server '{}': invalid port in {}", name_, where));
+    const Result<Listener> listener = listen_tcp(name_, link_, describe());
+    if (!listener.ok()) {
+        return listener.error();
     }
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const std::string service = std::to_string(link_.port);
-    const int gai = getaddrinfo(link_.host.empty() ? nullptr : link_.host.c_str(), service.c_str(),
-                                &hints, &found);
-    if (gai != 0) {
-        return make_error(ErrorKind::kIo,
-                          fmt::format("simulator server '{}': cannot resolve {}: {}", name_, where,
-                                      gai_strerror(gai)));
-    }
-    int err = 0;
-    for (addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                                ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        const int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 64) == 0) {
-            listen_fd_ = fd;
-            break;
-        }
-        err = errno;
-        ::close(fd);
-    }
-    freeaddrinfo(found);
-    if (listen_fd_ < 0) {
-        return make_error(ErrorKind::kIo,
-                          fmt::format("simulator server '{}': cannot listen on {}: {}", name_,
-                                      where, std::strerror(err)),
-                          err);
-    }
-    sockaddr_storage bound{};
-    socklen_t len = sizeof(bound);
-    if (getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &len) == 0) {
-        port_ = bound.ss_family == AF_INET6
-                    ? ntohs(reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port)
-                    : ntohs(reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
-    }
+    listen_fd_ = listener.value().fd;
+    port_ = listener.value().port;
     return {};
 }
 

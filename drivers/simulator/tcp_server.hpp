@@ -30,6 +30,7 @@ class TcpServer final : public Server {
     std::string describe() const override;
     /// The port actually bound (the chosen one when the configuration says 0).
     uint16_t port() const { return port_; }
+    uint16_t tcp_port() const override { return port_; }
 
   private:
     struct Client {

@@ -5,7 +5,8 @@ Errors (exit status 1): a file that does not parse; id != file name; a missing o
 a register without name/address/function/type; a bad function, type or byte order; a string
 without length; a name used twice in one profile; an address outside 0..65535 or a register
 running past 65535; two registers of one profile (same function) that overlap; max_registers
-outside 1..125 or max_gap outside 0..125; a single register larger than max_registers.
+outside 1..125 or max_gap outside 0..125; a single register larger than max_registers; a fingerprint check without address, function
+and type, or without exactly one test (one_of, min/max, readable: true).
 Warnings: a register name that is not in the shared naming list (config/profiles/README.md).
 
 Only the standard library and PyYAML (python3-yaml) are used.
@@ -24,7 +25,12 @@ except ImportError:  # pragma: no cover - reported, not hidden
 PROFILE_KEYS = {"id", "maker", "model", "kind", "reads", "interface", "serial"}
 PROFILE_REQUIRED = {"id", "maker", "model", "kind", "reads", "interface"}
 SERIAL_KEYS = {"baud", "parity", "data_bits", "stop_bits"}
-TOP_KEYS = {"profile", "max_gap", "max_registers", "metadata_registers", "registers"}
+TOP_KEYS = {"profile", "max_gap", "max_registers", "metadata_registers", "registers",
+            "fingerprint"}
+FINGERPRINT_KEYS = {"name", "address", "function", "type", "byte_order", "length", "one_of", "min",
+                    "max", "readable"}
+FINGERPRINT_REQUIRED = ("address", "function", "type")
+MAX_FINGERPRINT_CHECKS = 8
 REGISTER_KEYS = {"name", "address", "function", "type", "byte_order", "length", "scale", "offset"}
 REGISTER_REQUIRED = ("name", "address", "function", "type")
 FUNCTIONS = {"holding", "input", "coil", "discrete"}
@@ -142,6 +148,54 @@ def check_register(rep, where, reg, metadata):
     return width
 
 
+def check_fingerprint(rep, where, items):
+    """The optional fingerprint: list: each check a register and exactly one test."""
+    if not isinstance(items, list):
+        rep.error(where, "fingerprint must be a list")
+        return
+    if len(items) > MAX_FINGERPRINT_CHECKS:
+        rep.error(where, f"fingerprint has {len(items)} checks, at most {MAX_FINGERPRINT_CHECKS}")
+    for i, check in enumerate(items):
+        at = f"{where}: fingerprint[{i}]"
+        if not isinstance(check, dict):
+            rep.error(at, "a check must be a mapping")
+            continue
+        for key in sorted(set(check) - FINGERPRINT_KEYS):
+            rep.error(at, f"unknown key '{key}' (allowed: {', '.join(sorted(FINGERPRINT_KEYS))})")
+        for key in FINGERPRINT_REQUIRED:
+            if key not in check:
+                rep.error(at, f"missing '{key}'")
+        register = {k: v for k, v in check.items() if k in REGISTER_KEYS}
+        register.setdefault("name", f"fingerprint_{i}")
+        check_register(rep, at, register, metadata=True)
+        tests = [t for t in ("one_of", "range", "readable")
+                 if (t == "range" and ("min" in check or "max" in check)) or t in check]
+        if len(tests) != 1:
+            rep.error(at, "needs exactly one test: one_of, min/max or readable: true")
+            continue
+        typ = check.get("type")
+        if tests[0] == "readable" and check["readable"] is not True:
+            rep.error(at, "readable must be true")
+        elif tests[0] == "range":
+            if typ not in NUMERIC:
+                rep.error(at, f"min/max need a numeric type, not {typ}")
+            for key in ("min", "max"):
+                if key in check and not is_number(check[key]):
+                    rep.error(at, f"'{key}' must be a number")
+        elif tests[0] == "one_of":
+            values = check["one_of"]
+            if not isinstance(values, list) or not 1 <= len(values) <= 64:
+                rep.error(at, "one_of must list 1 to 64 values")
+                continue
+            for v in values:
+                if typ == "string" and not isinstance(v, str):
+                    rep.error(at, f"one_of value {v!r} is not text (type string)")
+                elif typ in NUMERIC and not is_number(v):
+                    rep.error(at, f"one_of value {v!r} is not a number (type {typ})")
+                elif typ == "bool" and not isinstance(v, bool):
+                    rep.error(at, f"one_of value {v!r} is not true or false (type bool)")
+
+
 def check_overlaps(rep, path, regs):
     """regs: (label, function, address, width). Same function = same address space."""
     by_func = {}
@@ -248,6 +302,8 @@ def check_profile(rep, path):
                 if is_int(max_regs) and width > max_regs:
                     rep.error(where, f"{label} takes {width} registers, more than max_registers")
     check_overlaps(rep, where, spans)
+    if "fingerprint" in doc:
+        check_fingerprint(rep, where, doc["fingerprint"])
     return count
 
 

@@ -100,7 +100,32 @@ TEST(ConfigBuses, TimeoutAndRetries) {
                 ElementsAre("t.yaml:5:14: bus 'b1': retries must be between 0 and 10, got 11"));
     EXPECT_THAT(errors(bus_with("    tcp: {host: x}", "    baud: 9600\n")),
                 ElementsAre("t.yaml:5:5: unknown key 'baud' in bus 'b1'; allowed keys: name, rtu, "
-                            "tcp, timeout, retries, inter_request_delay"));
+                            "tcp, timeout, retries, inter_request_delay, pause_after_connect, "
+                            "close_after_poll"));
+}
+
+TEST(ConfigBuses, ConverterKeys) {
+    LoadResult r = load(bus_with("    tcp: {host: x}",
+                                 "    pause_after_connect: 500ms\n    close_after_poll: true\n"));
+    ASSERT_THAT(messages(r.errors), IsEmpty());
+    EXPECT_EQ(r.config->buses[0].pause_after_connect, Millis{500});
+    EXPECT_TRUE(r.config->buses[0].close_after_poll);
+    r = load(bus_with("    tcp: {host: x}"));
+    EXPECT_EQ(r.config->buses[0].pause_after_connect, Millis{0});
+    EXPECT_FALSE(r.config->buses[0].close_after_poll);
+    EXPECT_THAT(errors(bus_with("    tcp: {host: x}", "    pause_after_connect: 11s\n")),
+                ElementsAre("t.yaml:5:26: bus 'b1': pause_after_connect must be at most 10s, got "
+                            "11s"));
+    EXPECT_THAT(errors(bus_with("    tcp: {host: x}", "    pause_after_connect: 500\n")),
+                ElementsAre("t.yaml:5:26: bus 'b1': pause_after_connect: expected a duration like "
+                            "500ms, 10s, 5min, got '500'"));
+    EXPECT_THAT(errors(bus_with("    tcp: {host: x}", "    close_after_poll: sometimes\n")),
+                ElementsAre("t.yaml:5:23: bus 'b1': close_after_poll: expected true or false, got "
+                            "'sometimes'"));
+    EXPECT_THAT(errors(bus_with("    rtu: {device: /d}", "    close_after_poll: true\n")),
+                ElementsAre("t.yaml:5:23: bus 'b1': close_after_poll is only for tcp buses (a "
+                            "TCP-to-RTU converter); a serial line has no connection to pause after "
+                            "or to close"));
 }
 
 TEST(ConfigMeters, DefaultsAndLocations) {
@@ -180,6 +205,26 @@ TEST(ConfigMeters, UnitRangeAndRtuBroadcast) {
     EXPECT_THAT(errors(meter_with("    unit: 0\n", "t1", "rtu1")),
                 ElementsAre("t.yaml:13:11: meter 'm1': unit 0 is the RTU broadcast address, which "
                             "meters never answer; use 1..247"));
+}
+
+TEST(ConfigMeters, UnitZeroOnlyForALoneModbusTcpDevice) {
+    // Alone on a plain TCP bus: a native Modbus TCP device may be addressed as unit 0.
+    EXPECT_THAT(errors(meter_with("    unit: 0\n")), IsEmpty());
+    // Behind a converter (several meters on the bus, or a converter key) it is a broadcast.
+    EXPECT_THAT(errors(meter_with("    unit: 0\n" + second_meter("m2", "t2"))),
+                ElementsAre("t.yaml:13:11: meter 'm1': unit 0 is the Modbus broadcast address: a "
+                            "TCP-to-RTU converter passes it on as a broadcast, which no meter "
+                            "answers; 2 meters share bus 'tcp1', so give each meter its own unit "
+                            "1..247"));
+    std::string converter = meter_with("    unit: 0\n");
+    converter.replace(converter.find("    tcp: {host: 127.0.0.1}\n"),
+                      std::string("    tcp: {host: 127.0.0.1}\n").size(),
+                      "    tcp: {host: 127.0.0.1}\n    close_after_poll: true\n");
+    EXPECT_THAT(errors(converter),
+                ElementsAre("t.yaml:14:11: meter 'm1': unit 0 is the Modbus broadcast address: a "
+                            "TCP-to-RTU converter passes it on as a broadcast, which no meter "
+                            "answers; bus 'tcp1' is set up for a TCP-to-RTU converter, so give "
+                            "each meter its own unit 1..247"));
 }
 
 TEST(ConfigMeters, PollInterval) {

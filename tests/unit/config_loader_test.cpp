@@ -87,6 +87,8 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(tcp.retries, 1);
     EXPECT_EQ(tcp.inter_request_delay, Millis{0});
     EXPECT_EQ(tcp.where.line, 48);
+    EXPECT_EQ(tcp.pause_after_connect, Millis{0});
+    EXPECT_FALSE(tcp.close_after_poll);
 
     ASSERT_EQ(c.meters.size(), 1u);
     const MeterConfig& m = c.meters[0];
@@ -99,7 +101,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
                               R"({"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"})"));
     EXPECT_EQ(m.max_gap, 8);
     EXPECT_EQ(m.max_registers, 125);
-    EXPECT_EQ(m.where.line, 55);
+    EXPECT_EQ(m.where.line, 57);
     EXPECT_EQ(m.where.column, 5);
 
     ASSERT_EQ(m.metadata_registers.size(), 1u);
@@ -108,7 +110,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(sn.address, 64512);
     EXPECT_EQ(sn.function, RegisterFunction::kHolding);
     EXPECT_EQ(sn.type, ValueType::kUint32);
-    EXPECT_EQ(sn.where.line, 64);
+    EXPECT_EQ(sn.where.line, 66);
 
     ASSERT_EQ(m.registers.size(), 2u);
     const RegisterConfig& v = m.registers[0];
@@ -119,7 +121,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(v.byte_order, ByteOrder::kABCD);
     EXPECT_EQ(v.scale, 1.0);
     EXPECT_EQ(v.offset, 0.0);
-    EXPECT_EQ(v.where.line, 69);
+    EXPECT_EQ(v.where.line, 71);
     EXPECT_EQ(v.where.column, 9);
     const RegisterConfig& e = m.registers[1];
     EXPECT_EQ(e.name, "energy_total");
@@ -127,7 +129,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(e.function, RegisterFunction::kInput);
     EXPECT_EQ(e.type, ValueType::kFloat32);
     EXPECT_EQ(e.byte_order, ByteOrder::kABCD);
-    EXPECT_EQ(e.where.line, 76);
+    EXPECT_EQ(e.where.line, 78);
 }
 
 TEST(ConfigLoader, ReferencePasswordFileIsCheckedByDefault) {

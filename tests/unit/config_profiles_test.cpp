@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "tests/unit/config_test_helpers.hpp"
 
@@ -70,6 +71,80 @@ TEST(ConfigProfiles, EveryShippedProfileLoadsWithoutAnError) {
         EXPECT_FALSE(r.profile->registers.empty()) << r.profile->id;
         EXPECT_FALSE(r.profile->maker.empty()) << r.profile->id;
     }
+}
+
+TEST(ConfigProfiles, TheEastronAbbAndCarloGavazziProfilesHaveFingerprints) {
+    std::map<std::string, MeterProfile> by_id;
+    for (ProfileResult& r : list_profiles({kShipped})) {
+        if (r.profile)
+            by_id.emplace(r.profile->id, std::move(*r.profile));
+    }
+    for (const char* id : {"eastron-sdm630", "eastron-sdm72dm-v2", "abb-b21", "abb-b23", "abb-b24",
+                           "carlogavazzi-em24", "carlogavazzi-em340"}) {
+        ASSERT_EQ(by_id.count(id), 1u) << id;
+        EXPECT_EQ(by_id[id].fingerprint.size(), 1u) << id;
+    }
+    const FingerprintCheck& sdm = by_id["eastron-sdm630"].fingerprint[0];
+    EXPECT_EQ(sdm.reg.address, 0xFC02);
+    EXPECT_EQ(sdm.reg.function, RegisterFunction::kHolding);
+    EXPECT_EQ(sdm.test, FingerprintTest::kOneOf);
+    EXPECT_EQ(sdm.one_of, std::vector<nlohmann::json>{0x70});
+    const FingerprintCheck& b23 = by_id["abb-b23"].fingerprint[0];
+    EXPECT_EQ(b23.reg.type, ValueType::kString);
+    EXPECT_EQ(b23.reg.length, 2);
+    EXPECT_EQ(b23.one_of, std::vector<nlohmann::json>{"B23"});
+    EXPECT_EQ(by_id["carlogavazzi-em24"].fingerprint[0].reg.function, RegisterFunction::kInput);
+    EXPECT_TRUE(by_id["eastron-sdm120"].fingerprint.empty());
+}
+
+TEST(ConfigProfiles, FingerprintChecksTakeOneTestEach) {
+    const std::string head =
+        "profile: {id: fp, maker: Acme, model: F, kind: electricity}\n"
+        "registers:\n  - {name: voltage_v, address: 0, function: input, type: float32}\n"
+        "fingerprint:\n";
+    ProfileDir dir;
+    const auto load_fp = [&](const std::string& checks) {
+        dir.write("fp", head + checks);
+        return load_profile_file(dir.path() + "/fp.yaml");
+    };
+    ProfileResult ok = load_fp(
+        "  - {address: 0x000B, function: input, type: uint16, min: 1648, max: 1653}\n"
+        "  - {address: 5, function: coil, type: bool, readable: true}\n"
+        "  - {address: 9, function: holding, type: int16, one_of: [-1, 0x10]}\n");
+    ASSERT_THAT(messages(ok.errors), IsEmpty());
+    const auto& fp = ok.profile->fingerprint;
+    ASSERT_EQ(fp.size(), 3u);
+    EXPECT_EQ(fp[0].test, FingerprintTest::kRange);
+    EXPECT_EQ(fp[0].min, 1648);
+    EXPECT_EQ(fp[0].max, 1653);
+    EXPECT_EQ(fp[1].test, FingerprintTest::kReadable);
+    EXPECT_EQ(fp[2].one_of, (std::vector<nlohmann::json>{-1, 16}));
+
+    const std::string f = dir.path() + "/fp.yaml";
+    EXPECT_THAT(messages(load_fp("  - {address: 1, function: holding, type: uint16}\n").errors),
+                ElementsAre(f + ":5:5: fingerprint[0]: needs one test: one_of: [values], "
+                                "min:/max: (a range) or readable: true"));
+    EXPECT_THAT(messages(load_fp("  - {address: 1, function: holding, type: uint16, min: 1, "
+                                 "readable: true}\n")
+                             .errors),
+                ElementsAre(f + ":5:5: fingerprint[0]: takes only one test: one_of: [values], "
+                                "min:/max: (a range) or readable: true"));
+    EXPECT_THAT(messages(load_fp("  - {address: 1, type: uint16, readable: true}\n").errors),
+                ElementsAre(f + ":5:5: missing required key 'function' in fingerprint[0]"));
+    EXPECT_THAT(
+        messages(
+            load_fp("  - {address: 1, function: holding, type: uint16, one_of: [x]}\n").errors),
+        ElementsAre(f + ":5:59: fingerprint[0]: one_of holds 'x', not a number (type uint16)"));
+    EXPECT_THAT(
+        messages(load_fp("  - {address: 1, function: holding, type: string, length: 1, min: 1}\n")
+                     .errors),
+        ElementsAre(f + ":5:67: fingerprint[0]: min needs a numeric type, not string"));
+    EXPECT_THAT(messages(load_fp("  - {address: 1, function: coil, readable: false}\n").errors),
+                ElementsAre(f + ":5:44: fingerprint[0]: readable must be true (leave the check "
+                                "out otherwise)"));
+    EXPECT_THAT(
+        messages(load_fp("  - {address: 1, function: holding, type: uint16, one_of: []}\n").errors),
+        ElementsAre(f + ":5:59: fingerprint[0]: one_of must list 1 to 64 values"));
 }
 
 TEST(ConfigProfiles, AMeterGetsItsProfilesRegistersAndLimits) {

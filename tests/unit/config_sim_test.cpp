@@ -120,6 +120,35 @@ TEST(ConfigSim, ServerNameAndLink) {
                 ElementsAre("s.yaml:2:5: missing required key 'name' in servers[0]"));
 }
 
+TEST(ConfigSim, ConverterOnTcpServersOnly) {
+    const auto r = load_sim_config_text(
+        "servers:\n  - name: c\n    tcp: {host: x, port: 1502}\n"
+        "    converter: {baud: 19200, wrong_id_every: 10, wrong_id: unit, wrong_id_word: 0x5555}\n",
+        "sim.yaml");
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors[0].to_string());
+    ASSERT_TRUE(r.config->servers[0].converter);
+    const SimConverterConfig& c = *r.config->servers[0].converter;
+    EXPECT_EQ(c.baud, 19200);
+    EXPECT_EQ(c.wrong_id_every, 10);
+    EXPECT_EQ(c.wrong_id, SimWrongId::kUnit);
+    EXPECT_EQ(c.wrong_id_word, 0x5555);
+    const auto plain = load_sim_config_text(
+        "servers:\n  - name: c\n    tcp: {host: x}\n    converter: {}\n", "sim.yaml");
+    ASSERT_TRUE(plain.config);
+    EXPECT_EQ(plain.config->servers[0].converter->baud, 9600);
+    EXPECT_EQ(plain.config->servers[0].converter->wrong_id_every, 0);
+    EXPECT_FALSE(load_sim_config_text("servers:\n  - name: c\n    tcp: {host: x}\n", "sim.yaml")
+                     .config->servers[0]
+                     .converter);
+    EXPECT_THAT(sim_errors("servers:\n  - name: c\n    rtu: {device: /d}\n    converter: {}\n"),
+                ElementsAre("s.yaml:4:16: server 'c': converter is only simulated on tcp "
+                            "servers (it is the TCP side of a TCP-to-RTU converter)"));
+    EXPECT_THAT(sim_errors("servers:\n  - name: c\n    tcp: {host: x}\n"
+                           "    converter: {wrong_id: both}\n"),
+                ElementsAre("s.yaml:4:27: server 'c' converter: wrong_id must be one of "
+                            "transaction, unit, got 'both'"));
+}
+
 TEST(ConfigSim, Units) {
     const std::string head = "servers:\n  - name: p\n    tcp: {host: x}\n    units:\n";
     EXPECT_THAT(sim_errors(head + "      - unit: 0\n"),

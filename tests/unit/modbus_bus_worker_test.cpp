@@ -165,5 +165,65 @@ TEST(BusWorkerTest, ABusThatWillNotOpenIsRetriedWithinTheReopenBackoff) {
     EXPECT_LE(longest_gap(fast), seconds(1) + kExchange);
 }
 
+TEST(BusWorkerTest, AConverterBusPausesAfterConnectingAndClosesAfterEachRound) {
+    fakes::FakeClock clock;
+    auto transport = std::make_unique<fakes::FakeMeterTransport>(clock, kExchange, kTimeout);
+    fakes::FakeMeterTransport& wire = *transport;
+    auto config = bus_with({meter("a", 2, seconds(1)), meter("b", 7, seconds(1))});
+    config.buses[0].pause_after_connect = milliseconds(300);
+    config.buses[0].close_after_poll = true;
+    CountingSink sink;
+    BusWorker worker(config, 0, {0, 1}, std::move(transport), clock, sink, /*seed=*/3);
+    const auto end = clock.now() + std::chrono::minutes(10);
+    run_until(worker, clock, end);
+
+    // One connection per round, opened when the round is due (every whole second), both
+    // meters polled on it, the first request 300 ms after the connect; each meter keeps
+    // its one poll a second.
+    const auto opens = wire.opens();
+    const auto requests = wire.requests();
+    for (size_t n = 0; n < opens.size(); ++n)
+        EXPECT_EQ(opens[n], opens[0] + seconds(n)) << "round " << n;
+    // Rounds at 0 s, 1 s, ... 599 s (the one due at 600 s is where the run ends).
+    EXPECT_EQ(opens.size(), 600u);
+    for (size_t n = 0; n < opens.size(); ++n) {
+        const auto next = n + 1 < opens.size() ? opens[n + 1] : end;
+        std::vector<int> units;
+        for (const auto& r : requests) {
+            if (r.at >= opens[n] && r.at < next) {
+                units.push_back(r.unit);
+                EXPECT_GE(r.at, opens[n] + milliseconds(300)) << "round " << n;
+            }
+        }
+        if (next < end) {
+            EXPECT_EQ(units, (std::vector<int>{2, 7})) << "round " << n;
+        }
+    }
+    for (int unit : {2, 7}) {
+        const auto polls = polls_of(wire, unit, end);
+        EXPECT_GE(polls.size(), 599u);
+        EXPECT_LE(longest_gap(polls), seconds(1) + kExchange);
+    }
+}
+
+TEST(BusWorkerTest, APauseAfterConnectAloneKeepsOneConnection) {
+    fakes::FakeClock clock;
+    auto transport = std::make_unique<fakes::FakeMeterTransport>(clock, kExchange, kTimeout);
+    fakes::FakeMeterTransport& wire = *transport;
+    auto config = bus_with({meter("a", 2, seconds(1)), meter("b", 7, seconds(1))});
+    config.buses[0].pause_after_connect = milliseconds(500);
+    CountingSink sink;
+    BusWorker worker(config, 0, {0, 1}, std::move(transport), clock, sink, /*seed=*/3);
+    const auto start = clock.now();
+    const auto end = start + std::chrono::minutes(1);
+    run_until(worker, clock, end);
+
+    ASSERT_EQ(wire.opens().size(), 1u);
+    const auto first = polls_of(wire, 2, end);
+    ASSERT_FALSE(first.empty());
+    EXPECT_EQ(first.front(), start + milliseconds(500));
+    EXPECT_GE(polls_of(wire, 7, end).size(), 59u);
+}
+
 }  // namespace
 }  // namespace kaa::modbus

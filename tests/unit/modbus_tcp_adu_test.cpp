@@ -79,6 +79,23 @@ TEST(ModbusTcpAdu, WrongUnitTransactionProtocolOrFunctionIsRefused) {
               "reply with function 4, asked function 3 (unit 3)");
 }
 
+TEST(ModbusTcpAdu, OnlyAnotherTransactionOrUnitIdMarksTheReplyAsSomeoneElses) {
+    EXPECT_FALSE(check_read_reply(holding_request(), good_reply(), 0).wrong_id);
+    auto bytes = good_reply();
+    bytes[6] = 7;
+    const TcpReply other_unit = check_read_reply(holding_request(), bytes, 0);
+    EXPECT_TRUE(other_unit.wrong_id);
+    EXPECT_FALSE(other_unit.framing_lost);
+    bytes = good_reply();
+    bytes[0] = 0x41;
+    const TcpReply other_request = check_read_reply(holding_request(), bytes, 0);
+    EXPECT_TRUE(other_request.wrong_id);
+    EXPECT_FALSE(other_request.framing_lost);
+    bytes = good_reply();
+    bytes[7] = 0x04;
+    EXPECT_FALSE(check_read_reply(holding_request(), bytes, 0).wrong_id);
+}
+
 TEST(ModbusTcpAdu, LengthsThatDisagreeLoseTheFraming) {
     auto bytes = good_reply();
     bytes[4] = 0x01;
