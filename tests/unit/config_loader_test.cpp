@@ -466,6 +466,13 @@ TEST(ConfigExamples, GatewayAndSimulatorExamplesLoadCleanly) {
     LoadSimResult sim = load_sim_config(KAA_SOURCE_DIR "/config/examples/sim.yaml");
     EXPECT_THAT(messages(sim.errors), IsEmpty());
     ASSERT_TRUE(sim.config);
+    // The README's commissioning walk-through: an SDM630 and a B23 on one port.
+    LoadSimResult plant =
+        load_sim_config(KAA_SOURCE_DIR "/config/examples/commissioning-sim.yaml");
+    EXPECT_THAT(messages(plant.errors), IsEmpty());
+    ASSERT_TRUE(plant.config);
+    ASSERT_EQ(plant.config->servers.size(), 1u);
+    EXPECT_EQ(plant.config->servers[0].units.size(), 2u);
 }
 
 }  // namespace
