@@ -39,9 +39,7 @@ PlanLimits gap_of(int max_gap) {
 }
 
 ReadFunction reader(fakes::HoleyMeter& meter) {
-    return [&meter](const PlannedRead& r) {
-        return meter.read(1, r.function, r.address, r.count);
-    };
+    return [&meter](const PlannedRead& r) { return meter.read(1, r.function, r.address, r.count); };
 }
 
 TEST(HoleFinder, BothHalvesAnsweredMeansTheMiddleIsACut) {
