@@ -467,8 +467,7 @@ TEST(ConfigExamples, GatewayAndSimulatorExamplesLoadCleanly) {
     EXPECT_THAT(messages(sim.errors), IsEmpty());
     ASSERT_TRUE(sim.config);
     // The README's commissioning walk-through: an SDM630 and a B23 on one port.
-    LoadSimResult plant =
-        load_sim_config(KAA_SOURCE_DIR "/config/examples/commissioning-sim.yaml");
+    LoadSimResult plant = load_sim_config(KAA_SOURCE_DIR "/config/examples/commissioning-sim.yaml");
     EXPECT_THAT(messages(plant.errors), IsEmpty());
     ASSERT_TRUE(plant.config);
     ASSERT_EQ(plant.config->servers.size(), 1u);
