@@ -80,13 +80,13 @@ Status save_learned_cuts(const std::string& path, const modbus::LearnedCuts::Tab
     for (const auto& [key, cuts] : table) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& cut : cuts)
-            list.push_back({{"function", config::to_string(cut.function)}, {"address", cut.address}});
+            list.push_back(
+                {{"function", config::to_string(cut.function)}, {"address", cut.address}});
         meters[key] = std::move(list);
     }
-    const std::string text =
-        nlohmann::json{{"version", 1}, {"meters", std::move(meters)}}.dump(
-            1, ' ', false, nlohmann::json::error_handler_t::replace) +
-        "\n";
+    const std::string text = nlohmann::json{{"version", 1}, {"meters", std::move(meters)}}.dump(
+                                 1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                             "\n";
     const std::string temporary = path + ".tmp";
     const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
     if (fd < 0)

@@ -17,8 +17,8 @@ PlannedRead sub_read(const PlannedRead& read, size_t first, size_t last) {
     for (size_t s = first; s <= last; ++s) {
         const PlannedSlot& slot = read.slots[s];
         end = std::max(end, slot.offset + slot.count);
-        part.slots.push_back(
-            PlannedSlot{slot.register_index, static_cast<uint16_t>(slot.offset - base), slot.count});
+        part.slots.push_back(PlannedSlot{slot.register_index,
+                                         static_cast<uint16_t>(slot.offset - base), slot.count});
     }
     part.address = static_cast<uint16_t>(read.address + base);
     part.count = static_cast<uint16_t>(end - base);
@@ -64,8 +64,7 @@ class Search {
         }
         // Whether the middle itself is refused is not known yet: try the answered pieces on
         // either side of it together.
-        const bool left_ends_here =
-            right_begin > 0 && pieces_[right_begin - 1].last == middle;
+        const bool left_ends_here = right_begin > 0 && pieces_[right_begin - 1].last == middle;
         const bool right_starts_here =
             right_begin < pieces_.size() && pieces_[right_begin].first == middle + 1;
         if (!left_ends_here || !right_starts_here) {
