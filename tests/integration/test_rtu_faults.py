@@ -126,7 +126,8 @@ class RtuFaultsTest(h.IntegrationTest):
     def test_exception_02_on_part_of_a_merged_read_over_rtu(self):
         # Unit 3 refuses reads touching addresses without a register (like an SDM630):
         # 0 and 2 exist, 1 and 6 do not. The planner merges 0..6 (max_gap 8); the
-        # meter answers 02; the gateway splits, publishes a and b, names in_hole.
+        # meter answers 02; the gateway bisects the read (learning that it may not span
+        # address 1, nor 3..5 up to in_hole), publishes a and b, names in_hole.
         holey = {"unit": 3, "illegal_holes": True, "registers": [
             {"address": 0, "function": "holding", "type": "uint16", "value": 7},
             {"address": 2, "function": "holding", "type": "uint16", "value": 8}]}
@@ -139,9 +140,10 @@ class RtuFaultsTest(h.IntegrationTest):
         self.start_line([unit(1, 111, 50.5), holey],
                         [meter("healthy", 1, HEALTHY_POLL_MS), holey_meter])
         self.healthy_keeps_flowing()
-        self.gw.wait_for_log(r"\[info\] modbus: meter holey refused the merged read holding 0\.\.6 "
-                             r"\(Modbus exception 2 \(illegal data address\)\); reading its "
-                             r"registers one by one from now on", 5)
+        self.gw.wait_for_log(r"\[info\] modbus: meter holey \(unit 3 on bus line\) refused the "
+                             r"read holding 0\.\.6 \(exception 2\); it refuses reads across "
+                             r"holding 1\.\.1, holding 3\.\.5: its reads are split there from "
+                             r"now on", 5)
         self.gw.wait_for_log(r"\[warning\] modbus: meter holey \(unit 3 on bus line\): Modbus "
                              r"exception 2 \(illegal data address\) reading holding 6\.\.6 "
                              r"\(in_hole\); its other registers are published", 5)
