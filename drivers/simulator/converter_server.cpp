@@ -39,26 +39,18 @@ ConverterServer::~ConverterServer() {
     if (client_fd_ >= 0) {
         ::close(client_fd_);
     }
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
+    if (listener_.fd >= 0) {
+        ::close(listener_.fd);
     }
 }
 
 std::string ConverterServer::describe() const {
-    const std::string host = link_.host.empty() ? "0.0.0.0" : link_.host;
-    return fmt::format("tcp {} (converter at {} baud)",
-                       format_host_port(host, listen_fd_ >= 0 ? port_ : link_.port),
+    return fmt::format("tcp {} (converter at {} baud)", listen_address(link_, listener_),
                        converter_.baud);
 }
 
 Status ConverterServer::open() {
-    const Result<Listener> listener = listen_tcp(name_, link_, describe());
-    if (!listener.ok()) {
-        return listener.error();
-    }
-    listen_fd_ = listener.value().fd;
-    port_ = listener.value().port;
-    return {};
+    return open_listener(listener_, name_, link_, describe());
 }
 
 void ConverterServer::serve(const std::atomic<bool>& stop) {
@@ -69,7 +61,7 @@ void ConverterServer::serve(const std::atomic<bool>& stop) {
                 std::chrono::ceil<std::chrono::milliseconds>(*line_free_at_ - SteadyClock::now());
             wait = std::clamp(left, std::chrono::milliseconds(0), kConverterPoll);
         }
-        pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {client_fd_, POLLIN, 0}};
+        pollfd fds[2] = {{listener_.fd, POLLIN, 0}, {client_fd_, POLLIN, 0}};
         const int ready = ::poll(fds, client_fd_ >= 0 ? 2 : 1, static_cast<int>(wait.count()));
         if (ready < 0 && errno != EINTR) {
             spdlog::error("simulate: {} poll failed: {}", describe(), std::strerror(errno));
@@ -97,7 +89,7 @@ void ConverterServer::serve(const std::atomic<bool>& stop) {
 void ConverterServer::accept_client() {
     sockaddr_storage addr{};
     socklen_t len = sizeof(addr);
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+    const int fd = ::accept4(listener_.fd, reinterpret_cast<sockaddr*>(&addr), &len,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         return;

@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "drivers/simulator/converter_line.hpp"
 #include "drivers/simulator/server.hpp"
+#include "drivers/simulator/tcp_listener.hpp"
 #include "drivers/simulator/unit_set.hpp"
 
 namespace kaa::sim {
@@ -38,7 +39,7 @@ class ConverterServer final : public Server {
     /// "tcp host:port (converter at 9600 baud)".
     std::string describe() const override;
     /// The port bound.
-    uint16_t tcp_port() const override { return port_; }
+    uint16_t tcp_port() const override { return listener_.port; }
 
   private:
     using SteadyClock = std::chrono::steady_clock;
@@ -54,8 +55,7 @@ class ConverterServer final : public Server {
     config::SimConverterConfig converter_;
     UnitSet& units_;
     WrongIdInjector injector_;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
+    Listener listener_;
     int client_fd_ = -1;
     std::string peer_;
     SteadyClock::time_point connected_at_{};

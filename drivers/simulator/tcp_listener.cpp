@@ -89,4 +89,18 @@ Result<Listener> listen_tcp(const std::string& server, const config::TcpLink& li
     return listener;
 }
 
+Status open_listener(Listener& out, const std::string& server, const config::TcpLink& link,
+                     const std::string& where) {
+    Result<Listener> listener = listen_tcp(server, link, where);
+    if (!listener.ok())
+        return listener.error();
+    out = listener.value();
+    return {};
+}
+
+std::string listen_address(const config::TcpLink& link, const Listener& listener) {
+    const std::string host = link.host.empty() ? "0.0.0.0" : link.host;
+    return format_host_port(host, listener.fd >= 0 ? listener.port : link.port);
+}
+
 }  // namespace kaa::sim

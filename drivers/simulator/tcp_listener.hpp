@@ -22,6 +22,14 @@ struct Listener {
 Result<Listener> listen_tcp(const std::string& server, const config::TcpLink& link,
                             const std::string& where);
 
+/// listen_tcp() into `out`: the server's open(), the error as listen_tcp gives it.
+Status open_listener(Listener& out, const std::string& server, const config::TcpLink& link,
+                     const std::string& where);
+
+/// Where a server listens, for logs: the link's host (0.0.0.0 when empty) and the port it
+/// got once listening, else the configured one.
+std::string listen_address(const config::TcpLink& link, const Listener& listener);
+
 /// "host:port", or "[v6]:port" for an IPv6 host.
 std::string format_host_port(const std::string& host, uint16_t port);
 

@@ -31,31 +31,24 @@ TcpServer::TcpServer(std::string name, config::TcpLink link, UnitSet& units)
 
 TcpServer::~TcpServer() {
     close_clients();
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
+    if (listener_.fd >= 0) {
+        ::close(listener_.fd);
     }
 }
 
 std::string TcpServer::describe() const {
-    const std::string host = link_.host.empty() ? "0.0.0.0" : link_.host;
-    return "tcp " + format_host_port(host, listen_fd_ >= 0 ? port_ : link_.port);
+    return "tcp " + listen_address(link_, listener_);
 }
 
 Status TcpServer::open() {
-    const Result<Listener> listener = listen_tcp(name_, link_, describe());
-    if (!listener.ok()) {
-        return listener.error();
-    }
-    listen_fd_ = listener.value().fd;
-    port_ = listener.value().port;
-    return {};
+    return open_listener(listener_, name_, link_, describe());
 }
 
 void TcpServer::serve(const std::atomic<bool>& stop) {
     std::vector<pollfd> fds;
     while (!stop.load()) {
         fds.clear();
-        fds.push_back({listen_fd_, POLLIN, 0});
+        fds.push_back({listener_.fd, POLLIN, 0});
         for (const Client& c : clients_) {
             const short events = static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT));
             fds.push_back({c.fd, events, 0});
@@ -109,7 +102,7 @@ void TcpServer::accept_clients() {
     for (;;) {
         sockaddr_storage addr{};
         socklen_t len = sizeof(addr);
-        const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len,
+        const int fd = ::accept4(listener_.fd, reinterpret_cast<sockaddr*>(&addr), &len,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             return;

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "drivers/simulator/server.hpp"
+#include "drivers/simulator/tcp_listener.hpp"
 #include "drivers/simulator/unit_set.hpp"
 
 namespace kaa::sim {
@@ -29,8 +30,8 @@ class TcpServer final : public Server {
     /// "tcp host:port", with the bound port once open.
     std::string describe() const override;
     /// The port actually bound (the chosen one when the configuration says 0).
-    uint16_t port() const { return port_; }
-    uint16_t tcp_port() const override { return port_; }
+    uint16_t port() const { return listener_.port; }
+    uint16_t tcp_port() const override { return listener_.port; }
 
   private:
     struct Client {
@@ -48,8 +49,7 @@ class TcpServer final : public Server {
     std::string name_;
     config::TcpLink link_;
     UnitSet& units_;
-    int listen_fd_ = -1;
-    uint16_t port_ = 0;
+    Listener listener_;
     std::vector<Client> clients_;
 };
 
