@@ -377,12 +377,11 @@ int Gateway::run() {
 }
 
 void Gateway::persist_learned_cuts() {
-    if (learned_cuts_path_.empty())
+    // Every turn of the main loop asks: compare the generation before copying anything.
+    if (learned_cuts_path_.empty() || learned_cuts_.generation() == learned_cuts_saved_)
         return;
     uint64_t generation = 0;
     auto table = learned_cuts_.snapshot(&generation);
-    if (generation == learned_cuts_saved_)
-        return;
     learned_cuts_saved_ = generation;  // a failure is not retried before the next change
     if (auto st = save_learned_cuts(learned_cuts_path_, table); !st) {
         spdlog::warn("{}: {}; meters' refused reads are learnt again after a restart", kComponent,
