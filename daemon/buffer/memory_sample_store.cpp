@@ -7,7 +7,8 @@ MemorySampleStore::MemorySampleStore(size_t meter_count, uint64_t max_bytes,
                                      config::Overflow overflow)
     : rows_(meter_count), ledger_(meter_count), max_bytes_(max_bytes), overflow_(overflow) {}
 
-Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
+Status MemorySampleStore::append(const std::vector<BufferedSample>& samples, size_t& stored) {
+    stored = 0;
     for (const BufferedSample& s : samples) {
         if (s.meter_index >= rows_.size()) {
             return make_error(ErrorKind::kInvalidArgument, "sample for an unknown meter");
@@ -22,6 +23,7 @@ Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
         }
         if (refused) {
             ++stats_.dropped_overflow;
+            ++stored;
             continue;
         }
         const uint64_t id = ledger_.add(s.meter_index);
@@ -29,6 +31,7 @@ Status MemorySampleStore::append(const std::vector<BufferedSample>& samples) {
         owner_.emplace(id, s.meter_index);
         stats_.bytes += need;
         ++stats_.samples;
+        ++stored;
     }
     return {};
 }

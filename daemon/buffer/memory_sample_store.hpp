@@ -18,7 +18,8 @@ class MemorySampleStore final : public SampleStore, private RowSource {
   public:
     MemorySampleStore(size_t meter_count, uint64_t max_bytes, config::Overflow overflow);
 
-    Status append(const std::vector<BufferedSample>& samples) override;
+    using SampleStore::append;
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored) override;
     using SampleStore::has_pending;
     using SampleStore::take;
     std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) override;

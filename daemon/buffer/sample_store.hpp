@@ -47,8 +47,15 @@ enum class Lane { kLive, kBacklog };
 class SampleStore {
   public:
     virtual ~SampleStore() = default;
-    /// Adds the samples of one poll round (one transaction); may drop per overflow policy.
-    virtual Status append(const std::vector<BufferedSample>& samples) = 0;
+    /// Adds samples, oldest first, in one or more transactions; may drop per overflow
+    /// policy. On failure `stored` says how many of the first samples were dealt with all
+    /// the same (kept, or dropped by the policy): the rest were not stored.
+    virtual Status append(const std::vector<BufferedSample>& samples, size_t& stored) = 0;
+    /// append() for a caller that needs no count on failure.
+    Status append(const std::vector<BufferedSample>& samples) {
+        size_t stored = 0;
+        return append(samples, stored);
+    }
     /// Takes up to `max` of the meter's oldest samples in `lane` that are not already taken.
     virtual std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane) = 0;
     /// Moves every waiting sample to the backlog; samples appended from now on are live.

@@ -58,8 +58,11 @@ bool SpillingSampleStore::move_to_durable() {
     }
     if (samples.empty())
         return true;
-    if (auto st = durable_->append(samples); !st) {
-        memory_.release(ids);
+    size_t stored = 0;
+    if (auto st = durable_->append(samples, stored); !st) {
+        // The first `stored` samples are in the buffer now: only the rest stay in memory.
+        (void)memory_.remove(std::vector<uint64_t>(ids.begin(), ids.begin() + stored));
+        memory_.release(std::vector<uint64_t>(ids.begin() + stored, ids.end()));
         return false;
     }
     (void)memory_.remove(ids);  // cannot fail in memory
@@ -68,7 +71,8 @@ bool SpillingSampleStore::move_to_durable() {
     return true;
 }
 
-Status SpillingSampleStore::append(const std::vector<BufferedSample>& samples) {
+Status SpillingSampleStore::append(const std::vector<BufferedSample>& samples, size_t& stored) {
+    stored = 0;
     for (const BufferedSample& s : samples) {
         if (s.meter_index >= memory_.meter_count())
             return make_error(ErrorKind::kInvalidArgument, "buffer: sample for an unknown meter");
@@ -78,10 +82,12 @@ Status SpillingSampleStore::append(const std::vector<BufferedSample>& samples) {
         // Oldest first: what waits in memory goes before this round (a failing buffer is
         // asked once a second only).
         next_attempt_ = now + kAttemptInterval;
+        size_t in_buffer = 0;
         Status st = memory_has_pending() && !move_to_durable()
                         ? make_error(ErrorKind::kIo, "the buffer refused the samples in memory")
-                        : durable_->append(samples);
+                        : durable_->append(samples, in_buffer);
         if (st) {
+            stored = samples.size();
             if (spilling_) {
                 spdlog::info("{}: the buffer accepts samples again ({} waited in memory meanwhile)",
                              kComponent, spilled_);
@@ -98,9 +104,17 @@ Status SpillingSampleStore::append(const std::vector<BufferedSample>& samples) {
                 "accepts them again",
                 kComponent, st.error().message, memory_.max_bytes() >> 20);
         }
+        if (in_buffer > 0) {  // the buffer took the first of them before it failed
+            const std::vector<BufferedSample> rest(samples.begin() + in_buffer, samples.end());
+            spilled_ += rest.size();
+            size_t in_memory = 0;
+            Status kept = memory_.append(rest, in_memory);
+            stored = in_buffer + in_memory;
+            return kept;
+        }
     }
     spilled_ += samples.size();
-    return memory_.append(samples);
+    return memory_.append(samples, stored);
 }
 
 std::vector<StoredSample> SpillingSampleStore::take(size_t meter_index, size_t max, Lane lane) {
@@ -161,8 +175,9 @@ uint64_t SpillingSampleStore::flush_at_stop() {
         return 0;
     // In flight ones too: the process ends without their answer, so they are sent again.
     (void)durable_->check_file();  // a full disk with room again accepts writes
-    if (auto st = durable_->append(samples); !st)
-        return samples.size();
+    size_t stored = 0;
+    if (auto st = durable_->append(samples, stored); !st)
+        return samples.size() - stored;
     spdlog::info("{}: wrote the {} samples that waited in memory to the buffer", kComponent,
                  samples.size());
     return 0;

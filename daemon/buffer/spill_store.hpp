@@ -26,7 +26,8 @@ class SpillingSampleStore final : public SampleStore {
 
     /// Always keeps the samples (in the buffer, else in memory); fails only for a sample of
     /// an unknown meter.
-    Status append(const std::vector<BufferedSample>& samples) override;
+    using SampleStore::append;
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored) override;
     using SampleStore::has_pending;
     using SampleStore::take;
     /// The buffer's samples first, then those in memory (newer: they came after it failed).

@@ -21,16 +21,27 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-/// A durable store stand-in that refuses appends while `refuse` is set (a full disk).
+/// A durable store stand-in that refuses appends while `refuse` is set (a full disk), or
+/// keeps only the first `accept_then_fail` samples of the next append and then fails.
 class RefusingStore final : public SampleStore {
   public:
     explicit RefusingStore(size_t meters)
         : inner_(meters, 1 << 20, config::Overflow::kDropOldest) {}
-    Status append(const std::vector<BufferedSample>& samples) override {
+    using SampleStore::append;
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored) override {
         ++appends;
+        stored = 0;
         if (refuse)
             return make_error(ErrorKind::kIo, "buffer test.db: disk full", 13);
-        return inner_.append(samples);
+        if (accept_then_fail > 0 && accept_then_fail < samples.size()) {
+            const std::vector<BufferedSample> first(samples.begin(),
+                                                    samples.begin() + accept_then_fail);
+            accept_then_fail = 0;
+            if (auto st = inner_.append(first, stored); !st)
+                return st;
+            return make_error(ErrorKind::kIo, "buffer test.db: disk full", 13);
+        }
+        return inner_.append(samples, stored);
     }
     using SampleStore::has_pending;
     using SampleStore::take;
@@ -47,6 +58,7 @@ class RefusingStore final : public SampleStore {
     size_t add_meter(const std::string& name) override { return inner_.add_meter(name); }
 
     bool refuse = false;
+    size_t accept_then_fail = 0;
     int appends = 0;
 
   private:
@@ -120,6 +132,29 @@ TEST_F(SpillStoreTest, SamplesInFlightFromMemoryAreConfirmedOrPutBackAndMovedLat
     ASSERT_TRUE(store->append({sample(0, 4)}));
     EXPECT_EQ(store->in_memory(), 0u);
     EXPECT_EQ(stamps(store->take(0, 10, Lane::kLive)), (std::vector<int64_t>{3, 2, 4}));
+}
+
+TEST_F(SpillStoreTest, WhatTheBufferTookBeforeFailingIsNotKeptTwice) {
+    // The buffer writes a burst in several transactions; the third fails.
+    buffer->accept_then_fail = 2;
+    ASSERT_TRUE(store->append({sample(0, 1), sample(0, 2), sample(0, 3), sample(1, 40)}));
+    EXPECT_EQ(buffer->stats().samples, 2u);
+    EXPECT_EQ(store->in_memory(), 2u);
+    EXPECT_EQ(store->stats().samples, 4u);
+    // Memory's samples move into the buffer the same way: the first two of them, then a failure.
+    buffer->refuse = true;
+    ASSERT_TRUE(store->append({sample(0, 4), sample(0, 5)}));
+    EXPECT_EQ(store->in_memory(), 4u);
+    buffer->refuse = false;
+    buffer->accept_then_fail = 2;
+    clock.advance(milliseconds(1100));
+    ASSERT_TRUE(store->append({sample(0, 6)}));
+    EXPECT_EQ(buffer->stats().samples, 4u);
+    EXPECT_EQ(store->in_memory(), 3u);  // two moved over, the new one waits behind the rest
+    const auto taken = store->take(0, 10, Lane::kLive);
+    EXPECT_EQ(stamps(taken), (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+    EXPECT_EQ(stamps(store->take(1, 10, Lane::kLive)), (std::vector<int64_t>{40}));
+    EXPECT_EQ(store->stats().lost_unstored, 0u);
 }
 
 TEST_F(SpillStoreTest, WhatMemoryCannotHoldIsLostOldestFirstAndCounted) {

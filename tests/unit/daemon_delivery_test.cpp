@@ -364,8 +364,9 @@ TEST_F(DeliveryTest, RequestIdsStayUniqueAcrossWrapAround) {
 /// A store whose meter 0 claims samples it cannot read (as after a read error).
 class UnreadableMeterStore final : public SampleStore {
   public:
-    Status append(const std::vector<BufferedSample>& samples) override {
-        return inner.append(samples);
+    using SampleStore::append;
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored) override {
+        return inner.append(samples, stored);
     }
     std::vector<StoredSample> take(size_t meter, size_t max, Lane lane) override {
         ++takes;

@@ -82,11 +82,12 @@ void SqliteSampleStore::leave_disk_full_if_room() {
                          : fmt::format("{} MiB free inside the file", in_file >> 20));
 }
 
-Status SqliteSampleStore::append(const std::vector<BufferedSample>& samples) {
+Status SqliteSampleStore::append(const std::vector<BufferedSample>& samples, size_t& stored) {
+    stored = 0;
     if (disk_full_) {
         return make_error(ErrorKind::kIo, fmt::format("buffer {}: disk full", path_), SQLITE_FULL);
     }
-    Status st = core_->append(samples);
+    Status st = core_->append(samples, stored);
     if (!st && core_->take_disk_full())
         enter_disk_full();
     return st;

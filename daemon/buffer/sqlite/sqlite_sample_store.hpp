@@ -40,7 +40,8 @@ class SqliteSampleStore final : public SampleStore {
 
     /// Writes one poll round in one transaction; disk errors come back as a Status. While
     /// the disk is full every append is refused at once, without touching the file.
-    Status append(const std::vector<BufferedSample>& samples) override;
+    using SampleStore::append;
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored) override;
     using SampleStore::has_pending;
     using SampleStore::take;
     /// Returns the meter's oldest samples in `lane` that are not taken, and marks them taken.

@@ -52,17 +52,31 @@ Status SqliteStoreCore::insert(const BufferedSample& sample, uint64_t id) {
     return rc == SQLITE_DONE ? Status{} : fail(rc, "write samples");
 }
 
-Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
-    if (samples.empty())
-        return {};
-    uint64_t incoming = 0;
+Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples, size_t& stored) {
+    stored = 0;
     for (const BufferedSample& s : samples) {
         if (s.meter_index >= meters_.size()) {
             return make_error(ErrorKind::kInvalidArgument,
                               fmt::format("buffer: sample for unknown meter {}", s.meter_index));
         }
-        incoming += row_cost(s);
     }
+    // One transaction per chunk: the WAL is checkpointed between transactions only.
+    while (stored < samples.size()) {
+        size_t end = stored;
+        uint64_t incoming = 0;
+        while (end < samples.size() &&
+               (end == stored || incoming + row_cost(samples[end]) <= max_transaction_bytes_)) {
+            incoming += row_cost(samples[end++]);
+        }
+        if (auto st = append_transaction(samples, stored, end, incoming); !st)
+            return st;
+        stored = end;
+    }
+    return {};
+}
+
+Status SqliteStoreCore::append_transaction(const std::vector<BufferedSample>& samples, size_t begin,
+                                           size_t end, uint64_t incoming) {
     make_room_for_append(incoming);
     const auto now = std::chrono::steady_clock::now();
     const bool sync = now - last_sync_ >= kSyncInterval;
@@ -78,7 +92,8 @@ Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
     std::vector<Gone> gone;
     size_t runs = 0;
     uint64_t rows = 0;
-    size_t accepted = samples.size();
+    const size_t count = end - begin;
+    size_t accepted = count;
     Status st;
     // used_bytes_ is an upper estimate between measurements: measured (inside the
     // transaction) only near the budget, where deletions since may have freed pages.
@@ -88,20 +103,20 @@ Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
         // What still does not fit is refused: the newest samples of the round. Once refusing,
         // drop-newest goes on refusing until rows leave, so what is kept has no holes.
         accepted = 0;
-        while (!refusing_ && accepted < samples.size() &&
-               used + row_cost(samples[accepted]) <= data_budget_) {
-            used += row_cost(samples[accepted++]);
+        while (!refusing_ && accepted < count &&
+               used + row_cost(samples[begin + accepted]) <= data_budget_) {
+            used += row_cost(samples[begin + accepted++]);
         }
-        refusing_ = options_.overflow == config::Overflow::kDropNewest && accepted < samples.size();
+        refusing_ = options_.overflow == config::Overflow::kDropNewest && accepted < count;
     } else {
         used += incoming;
     }
     for (size_t i = 0; st && i < accepted; ++i)
-        st = insert(samples[i], ledger_.next_id() + i);
+        st = insert(samples[begin + i], ledger_.next_id() + i);
     // row_cost() underestimates rows that fill a page on their own (large samples): near
     // the budget, measure what the rows really took and give back what does not fit.
     if (st && used > data_budget_ / 2 && (st = measure(used)) && used > data_budget_) {
-        st = shrink_to_budget(samples, accepted, gone, used, runs, rows);
+        st = shrink_to_budget(samples, begin, accepted, gone, used, runs, rows);
     }
     if (st)
         st = exec(commit_, "commit samples");
@@ -114,11 +129,11 @@ Status SqliteStoreCore::append(const std::vector<BufferedSample>& samples) {
     compacted(runs, rows);
     for (const Gone& row : gone)
         forget(row);
-    stats_.dropped_overflow += gone.size() + (samples.size() - accepted);
+    stats_.dropped_overflow += gone.size() + (count - accepted);
     for (size_t i = 0; i < accepted; ++i) {
-        ledger_.add(samples[i].meter_index);
+        ledger_.add(samples[begin + i].meter_index);
         ++stats_.samples;
-        stats_.bytes += samples[i].record.size();
+        stats_.bytes += samples[begin + i].record.size();
     }
     used_bytes_ = used;
     return {};
@@ -161,14 +176,14 @@ Status SqliteStoreCore::make_room(uint64_t incoming, uint64_t& used, std::vector
     return st;
 }
 
-Status SqliteStoreCore::shrink_to_budget(const std::vector<BufferedSample>& samples,
+Status SqliteStoreCore::shrink_to_budget(const std::vector<BufferedSample>& samples, size_t begin,
                                          size_t& accepted, std::vector<Gone>& gone, uint64_t& used,
                                          size_t& runs, uint64_t& rows) {
     Status st = make_room(0, used, gone, runs, rows);
     // Refuse this round's newest rows until the rest fits.
     while (st && used > data_budget_ && accepted > 0) {
         --accepted;
-        const MeterTable* table = meters_[samples[accepted].meter_index].table;
+        const MeterTable* table = meters_[samples[begin + accepted].meter_index].table;
         Reset reset(table->delete_one);
         bind_id(table->delete_one, 1, table->key(ledger_.next_id() + accepted));
         if (const int rc = sqlite3_step(table->delete_one); rc != SQLITE_DONE)

@@ -54,8 +54,9 @@ class SqliteStoreCore {
     SqliteStoreCore(const SqliteStoreCore&) = delete;
     SqliteStoreCore& operator=(const SqliteStoreCore&) = delete;
 
-    /// Writes one poll round in one transaction; disk errors come back as a Status.
-    Status append(const std::vector<BufferedSample>& samples);
+    /// Writes samples in transactions of at most max_transaction_bytes_ each; disk errors
+    /// come back as a Status, with `stored` the samples of the transactions committed.
+    Status append(const std::vector<BufferedSample>& samples, size_t& stored);
     /// Returns the meter's oldest samples in `lane` that are not taken, and marks them taken.
     std::vector<StoredSample> take(size_t meter_index, size_t max, Lane lane);
     /// Everything waiting becomes backlog; what is appended from now on is live.
@@ -139,6 +140,9 @@ class SqliteStoreCore {
     void report_read_error(int rc);
     // Writing and the bound (store_append.cpp).
     Status measure(uint64_t& used_bytes);
+    /// One transaction of append(): the samples [begin, end), `incoming` bytes of rows.
+    Status append_transaction(const std::vector<BufferedSample>& samples, size_t begin, size_t end,
+                              uint64_t incoming);
     /// Before an append's transaction: deletes delivered rows while the file is over half full.
     void make_room_for_append(uint64_t incoming);
     /// Inside an append's transaction: deletes delivered rows, then (drop-oldest) the oldest
@@ -147,8 +151,9 @@ class SqliteStoreCore {
                      uint64_t& rows);
     /// Inside an append's transaction: drops (policy) or refuses rows until the measured
     /// size fits the budget; `accepted` shrinks by the refused rows of this round.
-    Status shrink_to_budget(const std::vector<BufferedSample>& samples, size_t& accepted,
-                            std::vector<Gone>& gone, uint64_t& used, size_t& runs, uint64_t& rows);
+    Status shrink_to_budget(const std::vector<BufferedSample>& samples, size_t begin,
+                            size_t& accepted, std::vector<Gone>& gone, uint64_t& used, size_t& runs,
+                            uint64_t& rows);
     Status drop_oldest(size_t count, std::vector<Gone>& gone);
     /// Deletes a waiting row of a known meter (`meter` is kOrphan for an orphan's).
     Status delete_waiting(uint64_t id, size_t meter, MeterTable& table, std::vector<Gone>& gone);
@@ -194,7 +199,11 @@ class SqliteStoreCore {
     uint64_t delivered_rows_ = 0;
     uint64_t page_size_ = 4096;
     uint64_t data_budget_ = 0;  // max_bytes minus the WAL allowance
-    uint64_t used_bytes_ = 0;   // live pages after the last commit
+    // Row bytes one append transaction writes at most: half a checkpoint interval, so that
+    // a burst (the rounds of a stalled loop, the samples that waited in memory) never
+    // swells the WAL past its allowance.
+    uint64_t max_transaction_bytes_ = 0;
+    uint64_t used_bytes_ = 0;  // live pages after the last commit
     uint64_t orphaned_ = 0;
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now

@@ -192,8 +192,14 @@ Status SqliteStoreCore::open_database() {
     const uint64_t wal_bytes = 32 + (2 * wal_pages + transaction_pages) * (page_size_ + 24);
     const uint64_t reserved = wal_bytes + kShmBytes + kSlackPages * page_size_;
     data_budget_ = options_.max_bytes > reserved ? options_.max_bytes - reserved : 0;
+    max_transaction_bytes_ = std::max<uint64_t>(page_size_, wal_pages * page_size_ / 2);
+    // Debian's SQLite overwrites deleted rows with zeros (SECURE_DELETE): every page a
+    // dropped or delivered row leaves would be written into the WAL once more. FAST zeroes
+    // only what is written anyway; the rows are readings, not secrets, and the file is the
+    // service user's alone.
     for (const std::string& sql : {fmt::format("PRAGMA wal_autocheckpoint={}", wal_pages),
-                                   fmt::format("PRAGMA journal_size_limit={}", wal_bytes)}) {
+                                   fmt::format("PRAGMA journal_size_limit={}", wal_bytes),
+                                   std::string("PRAGMA secure_delete=FAST")}) {
         if (auto st = query(sql, nullptr); !st)
             return st;
     }
