@@ -1,7 +1,48 @@
 // Names and sizes of the configuration's enumerations.
 #include "config/config.hpp"
 
+#include <algorithm>
+#include <cfloat>
+
 namespace kaa::config {
+
+namespace {
+
+/// The raw range of an integer or float type.
+std::pair<double, double> raw_range(ValueType type) {
+    switch (type) {
+        case ValueType::kInt16:
+            return {-32768.0, 32767.0};
+        case ValueType::kUint16:
+            return {0.0, 65535.0};
+        case ValueType::kInt32:
+            return {-2147483648.0, 2147483647.0};
+        case ValueType::kUint32:
+            return {0.0, 4294967295.0};
+        case ValueType::kInt64:
+            return {-9223372036854775808.0, 9223372036854774784.0};
+        case ValueType::kUint64:
+            return {0.0, 18446744073709549568.0};
+        case ValueType::kFloat32:
+            return {-FLT_MAX, FLT_MAX};
+        case ValueType::kFloat64:
+            return {-DBL_MAX, DBL_MAX};
+        case ValueType::kBool:
+            return {0.0, 1.0};
+        case ValueType::kString:
+            break;
+    }
+    return {0.0, 0.0};
+}
+
+}  // namespace
+
+std::pair<double, double> writable_range(const RegisterConfig& reg) {
+    const auto [raw_low, raw_high] = raw_range(reg.type);
+    const double a = raw_low * reg.scale + reg.offset;
+    const double b = raw_high * reg.scale + reg.offset;
+    return {std::min(a, b), std::max(a, b)};
+}
 
 int register_count(ValueType type, int string_length) {
     switch (type) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -135,6 +136,15 @@ struct RegisterConfig {
     Location where;
 };
 
+/// A register Kaa may write with a `write` command (11/CEP): where and how the value is
+/// stored (a holding register or a coil), and the range of values it accepts.
+struct WritableConfig {
+    RegisterConfig reg;
+    std::optional<double> min;    // inclusive, in the value's units (after scale and offset)
+    std::optional<double> max;    // the type's own range narrows both further
+    bool write_multiple = false;  // function 16 (15 for a coil) even for one register
+};
+
 /// One meter: a Modbus unit on a bus, mapped to one Kaa endpoint token.
 struct MeterConfig {
     std::string name;
@@ -145,9 +155,10 @@ struct MeterConfig {
     nlohmann::json metadata = nlohmann::json::object();  // static EPMP keys
     std::vector<RegisterConfig> metadata_registers;
     std::vector<RegisterConfig> registers;
-    int max_gap = 8;          // unused registers a merged read may span
-    int max_registers = 125;  // per read request (registers); bits are capped at 2000
-    std::string profile;      // the profile its registers came from (config/profiles.hpp), or ""
+    std::vector<WritableConfig> writable;  // what `write` commands may change
+    int max_gap = 8;                       // unused registers a merged read may span
+    int max_registers = 125;               // per read request (registers); bits are capped at 2000
+    std::string profile;  // the profile its registers came from (config/profiles.hpp), or ""
     Location where;
 };
 
@@ -160,6 +171,9 @@ struct GatewayConfig {
     std::vector<MeterConfig> meters;
 };
 
+/// The lowest and highest value a register of `reg`'s type can carry after its scale and
+/// offset (numbers only; a float's range is that of the float).
+std::pair<double, double> writable_range(const RegisterConfig& reg);
 /// Number of 16-bit registers a value of this type occupies (string: its length).
 int register_count(ValueType type, int string_length);
 /// True for coil and discrete inputs, which are read as bits.

@@ -26,7 +26,8 @@ static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
 static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.cpp");
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
-static_assert(sizeof(MeterConfig) == 256, "MeterConfig changed: update config_json.cpp");
+static_assert(sizeof(WritableConfig) == 152, "WritableConfig changed: update config_json.cpp");
+static_assert(sizeof(MeterConfig) == 280, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(GatewayConfig) == 504, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
 static_assert(sizeof(LoadResult) == 560, "LoadResult changed: update config_json.cpp");
@@ -55,6 +56,14 @@ json register_json(const RegisterConfig& r) {
                          {"offset", r.offset},
                          {"length", r.length},
                          {"where", location_json(r.where)}});
+}
+
+/// One writable register: the register, its range (null when open) and write function.
+json writable_json(const WritableConfig& w) {
+    return json::object({{"register", register_json(w.reg)},
+                         {"min", w.min ? json(*w.min) : json(nullptr)},
+                         {"max", w.max ? json(*w.max) : json(nullptr)},
+                         {"write_multiple", w.write_multiple}});
 }
 
 /// A list of registers, in order.
@@ -377,6 +386,23 @@ bool read_bus(const json& obj, BusConfig& bus) {
            read(obj, "close_after_poll", bus.close_after_poll) && read(obj, "where", bus.where);
 }
 
+/// A bound of a writable register: a number, or null for none.
+bool read_bound(const json& obj, const char* key, std::optional<double>& out) {
+    const json* v = member(obj, key);
+    if (v == nullptr || (!v->is_null() && !v->is_number()))
+        return false;
+    out = v->is_null() ? std::nullopt : std::optional<double>(v->get<double>());
+    return true;
+}
+
+/// One writable register.
+bool read_writable(const json& obj, WritableConfig& w) {
+    const json* reg = member(obj, "register");
+    return reg != nullptr && reg->is_object() && read_register(*reg, w.reg) &&
+           read_bound(obj, "min", w.min) && read_bound(obj, "max", w.max) &&
+           read(obj, "write_multiple", w.write_multiple);
+}
+
 /// One meter.
 bool read_meter(const json& obj, MeterConfig& m) {
     const json* metadata = member(obj, "metadata");
@@ -388,6 +414,7 @@ bool read_meter(const json& obj, MeterConfig& m) {
            read(obj, "unit", m.unit) && read(obj, "poll_interval_ms", m.poll_interval) &&
            read_list(obj, "metadata_registers", m.metadata_registers, read_register) &&
            read_list(obj, "registers", m.registers, read_register) &&
+           read_list(obj, "writable", m.writable, read_writable) &&
            read(obj, "max_gap", m.max_gap) && read(obj, "max_registers", m.max_registers) &&
            read(obj, "profile", m.profile) && read(obj, "where", m.where);
 }
@@ -401,6 +428,9 @@ bool read_message(const json& obj, ConfigError& e) {
 }  // namespace
 
 nlohmann::json to_json(const MeterConfig& m) {
+    json writables = json::array();
+    for (const auto& w : m.writable)
+        writables.push_back(writable_json(w));
     return json::object({{"name", m.name},
                          {"token", m.token},
                          {"bus", m.bus},
@@ -409,6 +439,7 @@ nlohmann::json to_json(const MeterConfig& m) {
                          {"metadata", m.metadata},
                          {"metadata_registers", registers_json(m.metadata_registers)},
                          {"registers", registers_json(m.registers)},
+                         {"writable", writables},
                          {"max_gap", m.max_gap},
                          {"max_registers", m.max_registers},
                          {"profile", m.profile},

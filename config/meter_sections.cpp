@@ -2,6 +2,8 @@
 // endpoint tokens, metadata keys and metric names.
 #include "config/meter_sections.hpp"
 
+#include "config/writable_sections.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -342,6 +344,7 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
         }
     }
     check_unique_names(m.diag(), std::move(names), static_keys);
+    meter.writable = read_writable_list(m);
     return meter;
 }
 
@@ -416,7 +419,7 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
     for (size_t i = 0; i < items->size(); ++i) {
         MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
                     {"name", "token", "bus", "unit", "poll_interval", "metadata", "profile",
-                     "metadata_registers", "registers", "max_gap", "max_registers"},
+                     "metadata_registers", "registers", "writable", "max_gap", "max_registers"},
                     top.value_where("meters"));
         if (m.is_map()) {
             meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners,
