@@ -8,14 +8,9 @@
 namespace kaa::modbus {
 namespace {
 
-constexpr size_t kMbapLength = 7;    // transaction id, protocol id, length, unit id
+constexpr size_t kMbapLength = kTcpMbapLength;
 constexpr size_t kLengthCovers = 6;  // the bytes before the unit id, not counted by length
 constexpr uint8_t kExceptionBit = 0x80;
-
-/// The big-endian 16-bit word at `at`.
-uint16_t be16(std::span<const uint8_t> bytes, size_t at) {
-    return static_cast<uint16_t>((bytes[at] << 8) | bytes[at + 1]);
-}
 
 /// True for the function codes that read bits (coils, discrete inputs).
 bool is_bit_code(uint8_t function) {
@@ -36,14 +31,14 @@ TcpReply bad(std::string message, bool framing_lost = false) {
 }
 
 /// The exception reply's verdict: a known code, or an invalid one.
-TcpReply exception_reply(const TcpReadRequest& request, uint8_t code) {
+TcpReply exception_reply(uint8_t unit, uint8_t code) {
     TcpReply reply;
     if (code >= 1 && code <= 11) {
         reply.values = make_error(ErrorKind::kModbusException, describe_exception(code), code);
     } else {
-        reply.values = make_error(
-            ErrorKind::kBadResponse,
-            fmt::format("invalid exception code {} from unit {}", code, request.unit), code);
+        reply.values =
+            make_error(ErrorKind::kBadResponse,
+                       fmt::format("invalid exception code {} from unit {}", code, unit), code);
     }
     return reply;
 }
@@ -54,7 +49,7 @@ std::vector<uint16_t> decode_values(const TcpReadRequest& request, std::span<con
     for (size_t i = 0; i < values.size(); ++i) {
         values[i] = is_bit_code(request.function)
                         ? static_cast<uint16_t>((data[i / 8] >> (i % 8)) & 1u)
-                        : be16(data, 2 * i);
+                        : big_endian_word(data, 2 * i);
     }
     return values;
 }
@@ -96,46 +91,57 @@ std::array<uint8_t, kTcpReadRequestLength> build_read_request(const TcpReadReque
             lo(request.count)};
 }
 
-TcpReply check_read_reply(const TcpReadRequest& request, std::span<const uint8_t> adu,
-                          size_t trailing) {
+std::optional<TcpReply> check_reply_header(uint16_t transaction_id, uint8_t unit_id,
+                                           std::span<const uint8_t> adu, size_t trailing) {
     if (adu.size() < kMbapLength + 2)
         return bad(fmt::format("reply of {} bytes is too short for Modbus TCP", adu.size()), true);
-    const uint16_t length = be16(adu, 4);
+    const uint16_t length = big_endian_word(adu, 4);
     const size_t came = adu.size() - kLengthCovers;
     // Checked before anything else is believed: a wrong length is a wrong frame boundary.
     if (length != came) {
-        return bad(
-            fmt::format("MBAP length {} but {} bytes came (unit {})", length, came, request.unit),
-            true);
-    }
-    if (trailing > 0) {
-        return bad(fmt::format("{} unexpected bytes followed the reply from unit {}", trailing,
-                               request.unit),
+        return bad(fmt::format("MBAP length {} but {} bytes came (unit {})", length, came, unit_id),
                    true);
     }
-    if (const uint16_t protocol = be16(adu, 2); protocol != 0)
+    if (trailing > 0) {
         return bad(
-            fmt::format("protocol id {} in the reply, not 0 (unit {})", protocol, request.unit));
-    if (const uint16_t tid = be16(adu, 0); tid != request.transaction_id) {
+            fmt::format("{} unexpected bytes followed the reply from unit {}", trailing, unit_id),
+            true);
+    }
+    if (const uint16_t protocol = big_endian_word(adu, 2); protocol != 0)
+        return bad(fmt::format("protocol id {} in the reply, not 0 (unit {})", protocol, unit_id));
+    if (const uint16_t tid = big_endian_word(adu, 0); tid != transaction_id) {
         TcpReply reply = bad(fmt::format("reply with transaction id {}, sent {} (unit {})", tid,
-                                         request.transaction_id, request.unit));
+                                         transaction_id, unit_id));
         reply.wrong_id = true;
         return reply;
     }
-    if (const uint8_t unit = adu[6]; unit != request.unit) {
-        TcpReply reply = bad(fmt::format("reply for unit {}, asked unit {}", unit, request.unit));
+    if (const uint8_t unit = adu[6]; unit != unit_id) {
+        TcpReply reply = bad(fmt::format("reply for unit {}, asked unit {}", unit, unit_id));
         reply.wrong_id = true;
         return reply;
     }
+    return std::nullopt;
+}
+
+std::optional<TcpReply> check_exception_reply(uint8_t unit_id, uint8_t function,
+                                              std::span<const uint8_t> adu) {
+    if (adu[7] != (function | kExceptionBit))
+        return std::nullopt;
+    if (adu.size() != kMbapLength + 2) {
+        return bad(
+            fmt::format("exception reply of {} bytes from unit {}, not 9", adu.size(), unit_id),
+            true);
+    }
+    return exception_reply(unit_id, adu[8]);
+}
+
+TcpReply check_read_reply(const TcpReadRequest& request, std::span<const uint8_t> adu,
+                          size_t trailing) {
+    if (auto refused = check_reply_header(request.transaction_id, request.unit, adu, trailing))
+        return *refused;
+    if (auto exception = check_exception_reply(request.unit, request.function, adu))
+        return *exception;
     const uint8_t function = adu[7];
-    if (function == (request.function | kExceptionBit)) {
-        if (adu.size() != kMbapLength + 2) {
-            return bad(fmt::format("exception reply of {} bytes from unit {}, not 9", adu.size(),
-                                   request.unit),
-                       true);
-        }
-        return exception_reply(request, adu[8]);
-    }
     if (function != request.function) {
         return bad(fmt::format("reply with function {}, asked function {} (unit {})", function,
                                request.function, request.unit));

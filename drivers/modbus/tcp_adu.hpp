@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -21,6 +22,14 @@ struct TcpReadRequest {
     uint16_t address = 0;
     uint16_t count = 0;
 };
+
+/// The MBAP header's length: transaction id, protocol id, length, unit id.
+inline constexpr size_t kTcpMbapLength = 7;
+
+/// The big-endian 16-bit word at `at` of `bytes`.
+inline uint16_t big_endian_word(std::span<const uint8_t> bytes, size_t at) {
+    return static_cast<uint16_t>((bytes[at] << 8) | bytes[at + 1]);
+}
 
 /// The function code that reads `function`'s table: 1 coils, 2 discrete, 3 holding, 4 input.
 uint8_t function_code(config::RegisterFunction function);
@@ -45,6 +54,17 @@ struct TcpReply {
     /// answer to some other request (a late one, or a converter's mix-up), never decoded.
     bool wrong_id = false;
 };
+
+/// Checks the framing and the MBAP header of a reply ADU against the request's transaction
+/// and unit ids, and `trailing` (bytes already waiting after it, which a reply must not
+/// have): the refusal, or nullopt when the PDU may be looked at (adu has 9 bytes at least).
+std::optional<TcpReply> check_reply_header(uint16_t transaction_id, uint8_t unit,
+                                           std::span<const uint8_t> adu, size_t trailing);
+
+/// The verdict on an exception reply to `function` (after check_reply_header), or nullopt
+/// when the reply is not one.
+std::optional<TcpReply> check_exception_reply(uint8_t unit, uint8_t function,
+                                              std::span<const uint8_t> adu);
 
 /// Checks a whole reply ADU (`adu`, as received) against `request`, and `trailing` (bytes
 /// already waiting after it, which a reply must not have); decodes it when it passes.
