@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "drivers/modbus/tcp_adu.hpp"
+#include "drivers/modbus/tcp_write_adu.hpp"
 
 namespace kaa::modbus {
 namespace {
@@ -333,6 +334,86 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read_rtu(int unit,
         return make_error(ErrorKind::kBadResponse,
                           fmt::format("unit {} returned {} values instead of {}", unit, rc, count));
     }
+    return classify_failure(errno, unit);
+}
+
+Status LibmodbusTransport::write(int unit, config::RegisterFunction table, uint16_t address,
+                                 const std::vector<uint16_t>& values, bool multiple) {
+    if (ctx_ == nullptr)
+        return make_error(ErrorKind::kNotConnected, describe() + " is not open");
+    if (unit < 0 || unit > 0xFF)
+        return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
+    if (table != config::RegisterFunction::kHolding && table != config::RegisterFunction::kCoil)
+        return make_error(ErrorKind::kInvalidArgument,
+                          fmt::format("{} cannot be written", config::to_string(table)));
+    const uint8_t function = write_function_code(table, values.size(), multiple);
+    if (values.empty() || values.size() > max_write_count(function)) {
+        return make_error(
+            ErrorKind::kInvalidArgument,
+            fmt::format("cannot write {} values to unit {} in one request", values.size(), unit));
+    }
+    discard_stale_input(unit);
+    return is_tcp() ? write_tcp(unit, function, address, values)
+                    : write_rtu(unit, function, address, values);
+}
+
+Status LibmodbusTransport::write_tcp(int unit, uint8_t function, uint16_t address,
+                                     const std::vector<uint16_t>& values) {
+    TcpWriteRequest request;
+    request.transaction_id = next_transaction_id_++;
+    request.unit = static_cast<uint8_t>(unit);
+    request.function = function;
+    request.address = address;
+    request.values = values;
+    if (!send_all(modbus_get_socket(ctx_), build_write_request(request)))
+        return classify_failure(errno, unit);
+    std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
+    const int received = modbus_receive_confirmation(ctx_, reply.data());
+    if (received < 0) {
+        const Error error = classify_failure(errno, unit);
+        if (error.kind == ErrorKind::kBadResponse)
+            resynchronise(error);
+        return error;
+    }
+    const TcpReply checked = check_write_reply(
+        request, std::span<const uint8_t>(reply.data(), static_cast<size_t>(received)),
+        pending_bytes(modbus_get_socket(ctx_)));
+    if (checked.values.ok())
+        return {};
+    if (checked.wrong_id)
+        note_wrong_id(unit, checked.values.error().message);
+    if (checked.framing_lost)
+        resynchronise(checked.values.error());
+    else if (checked.values.error().kind != ErrorKind::kModbusException)
+        modbus_flush(ctx_);
+    return checked.values.error();
+}
+
+Status LibmodbusTransport::write_rtu(int unit, uint8_t function, uint16_t address,
+                                     const std::vector<uint16_t>& values) {
+    if (modbus_set_slave(ctx_, unit) != 0)
+        return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
+    int rc = -1;
+    const int n = static_cast<int>(values.size());
+    switch (function) {
+        case 5:
+            rc = modbus_write_bit(ctx_, address, values[0] != 0 ? 1 : 0);
+            break;
+        case 6:
+            rc = modbus_write_register(ctx_, address, values[0]);
+            break;
+        case 15: {
+            std::vector<uint8_t> bits(values.size());
+            for (size_t i = 0; i < values.size(); ++i)
+                bits[i] = values[i] != 0 ? 1 : 0;
+            rc = modbus_write_bits(ctx_, address, n, bits.data());
+            break;
+        }
+        default:
+            rc = modbus_write_registers(ctx_, address, n, values.data());
+    }
+    if (rc >= 0)
+        return {};
     return classify_failure(errno, unit);
 }
 

@@ -25,6 +25,8 @@ class LibmodbusTransport final : public MeterTransport {
     bool is_open() const override { return ctx_ != nullptr; }
     Result<std::vector<uint16_t>> read(int unit, config::RegisterFunction function,
                                        uint16_t address, uint16_t count) override;
+    Status write(int unit, config::RegisterFunction table, uint16_t address,
+                 const std::vector<uint16_t>& values, bool multiple) override;
     std::string describe() const override;
     /// Replies discarded on this link because their transaction id or unit id belonged to
     /// another request (Modbus TCP), all units together.
@@ -39,6 +41,12 @@ class LibmodbusTransport final : public MeterTransport {
     /// A read on a serial line, through libmodbus's own read functions.
     Result<std::vector<uint16_t>> read_rtu(int unit, config::RegisterFunction function,
                                            uint16_t address, uint16_t count);
+    /// A write on Modbus TCP: the request built and its echo checked here (tcp_write_adu.hpp).
+    Status write_tcp(int unit, uint8_t function, uint16_t address,
+                     const std::vector<uint16_t>& values);
+    /// A write on a serial line, through libmodbus's write functions (which check the echo).
+    Status write_rtu(int unit, uint8_t function, uint16_t address,
+                     const std::vector<uint16_t>& values);
     /// Drops and reopens a TCP connection whose byte stream is no longer aligned on frames.
     void resynchronise(const Error& why);
     /// True when the bus is a Modbus TCP endpoint, not a serial line.
