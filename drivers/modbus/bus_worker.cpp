@@ -62,6 +62,71 @@ bool BusWorker::wait_until(Clock::Monotonic when) {
     return !clock_.wait_until(lock, cv_, when, [this] { return stop_.load(); });
 }
 
+bool BusWorker::idle_until(Clock::Monotonic when) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    clock_.wait_until(lock, cv_, when, [this] { return stop_.load() || write_may_run(); });
+    return !stop_.load();
+}
+
+bool BusWorker::write_pending() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return write_may_run();
+}
+
+bool BusWorker::submit_write(WriteJob job) {
+    const bool ours = std::any_of(pollers_.begin(), pollers_.end(), [&](const auto& p) {
+        return p->meter_index() == job.meter_index;
+    });
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!ours || writes_.size() >= kMaxQueuedWrites)
+            return false;
+        writes_.push_back(std::move(job));
+    }
+    cv_.notify_all();
+    return true;
+}
+
+bool BusWorker::run_next_write(BusLine& line) {
+    WriteJob job;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!write_may_run())
+            return false;
+        job = std::move(writes_.front());
+        writes_.pop_front();
+        wrote_since_poll_ = true;
+    }
+    int unit = 0;
+    for (const auto& p : pollers_) {
+        if (p->meter_index() == job.meter_index)
+            unit = p->config().unit;
+    }
+    std::vector<WriteResult> results;
+    bool failed = false;
+    for (const WriteRequest& request : job.requests) {
+        WriteResult result;
+        if (failed) {
+            result.status =
+                make_error(ErrorKind::kUnavailable, "not written: an earlier write failed");
+        } else {
+            result.status = line.write(unit, request);
+            failed = !result.status.ok();
+        }
+        if (result.status.ok()) {
+            PlannedRead back;
+            back.function = request.function;
+            back.address = request.address;
+            back.count = static_cast<uint16_t>(request.words.size());
+            result.read_back = line.read(unit, back);
+        }
+        results.push_back(std::move(result));
+    }
+    if (job.done)
+        job.done(std::move(results));
+    return true;
+}
+
 bool BusWorker::ensure_open() {
     if (transport_->is_open())
         return true;
@@ -128,16 +193,21 @@ void BusWorker::run() {
         const bool open_when_due = closed_after_poll_;
         if (!open_when_due && !ensure_open())
             continue;
+        // A queued write goes first, at most one between two polls.
+        if (write_pending() && ensure_open() && run_next_write(line))
+            continue;
         const size_t i = schedule_.next();
         // Wake at least four times a second so progress() shows the worker is alive.
         const auto due = schedule_.due(i);
         const auto heartbeat = clock_.now() + std::chrono::milliseconds(250);
         if (due > heartbeat) {
-            wait_until(heartbeat);
+            idle_until(heartbeat);
             continue;
         }
-        if (!wait_until(due))
+        if (!idle_until(due))
             break;
+        if (clock_.now() < due)
+            continue;  // woken early for a write
         if (open_when_due && !ensure_open())
             continue;
 
@@ -149,6 +219,10 @@ void BusWorker::run() {
         PollOutcome outcome = poller.poll(line);
         if (outcome.stopped)
             break;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            wrote_since_poll_ = false;
+        }
         if (outcome.sample)
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());

@@ -40,16 +40,17 @@ BusLine::BusLine(const config::BusConfig& bus, MeterTransport& transport, const 
                  std::function<bool(Clock::Monotonic)> wait_until)
     : bus_(bus), transport_(transport), clock_(clock), wait_until_(std::move(wait_until)) {}
 
-Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
+template <typename Attempt>
+auto BusLine::paced(Attempt attempt) -> decltype(attempt()) {
     const auto gap = inter_frame_gap(bus_);
-    Result<std::vector<uint16_t>> result = make_error(ErrorKind::kInternal, "no attempt was made");
-    for (int attempt = 0; attempt <= bus_.retries; ++attempt) {
+    decltype(attempt()) result = make_error(ErrorKind::kInternal, "no attempt was made");
+    for (int try_number = 0; try_number <= bus_.retries; ++try_number) {
         if (last_request_end_ && gap.count() > 0 &&
             !wait_until_(*last_request_end_ +
                          std::chrono::duration_cast<Clock::Monotonic::duration>(gap))) {
             return make_error(ErrorKind::kUnavailable, "stopping");
         }
-        result = transport_.read(unit, read.function, read.address, read.count);
+        result = attempt();
         last_request_end_ = clock_.now();
         if (result.ok())
             return result;
@@ -58,6 +59,17 @@ Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
             return result;
     }
     return result;
+}
+
+Result<std::vector<uint16_t>> BusLine::read(int unit, const PlannedRead& read) {
+    return paced([&] { return transport_.read(unit, read.function, read.address, read.count); });
+}
+
+Status BusLine::write(int unit, const WriteRequest& request) {
+    return paced([&] {
+        return transport_.write(unit, request.function, request.address, request.words,
+                                request.multiple);
+    });
 }
 
 MeterPoller::MeterPoller(size_t meter_index, const config::MeterConfig& meter,

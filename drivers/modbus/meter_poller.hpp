@@ -16,6 +16,7 @@
 #include "drivers/modbus/learned_cuts.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/request_planner.hpp"
+#include "drivers/modbus/write_plan.hpp"
 
 namespace kaa::modbus {
 
@@ -27,9 +28,15 @@ class BusLine {
             std::function<bool(Clock::Monotonic)> wait_until);
     /// One read with the bus's retries; never starts before the inter-request delay passed.
     Result<std::vector<uint16_t>> read(int unit, const PlannedRead& read);
+    /// One write, paced and retried like a read (writing a register twice is harmless).
+    Status write(int unit, const WriteRequest& request);
     MeterTransport& transport() { return transport_; }
 
   private:
+    /// Runs `attempt` with the bus's pacing and retries after timeouts and bad frames.
+    template <typename Attempt>
+    auto paced(Attempt attempt) -> decltype(attempt());
+
     const config::BusConfig& bus_;
     MeterTransport& transport_;
     const Clock& clock_;
@@ -63,6 +70,8 @@ class MeterPoller {
     bool metadata_due() const { return metadata_due_; }
     void request_metadata() { metadata_due_ = !metadata_plan_.empty(); }
     const config::MeterConfig& config() const { return meter_; }
+    /// The meter's index in the configuration's meters.
+    size_t meter_index() const { return index_; }
     /// The reads one poll makes now (after any splitting the meter forced).
     const std::vector<PlannedRead>& plan() const { return plan_; }
     /// The places this meter refuses merged reads, as far as known.

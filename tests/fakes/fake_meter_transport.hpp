@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 #include <vector>
@@ -28,6 +29,14 @@ class FakeMeterTransport final : public modbus::MeterTransport {
     FakeMeterTransport(FakeClock& clock, std::chrono::milliseconds exchange,
                        std::chrono::milliseconds timeout)
         : clock_(clock), exchange_(exchange), timeout_(timeout) {}
+
+    /// One write on the wire.
+    struct Write {
+        int unit;
+        uint16_t address;
+        std::vector<uint16_t> words;
+        Clock::Monotonic at;
+    };
 
     /// Unit `unit` never answers (every request times out).
     void kill(int unit) {
@@ -52,20 +61,50 @@ class FakeMeterTransport final : public modbus::MeterTransport {
     }
     void close() override { open_ = false; }
     bool is_open() const override { return open_; }
-    Result<std::vector<uint16_t>> read(int unit, config::RegisterFunction, uint16_t,
+    Result<std::vector<uint16_t>> read(int unit, config::RegisterFunction, uint16_t address,
                                        uint16_t count) override {
         bool dead = false;
+        std::vector<uint16_t> words(count, 0);
         {
             std::lock_guard<std::mutex> lock(mutex_);
             requests_.push_back({unit, clock_.now()});
             dead = dead_.count(unit) > 0;
+            for (uint16_t i = 0; i < count; ++i) {
+                auto it = stored_.find({unit, address + i});
+                if (it != stored_.end())
+                    words[i] = it->second;
+            }
         }
         clock_.advance(dead ? timeout_ : exchange_);
         if (dead)
             return make_error(ErrorKind::kTimeout, "no answer (fake)");
-        return std::vector<uint16_t>(count, 0);
+        return words;
+    }
+    /// Writes take an exchange; a dead unit's time out. Reads of written registers then
+    /// give the words written.
+    Status write(int unit, config::RegisterFunction, uint16_t address,
+                 const std::vector<uint16_t>& values, bool) override {
+        bool dead = false;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            writes_.push_back({unit, address, values, clock_.now()});
+            dead = dead_.count(unit) > 0;
+            if (!dead) {
+                for (size_t i = 0; i < values.size(); ++i)
+                    stored_[{unit, address + static_cast<int>(i)}] = values[i];
+            }
+        }
+        clock_.advance(dead ? timeout_ : exchange_);
+        if (dead)
+            return make_error(ErrorKind::kTimeout, "no answer (fake)");
+        return {};
     }
     std::string describe() const override { return "fake bus"; }
+    /// A copy of the writes so far.
+    std::vector<Write> writes() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return writes_;
+    }
 
     /// A copy of the requests so far (safe while the worker runs).
     std::vector<Request> requests() const {
@@ -87,6 +126,8 @@ class FakeMeterTransport final : public modbus::MeterTransport {
     int failing_opens_ = 0;
     std::atomic<bool> open_{false};
     std::vector<Request> requests_;
+    std::vector<Write> writes_;
+    std::map<std::pair<int, int>, uint16_t> stored_;  // (unit, address) -> word written
     std::vector<Clock::Monotonic> opens_;
 };
 

@@ -225,5 +225,55 @@ TEST(BusWorkerTest, APauseAfterConnectAloneKeepsOneConnection) {
     EXPECT_GE(polls_of(wire, 7, end).size(), 59u);
 }
 
+TEST(BusWorkerTest, WritesRunBetweenPollsNeverStarvingThemAndAreReadBack) {
+    fakes::FakeClock clock;
+    auto transport = std::make_unique<fakes::FakeMeterTransport>(clock, kExchange, kTimeout);
+    fakes::FakeMeterTransport& wire = *transport;
+    const auto config = bus_with({meter("target", 1, seconds(1)), meter("other", 2, seconds(1))});
+    CountingSink sink;
+    BusWorker worker(config, 0, {0, 1}, std::move(transport), clock, sink, /*seed=*/5);
+    // 20 commands for meter "target" at once, before the worker starts.
+    std::atomic<int> done{0};
+    std::vector<std::vector<WriteResult>> results(20);
+    for (int k = 0; k < 20; ++k) {
+        WriteJob job;
+        job.meter_index = 0;
+        job.requests = {WriteRequest{
+            config::RegisterFunction::kHolding, 40, {static_cast<uint16_t>(100 + k)}, false}};
+        job.done = [&results, &done, k](std::vector<WriteResult> r) {
+            results[static_cast<size_t>(k)] = std::move(r);
+            ++done;
+        };
+        ASSERT_TRUE(worker.submit_write(std::move(job)));
+    }
+    WriteJob stranger;
+    stranger.meter_index = 7;  // not a meter of this bus
+    EXPECT_FALSE(worker.submit_write(std::move(stranger)));
+
+    const auto end = clock.now() + seconds(30);
+    run_until(worker, clock, end);
+    EXPECT_EQ(done.load(), 20);
+    for (int k = 0; k < 20; ++k) {
+        ASSERT_EQ(results[static_cast<size_t>(k)].size(), 1u);
+        const WriteResult& r = results[static_cast<size_t>(k)][0];
+        EXPECT_TRUE(r.status.ok());
+        ASSERT_TRUE(r.read_back.ok());
+        EXPECT_EQ(r.read_back.value(), std::vector<uint16_t>{static_cast<uint16_t>(100 + k)});
+    }
+    // Between two writes there is always a poll: the writes are spread over the polls.
+    const auto writes = wire.writes();
+    ASSERT_EQ(writes.size(), 20u);
+    const auto requests = wire.requests();
+    for (size_t w = 1; w < writes.size(); ++w) {
+        const auto polls_between =
+            std::count_if(requests.begin(), requests.end(), [&](const auto& r) {
+                return r.at > writes[w - 1].at + kExchange && r.at < writes[w].at;
+            });
+        EXPECT_GE(polls_between, 1) << "write " << w;
+    }
+    // Both meters keep their poll a second (59 or more of the 60 polls of 30 s together).
+    EXPECT_GE(sink.samples.load(), 59);
+}
+
 }  // namespace
 }  // namespace kaa::modbus
