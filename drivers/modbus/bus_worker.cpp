@@ -64,67 +64,67 @@ bool BusWorker::wait_until(Clock::Monotonic when) {
 
 bool BusWorker::idle_until(Clock::Monotonic when) {
     std::unique_lock<std::mutex> lock(mutex_);
-    clock_.wait_until(lock, cv_, when, [this] { return stop_.load() || write_may_run(); });
+    // Waiting means no poll is due yet: any queued job may use the time.
+    clock_.wait_until(lock, cv_, when, [this] { return stop_.load() || !jobs_.empty(); });
     return !stop_.load();
 }
 
-bool BusWorker::write_pending() {
+bool BusWorker::job_may_run(bool poll_due) {
     std::lock_guard<std::mutex> lock(mutex_);
-    return write_may_run();
+    return !jobs_.empty() && (!poll_due || !job_ran_since_poll_);
 }
 
-bool BusWorker::submit_write(WriteJob job) {
+bool BusWorker::submit_job(MeterJob job) {
     const bool ours = std::any_of(pollers_.begin(), pollers_.end(), [&](const auto& p) {
         return p->meter_index() == job.meter_index;
     });
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!ours || writes_.size() >= kMaxQueuedWrites)
+        if (!ours || jobs_.size() >= kMaxQueuedJobs)
             return false;
-        writes_.push_back(std::move(job));
+        jobs_.push_back(std::move(job));
     }
     cv_.notify_all();
     return true;
 }
 
-bool BusWorker::run_next_write(BusLine& line) {
-    WriteJob job;
+bool BusWorker::run_next_job(BusLine& line) {
+    MeterJob job;
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!write_may_run())
+        if (jobs_.empty())
             return false;
-        job = std::move(writes_.front());
-        writes_.pop_front();
-        wrote_since_poll_ = true;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
     }
-    int unit = 0;
+    job_ran_since_poll_ = true;
+    MeterPoller* poller = nullptr;
     for (const auto& p : pollers_) {
         if (p->meter_index() == job.meter_index)
-            unit = p->config().unit;
+            poller = p.get();
     }
-    std::vector<WriteResult> results;
-    bool failed = false;
-    for (const WriteRequest& request : job.requests) {
-        WriteResult result;
-        if (failed) {
-            result.status =
-                make_error(ErrorKind::kUnavailable, "not written: an earlier write failed");
-        } else {
-            result.status = line.write(unit, request);
-            failed = !result.status.ok();
-        }
-        if (result.status.ok()) {
-            PlannedRead back;
-            back.function = request.function;
-            back.address = request.address;
-            back.count = static_cast<uint16_t>(request.words.size());
-            result.read_back = line.read(unit, back);
-        }
-        results.push_back(std::move(result));
-    }
+    MeterJobResult result = run_meter_job(line, *poller, job);
+    const bool link_lost = !result.status.ok() && result.status.error().kind == ErrorKind::kIo;
     if (job.done)
-        job.done(std::move(results));
+        job.done(std::move(result));
+    if (link_lost) {
+        spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
+                     transport_->describe());
+        transport_->close();
+    }
     return true;
+}
+
+void BusWorker::fail_queued_jobs(const std::string& why) {
+    std::deque<MeterJob> failed;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        failed.swap(jobs_);
+    }
+    for (MeterJob& job : failed) {
+        if (job.done)
+            job.done(failed_job(job, make_error(ErrorKind::kNotConnected, why)));
+    }
 }
 
 bool BusWorker::ensure_open() {
@@ -151,6 +151,7 @@ bool BusWorker::ensure_open() {
             return wait_until(clock_.now() + bus_.pause_after_connect);
         return true;
     }
+    fail_queued_jobs(fmt::format("bus {} cannot be opened: {}", bus_.name, st.error().message));
     int suppressed = 0;
     if (log_limiter_.allow("open", suppressed)) {
         spdlog::error("{}: bus {}: {}; its meters are not polled until it opens (retrying{})",
@@ -193,10 +194,10 @@ void BusWorker::run() {
         const bool open_when_due = closed_after_poll_;
         if (!open_when_due && !ensure_open())
             continue;
-        // A queued write goes first, at most one between two polls.
-        if (write_pending() && ensure_open() && run_next_write(line))
-            continue;
+        // A queued job goes first: in idle time at once, else one between two polls.
         const size_t i = schedule_.next();
+        if (job_may_run(schedule_.due(i) <= clock_.now()) && ensure_open() && run_next_job(line))
+            continue;
         // Wake at least four times a second so progress() shows the worker is alive.
         const auto due = schedule_.due(i);
         const auto heartbeat = clock_.now() + std::chrono::milliseconds(250);
@@ -207,7 +208,7 @@ void BusWorker::run() {
         if (!idle_until(due))
             break;
         if (clock_.now() < due)
-            continue;  // woken early for a write
+            continue;  // woken early for a job
         if (open_when_due && !ensure_open())
             continue;
 
@@ -219,10 +220,7 @@ void BusWorker::run() {
         PollOutcome outcome = poller.poll(line);
         if (outcome.stopped)
             break;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            wrote_since_poll_ = false;
-        }
+        job_ran_since_poll_ = false;
         if (outcome.sample)
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
@@ -246,6 +244,7 @@ void BusWorker::run() {
         }
     }
     transport_->close();
+    fail_queued_jobs(fmt::format("bus {} stopped", bus_.name));
 }
 
 }  // namespace kaa::modbus

@@ -18,25 +18,12 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
+#include "drivers/modbus/meter_jobs.hpp"
 #include "drivers/modbus/meter_poller.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/poll_schedule.hpp"
 
 namespace kaa::modbus {
-
-/// What one write of a job came to: its status, and the registers read back after it.
-struct WriteResult {
-    Status status;
-    Result<std::vector<uint16_t>> read_back = make_error(ErrorKind::kInternal, "not read");
-};
-
-/// The writes of one command for one meter of the bus, and where their outcome goes.
-struct WriteJob {
-    size_t meter_index = 0;              // into config.meters; a meter of this bus
-    std::vector<WriteRequest> requests;  // written in order; a failure skips the rest
-    /// Called on the bus thread with one result per request (kUnavailable when skipped).
-    std::function<void(std::vector<WriteResult>)> done;
-};
 
 /// Owns one bus and polls the meters on it.
 class BusWorker {
@@ -59,12 +46,13 @@ class BusWorker {
     size_t failing_meters() const { return failing_.load(); }
     /// Meters on this bus.
     size_t meter_count() const { return pollers_.size(); }
-    /// Queues a job (thread-safe). Jobs run between polls, at most one between two polls
-    /// of the bus so that writes never starve them. False, with nothing queued, when
-    /// kMaxQueuedWrites jobs wait already or the meter is not on this bus.
-    bool submit_write(WriteJob job);
+    /// Queues a job (thread-safe). Jobs run in the bus's idle time at once, and while polls
+    /// are due at most one between two polls, so that commands never starve them. A job
+    /// queued while the bus cannot be opened is answered with that error. False, with
+    /// nothing queued, when kMaxQueuedJobs wait already or the meter is not on this bus.
+    bool submit_job(MeterJob job);
     /// Jobs a bus keeps waiting at most.
-    static constexpr size_t kMaxQueuedWrites = 64;
+    static constexpr size_t kMaxQueuedJobs = 64;
     /// Test hook: after its first poll the worker hangs without making progress, so the
     /// watchdog's reaction to a stalled worker can be tested end to end.
     void stall_after_first_poll_for_tests() { stall_for_tests_ = true; }
@@ -75,13 +63,13 @@ class BusWorker {
     bool wait_until(Clock::Monotonic when);
     /// Waits until `when`, a stop, or a job that may run now; false when stopping.
     bool idle_until(Clock::Monotonic when);
-    /// True when a job may run now: one waits and no job ran since the last poll (under
-    /// the lock).
-    bool write_may_run() const { return !writes_.empty() && !wrote_since_poll_; }
-    /// write_may_run(), taking the lock.
-    bool write_pending();
-    /// Runs the next job if one may run now; true when it did.
-    bool run_next_write(BusLine& line);
+    /// True when a job may run now: one waits, and no poll is due or no job ran since the
+    /// last poll (takes the lock).
+    bool job_may_run(bool poll_due);
+    /// Runs the next job; true when there was one.
+    bool run_next_job(BusLine& line);
+    /// The bus cannot be opened: every queued job is answered with `why`.
+    void fail_queued_jobs(const std::string& why);
     bool ensure_open();
     void back_off_if_failing(size_t i);
     /// With close_after_poll: closes the link when no other meter is due now.
@@ -102,8 +90,8 @@ class BusWorker {
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> progress_{0};
     std::atomic<size_t> failing_{0};
-    std::deque<WriteJob> writes_;    // guarded by mutex_
-    bool wrote_since_poll_ = false;  // guarded by mutex_
+    std::deque<MeterJob> jobs_;        // guarded by mutex_
+    bool job_ran_since_poll_ = false;  // worker thread only
     bool stall_for_tests_ = false;
     bool closed_after_poll_ = false;  // the link was closed on purpose, not lost
 };

@@ -255,6 +255,23 @@ PollOutcome MeterPoller::poll(BusLine& line) {
     return outcome;
 }
 
+MeterPoller::DirectRead MeterPoller::read_now(
+    BusLine& line, const std::vector<config::RegisterConfig>& registers) {
+    std::vector<PlannedRead> plan = plan_for(registers);
+    ReadValues rv = read_all(line, plan, registers);
+    DirectRead out{std::move(rv.readings), std::move(rv.problems), {}};
+    if (rv.stopped) {
+        out.status = make_error(ErrorKind::kUnavailable, "the bus worker is stopping");
+    } else if (rv.timed_out) {
+        out.status = make_error(ErrorKind::kTimeout,
+                                fmt::format("meter {} (unit {} on bus {}) does not answer",
+                                            meter_.name, meter_.unit, bus_name_));
+    } else if (rv.link_broken) {
+        out.status = make_error(ErrorKind::kIo, fmt::format("bus {} lost its link", bus_name_));
+    }
+    return out;
+}
+
 std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
     if (metadata_plan_.empty()) {
         metadata_due_ = false;

@@ -63,6 +63,14 @@ class MeterPoller {
     /// A timeout skips the meter's remaining requests this round; an exception skips only
     /// the registers of that request, which are named in the log.
     PollOutcome poll(BusLine& line);
+    /// What read_now() read.
+    struct DirectRead {
+        std::vector<Reading> readings;  // one per register asked for, in order
+        std::vector<std::string> problems;
+        Status status;  // not ok when the meter stopped answering (timeout, link)
+    };
+    /// Reads `registers` of the meter now (a Kaa `read` command), planned like a poll.
+    DirectRead read_now(BusLine& line, const std::vector<config::RegisterConfig>& registers);
     /// Reads the metadata registers; nullopt when any failed (tried again next poll).
     std::optional<MetadataUpdate> read_metadata(BusLine& line);
     /// True when the metadata registers still need reading (at start, after reopening
