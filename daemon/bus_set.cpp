@@ -119,4 +119,20 @@ size_t BusSet::failing_meters() const {
     return n;
 }
 
+Status BusSet::submit(modbus::MeterJob job) {
+    for (auto& [name, running] : workers_) {
+        const auto& meters = running.config->meters;
+        if (job.meter_index >= meters.size() || meters[job.meter_index].bus != name)
+            continue;
+        const std::string meter = meters[job.meter_index].name;
+        if (running.worker->submit_job(std::move(job)))
+            return {};
+        return make_error(ErrorKind::kUnavailable,
+                          fmt::format("bus {} has {} commands waiting already (meter {}); send it "
+                                      "again later",
+                                      name, modbus::BusWorker::kMaxQueuedJobs, meter));
+    }
+    return make_error(ErrorKind::kUnavailable, "the meter's bus is not running");
+}
+
 }  // namespace kaa

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/sample_sink.hpp"
+#include "daemon/commands/job_runner.hpp"
 
 namespace kaa {
 
@@ -20,15 +21,15 @@ class BusWorker;
 class LearnedCuts;
 }  // namespace modbus
 
-/// The bus workers of the gateway, by bus name.
-class BusSet {
+/// The bus workers of the gateway, by bus name; commands' jobs go to the meter's worker.
+class BusSet final : public commands::JobRunner {
   public:
     /// Workers hand their samples to `sink` and learn where meters refuse merged reads into
     /// `learned`; `stall_bus_for_tests` names a bus whose worker hangs after one poll (test
     /// hook for the watchdog), empty for none.
     BusSet(const Clock& clock, SampleSink& sink, modbus::LearnedCuts& learned,
            std::string stall_bus_for_tests);
-    ~BusSet();
+    ~BusSet() override;
     BusSet(const BusSet&) = delete;
     BusSet& operator=(const BusSet&) = delete;
 
@@ -51,6 +52,8 @@ class BusSet {
     size_t meter_count() const;
     /// Polled meters whose last poll produced nothing.
     size_t failing_meters() const;
+    /// Queues a job on the worker polling its meter (thread: the main loop's).
+    Status submit(modbus::MeterJob job) override;
 
   private:
     /// A worker and the configuration generation its references point into.

@@ -13,6 +13,7 @@
 #include "daemon/buffer/memory_sample_store.hpp"
 #include "daemon/buffer/sample_record.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
+#include "daemon/commands/command_center.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/learned_cuts_file.hpp"
@@ -129,6 +130,15 @@ bool Gateway::start() {
     for (size_t m = 0; m < meter_count; ++m) {
         uplink_->set_metadata(MetadataUpdate{m, config.meters[m].metadata});
     }
+    commands::CommandSettings command_settings;
+    command_settings.app_version = config.kaa.app_version;
+    command_settings.qos = config.kaa.qos;
+    command_settings.response_timeout = config.kaa.response_timeout;
+    commands_ = std::make_unique<commands::CommandCenter>(
+        command_settings, *mqtt_, buses_, clock_, [this](uint64_t job, modbus::MeterJobResult r) {
+            queue_.push(events::CommandDone{job, std::move(r)});
+        });
+    commands_->set_meters(config_, active_);
 
     if (auto st = mqtt_->start(this); !st) {
         spdlog::critical("{}: {}", kComponent, st.error().message);
@@ -208,16 +218,20 @@ void Gateway::handle(GatewayEvent& event) {
         uplink_->set_metadata(*md);
     } else if (std::holds_alternative<events::Connected>(event)) {
         uplink_->handle_connected();
+        commands_->handle_connected();
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
         uplink_->handle_disconnected(d->reason);
+        commands_->handle_disconnected();
     } else if (auto* msg = std::get_if<events::Message>(&event)) {
         message_bytes_.give_back(msg->topic.size() + msg->payload.size());
         if (msg->oversized_bytes > 0)
             uplink_->handle_oversized_message(msg->topic, msg->oversized_bytes);
-        else
+        else if (!commands_->handle_message(msg->topic, msg->payload))
             uplink_->handle_message(msg->topic, msg->payload);
     } else if (auto* p = std::get_if<events::Published>(&event)) {
         uplink_->handle_published(p->message_id);
+    } else if (auto* done = std::get_if<events::CommandDone>(&event)) {
+        commands_->finish(done->job, std::move(done->result));
     } else if (auto* reloaded = std::get_if<events::Reloaded>(&event)) {
         if (!stopping_)
             finish_reload(*reloaded->result);
@@ -362,6 +376,7 @@ int Gateway::run() {
         }
         store_samples();
         uplink_->check_timeouts();
+        commands_->check_timeouts();
         uplink_->pump();
         uplink_->flush_removals();
         // Rows of delivered samples are deleted in small steps, never while a backlog

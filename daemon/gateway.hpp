@@ -24,11 +24,15 @@
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/service_notifier.hpp"
 #include "drivers/modbus/learned_cuts.hpp"
+#include "drivers/modbus/meter_jobs.hpp"
 
 namespace kaa {
 
 namespace uplink {
 class Uplink;
+}
+namespace commands {
+class CommandCenter;
 }
 
 namespace events {
@@ -51,12 +55,17 @@ struct Signal {
 struct Reloaded {
     std::shared_ptr<config::LoadResult> result;
 };
+/// A command's job ran on its bus (or could not run).
+struct CommandDone {
+    uint64_t job = 0;
+    modbus::MeterJobResult result;
+};
 }  // namespace events
 
 /// Everything the main loop reacts to, from any thread.
 using GatewayEvent =
     std::variant<Sample, MetadataUpdate, events::Connected, events::Disconnected, events::Message,
-                 events::Published, events::Signal, events::Reloaded>;
+                 events::Published, events::Signal, events::Reloaded, events::CommandDone>;
 
 /// Options that do not come from the configuration file.
 struct GatewayOptions {
@@ -134,6 +143,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<SampleStore> store_;
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
+    std::unique_ptr<commands::CommandCenter> commands_;
     // Samples handed over by the bus workers in this turn, appended to the store at its end.
     // When the buffer refuses writes (disk full) the store keeps them in memory and delivers
     // them from there (SpillingSampleStore); this and the queue_ hand-over are the only

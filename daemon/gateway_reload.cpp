@@ -7,6 +7,8 @@
 #include "config/isolated_loader.hpp"
 #include "daemon/config_diff.hpp"
 #include "daemon/gateway.hpp"
+
+#include "daemon/commands/command_center.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "drivers/modbus/plan_report.hpp"
 
@@ -129,6 +131,7 @@ void Gateway::apply_reload(config::GatewayConfig loaded) {
     const size_t untouched = buses_.size() - diff.restart_buses.size();
     config_ = std::move(next);
     active_ = std::move(diff.active);
+    commands_->set_meters(config_, active_);
 
     if (diff.no_live_change()) {
         spdlog::info("{}: reloaded {}: no change to buses or meters", kReloadLog,

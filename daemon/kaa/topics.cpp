@@ -4,9 +4,8 @@
 #include <charconv>
 
 namespace kaa::uplink {
-namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
+std::vector<std::string> split_topic(const std::string& s, char sep) {
     std::vector<std::string> parts;
     size_t start = 0;
     while (true) {
@@ -19,7 +18,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return parts;
 }
 
-/// A request id is a positive integer below 2^31 written in plain decimal digits.
 std::optional<uint32_t> parse_request_id(const std::string& s) {
     if (s.empty() || s.size() > 10 || s[0] == '0')
         return std::nullopt;
@@ -30,8 +28,6 @@ std::optional<uint32_t> parse_request_id(const std::string& s) {
     }
     return static_cast<uint32_t>(v);
 }
-
-}  // namespace
 
 std::string Topics::samples(const std::string& token, uint32_t request_id) const {
     return "kp1/" + app_version_ + "/dcx/" + token + "/json/" + std::to_string(request_id);
@@ -48,7 +44,7 @@ std::vector<std::string> Topics::reply_filters() const {
 }
 
 std::optional<ParsedReply> Topics::parse_reply(const std::string& topic) const {
-    const auto parts = split(topic, '/');
+    const auto parts = split_topic(topic, '/');
     // kp1 / av / ext / token / resource... / rid / status|error
     if (parts.size() < 7 || parts[0] != "kp1" || parts[1] != app_version_)
         return std::nullopt;

@@ -8,6 +8,11 @@
 
 namespace kaa::uplink {
 
+/// The levels of `topic` between `sep`s ("a//b" has an empty middle level).
+std::vector<std::string> split_topic(const std::string& topic, char sep = '/');
+/// A request id: a positive integer below 2^31 written in plain decimal digits.
+std::optional<uint32_t> parse_request_id(const std::string& level);
+
 /// Which Kaa extension a request went to.
 enum class Extension { kDataCollection, kMetadata };
 
