@@ -28,7 +28,13 @@ MeterJobResult run_meter_job(BusLine& line, MeterPoller& poller, const MeterJob&
                     make_error(ErrorKind::kUnavailable, "not written: an earlier write failed");
             } else {
                 result.before = line.read(unit, read_of(request));
-                result.status = line.write(unit, request);
+                // A meter that does not answer the read will not answer the write: the
+                // command is answered after one timeout, not two. A refused read (some
+                // registers are write-only) does not stop the write.
+                const bool silent =
+                    !result.before.ok() && (result.before.error().kind == ErrorKind::kTimeout ||
+                                            result.before.error().kind == ErrorKind::kUnavailable);
+                result.status = silent ? Status(result.before.error()) : line.write(unit, request);
                 failed = !result.status.ok();
             }
             if (result.status.ok())

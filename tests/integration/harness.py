@@ -33,8 +33,8 @@ sys.path.insert(0, str(SUPPORT))
 
 # Re-exported for the tests: everything is reachable as harness.<name>.
 from kpc_standin import KpcStandin  # noqa: E402,F401
-from modbus_values import (float32_published, raw_modbus_read, same_value,  # noqa: E402,F401
-                           scaled, words_of)
+from modbus_values import (float32_published, raw_modbus_read,  # noqa: E402,F401
+                           raw_modbus_write_register, same_value, scaled, words_of)
 from mqtt_collector import (DCX_RE, EPMX_RE, Message, MqttCollector,  # noqa: E402,F401
                             samples_of, unique_by_timestamp)
 

@@ -16,6 +16,13 @@ and answers each request the way KPC would:
 Requests without a positive integer request id are recorded but never answered
 (fire and forget, as in 1/KP). Every request is recorded with its arrival time.
 
+Commands (11/CEP): push_command() publishes a command to an endpoint the way Kaa does,
+on kp1/<app>/cex/<token>/command/<type>/status, and keeps it pending until a result
+for its id arrives on kp1/<app>/cex/<token>/result/<type>/<rid> (recorded, answered
+on <topic>/status). A request for pending commands (kp1/<app>/cex/<token>/command/
+<type>/<rid>, e.g. {"observe": true}) is answered on <topic>/status with the pending
+ones of that token and type.
+
 Command line (runs until SIGINT/SIGTERM, then prints its counters):
 
     kpc_standin.py --port 1883 [--host 127.0.0.1] [--mode ok|error|silent|slow]
@@ -26,6 +33,8 @@ Library:
     kpc = KpcStandin(port, mode="ok")
     kpc.start()              # returns once subscribed
     ... kpc.answered, kpc.requests() ...
+    kpc.push_command("av", "token", "write", 7, {"setpoint": 21.5})
+    kpc.command_results("token", "write")   # [{"id": 7, "statusCode": 200, ...}]
     kpc.stop()
 """
 
@@ -40,11 +49,14 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
-REQUEST_TOPICS = ("kp1/+/dcx/+/json/+", "kp1/+/epmx/+/update/keys/+")
+REQUEST_TOPICS = ("kp1/+/dcx/+/json/+", "kp1/+/epmx/+/update/keys/+",
+                  "kp1/+/cex/+/command/+/+", "kp1/+/cex/+/result/+/+")
 MODES = ("ok", "error", "silent", "slow")
 
 # kp1/<app>/<ext>/<token>/<resource path...>/<rid>
 _REQUEST_RE = re.compile(r"^kp1/([^/]+)/(dcx|epmx)/([^/]+)/(json|update/keys)/([^/]+)$")
+# kp1/<app>/cex/<token>/(command|result)/<type>/<rid>
+_CEX_RE = re.compile(r"^kp1/([^/]+)/cex/([^/]+)/(command|result)/([^/]+)/([1-9][0-9]*)$")
 
 
 class Request:
@@ -98,6 +110,9 @@ class KpcStandin:
         self.answered_status = 0
         self.answered_error = 0
         self.connects = 0          # successful CONNACKs (reconnects included)
+        self._pending = {}         # (token, type) -> [command], until a result arrives
+        self._results = []         # (token, type, result item, time) in arrival order
+        self.observe_requests = []  # (token, type, payload) of requests for pending commands
         self._client = mqtt.Client(client_id=client_id or "kpc-standin-" + uuid.uuid4().hex[:8],
                                    clean_session=True)
         if username is not None:
@@ -157,6 +172,28 @@ class KpcStandin:
                 if (extension is None or r.extension == extension)
                 and (token is None or r.token == token)]
 
+    def push_command(self, app_version, token, command_type, command_id, payload=None):
+        """Pushes one command as Kaa does (no request id) and keeps it pending."""
+        item = {"id": command_id}
+        if payload is not None:
+            item["payload"] = payload
+        with self._lock:
+            self._pending.setdefault((token, command_type), []).append(item)
+        topic = "kp1/%s/cex/%s/command/%s/status" % (app_version, token, command_type)
+        self._client.publish(topic, json.dumps([item]).encode(), qos=1).wait_for_publish(5)
+
+    def command_results(self, token=None, command_type=None):
+        """Result items received, in arrival order, optionally for one token and type."""
+        with self._lock:
+            results = list(self._results)
+        return [item for (tok, typ, item, _) in results
+                if (token is None or tok == token)
+                and (command_type is None or typ == command_type)]
+
+    def pending_commands(self, token, command_type):
+        with self._lock:
+            return list(self._pending.get((token, command_type), []))
+
     def request_count(self):
         with self._lock:
             return len(self._requests)
@@ -183,7 +220,36 @@ class KpcStandin:
         if done:
             self._subscribed.set()
 
+    def _on_cex(self, m, msg):
+        _, token, resource, command_type, _ = m.groups()
+        if resource == "command":
+            with self._lock:
+                self.observe_requests.append((token, command_type, bytes(msg.payload)))
+                pending = list(self._pending.get((token, command_type), []))
+            self._client.publish(msg.topic + "/status", json.dumps(pending).encode(), qos=1)
+            return
+        try:
+            items = json.loads(bytes(msg.payload).decode("utf-8"))
+        except ValueError:
+            self._client.publish(msg.topic + "/error", json.dumps(
+                {"statusCode": 400, "reasonPhrase": "not JSON"}).encode(), qos=1)
+            return
+        now = time.time()
+        with self._lock:
+            for item in items if isinstance(items, list) else [items]:
+                self._results.append((token, command_type, item, now))
+                key = (token, command_type)
+                self._pending[key] = [c for c in self._pending.get(key, [])
+                                      if c["id"] != item.get("id")]
+        self._client.publish(msg.topic + "/status", b"", qos=1)
+
     def _on_message(self, client, userdata, msg):
+        m = _CEX_RE.match(msg.topic)
+        if m:
+            self._on_cex(m, msg)
+            return
+        if "/cex/" in msg.topic:
+            return  # our own pushes and answers, echoed by the broker
         req = Request(msg.topic, bytes(msg.payload), time.time())
         with self._lock:
             self._requests.append(req)

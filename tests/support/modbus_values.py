@@ -76,6 +76,19 @@ def raw_modbus_read(port, unit, function, address, count, host=HOST, timeout=2.0
     return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
 
 
+def raw_modbus_write_register(port, unit, address, value, host=HOST, timeout=2.0):
+    """One Modbus TCP write of one holding register (function 06) with a hand-built frame."""
+    pdu = struct.pack(">BHH", 6, address, value & 0xFFFF)
+    frame = struct.pack(">HHHB", 0x4B42, 0, len(pdu) + 1, unit) + pdu
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(frame)
+        head = _recv_exact(s, 7)
+        _, _, length, _ = struct.unpack(">HHHB", head)
+        body = _recv_exact(s, length - 1)
+    if body[0] & 0x80:
+        raise IOError("Modbus exception %d" % body[1])
+
+
 def _recv_exact(s, n):
     buf = b""
     while len(buf) < n:
