@@ -6,6 +6,7 @@ payloads and the sample timestamps are checked exactly.
 """
 
 import os
+import re
 import statistics
 import sys
 import unittest
@@ -13,6 +14,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness as h  # noqa: E402
+
+OBSERVE_RE = re.compile(r"^kp1/([^/]+)/cex/([^/]+)/command/read/([^/]+)$")
 
 APP = "demo_application_v1"
 ORDERS = ("ABCD", "CDAB", "BADC", "DCBA")
@@ -189,10 +192,15 @@ class EndToEndTest(h.IntegrationTest):
         t1_ms = h.now_ms()
         requests = collector.requests()
 
-        # Topics: only dcx/json and epmx/update/keys with a positive request id, known tokens.
+        # Topics: only dcx/json, epmx/update/keys and, after connecting, the requests for
+        # pending commands (cex/<token>/command/<type>), with a positive request id and
+        # known tokens.
         for m in requests:
             dcx, epmx = h.DCX_RE.match(m.topic), h.EPMX_RE.match(m.topic)
-            match = dcx or epmx
+            observe = OBSERVE_RE.match(m.topic)
+            if observe:
+                self.assertEqual(m.payload, b'{"observe":true}', m.topic)
+            match = dcx or epmx or observe
             self.assertIsNotNone(match, "unexpected topic %r" % m.topic)
             self.assertEqual(match.group(1), APP, m.topic)
             self.assertIn(match.group(2), registers, m.topic)
