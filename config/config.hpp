@@ -85,6 +85,13 @@ struct KaaConfig {
     std::optional<AuthConfig> auth;
     ReconnectConfig reconnect;
     TimestampField timestamp;  // the sample field that carries the read time
+    bool remote_config = false;  // accept configuration pushed over 7/CMP to gateway.token
+};
+
+/// The gateway: section: the gateway as a Kaa endpoint of its own (optional).
+struct GatewayEndpointConfig {
+    std::string token;  // empty: the gateway has no endpoint of its own
+    Millis health_interval{60000};
 };
 
 /// The buffer: section: where samples wait until Kaa confirms them.
@@ -167,6 +174,7 @@ struct GatewayConfig {
     std::string source_path;
     KaaConfig kaa;
     BufferConfig buffer;
+    GatewayEndpointConfig gateway;
     std::vector<BusConfig> buses;
     std::vector<MeterConfig> meters;
 };

@@ -20,7 +20,7 @@ static_assert(sizeof(TlsConfig) == 96, "TlsConfig changed: update config_json.cp
 static_assert(sizeof(AuthConfig) == 64, "AuthConfig changed: update config_json.cpp");
 static_assert(sizeof(ReconnectConfig) == 16, "ReconnectConfig changed: update config_json.cpp");
 static_assert(sizeof(TimestampField) == 40, "TimestampField changed: update config_json.cpp");
-static_assert(sizeof(KaaConfig) == 368, "KaaConfig changed: update config_json.cpp");
+static_assert(sizeof(KaaConfig) == 376, "KaaConfig changed: update config_json.cpp");
 static_assert(sizeof(BufferConfig) == 56, "BufferConfig changed: update config_json.cpp");
 static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
@@ -28,9 +28,9 @@ static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.c
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(WritableConfig) == 152, "WritableConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 280, "MeterConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 504, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 552, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 560, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 608, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -103,7 +103,8 @@ json kaa_json(const KaaConfig& k) {
          {"reconnect", json::object({{"min_delay_ms", k.reconnect.min_delay.count()},
                                      {"max_delay_ms", k.reconnect.max_delay.count()}})},
          {"timestamp",
-          json::object({{"key", k.timestamp.key}, {"format", to_string(k.timestamp.format)}})}});
+          json::object({{"key", k.timestamp.key}, {"format", to_string(k.timestamp.format)}})},
+         {"remote_config", k.remote_config}});
 }
 
 /// The buffer: section.
@@ -348,7 +349,8 @@ bool read(const json& obj, const char* key, KaaConfig& k) {
            read(*v, "response_timeout_ms", k.response_timeout) &&
            read(*v, "max_in_flight", k.max_in_flight) && read(*v, "tls", k.tls) &&
            read(*v, "auth", k.auth) && read(*reconnect, "min_delay_ms", k.reconnect.min_delay) &&
-           read(*reconnect, "max_delay_ms", k.reconnect.max_delay);
+           read(*reconnect, "max_delay_ms", k.reconnect.max_delay) &&
+           read(*v, "remote_config", k.remote_config);
 }
 
 /// The buffer: section.
@@ -458,6 +460,9 @@ nlohmann::json to_json(const GatewayConfig& config) {
     return json::object({{"source_path", config.source_path},
                          {"kaa", kaa_json(config.kaa)},
                          {"buffer", buffer_json(config.buffer)},
+                         {"gateway", json::object({{"token", config.gateway.token},
+                                                   {"health_interval_ms",
+                                                    config.gateway.health_interval.count()}})},
                          {"buses", std::move(buses)},
                          {"meters", std::move(meters)}});
 }
@@ -465,7 +470,10 @@ nlohmann::json to_json(const GatewayConfig& config) {
 std::optional<GatewayConfig> gateway_config_from_json(const nlohmann::json& doc) {
     GatewayConfig config;
     if (read(doc, "source_path", config.source_path) && read(doc, "kaa", config.kaa) &&
-        read(doc, "buffer", config.buffer) && read_list(doc, "buses", config.buses, read_bus) &&
+        read(doc, "buffer", config.buffer) && member(doc, "gateway") != nullptr &&
+        read(*member(doc, "gateway"), "token", config.gateway.token) &&
+        read(*member(doc, "gateway"), "health_interval_ms", config.gateway.health_interval) &&
+        read_list(doc, "buses", config.buses, read_bus) &&
         read_list(doc, "meters", config.meters, read_meter)) {
         return config;
     }

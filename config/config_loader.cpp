@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <limits>
 
 #include "config/file_checks.hpp"
@@ -217,12 +218,15 @@ TimestampField read_timestamp(const MapReader& k) {
     return field;
 }
 
-/// Reads the kaa: section; the port defaults by the presence of tls:.
-KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
+/// Reads the kaa: section; the port defaults by the presence of tls:. `remote_config_where`
+/// receives where kaa.remote_config is written.
+KaaConfig read_kaa(const MapReader& top, const LoadOptions& options,
+                   Location& remote_config_where) {
     KaaConfig kaa;
     MapReader k(top.diag(), top.get("kaa"), "kaa",
                 {"host", "port", "app_version", "client_id", "keepalive", "qos", "delivery",
-                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect", "timestamp"},
+                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect", "timestamp",
+                 "remote_config"},
                 top.key_where("kaa"));
     read_kaa_connection(k, kaa);
     read_kaa_delivery(k, kaa);
@@ -230,6 +234,9 @@ KaaConfig read_kaa(const MapReader& top, const LoadOptions& options) {
     kaa.auth = read_auth(k, options);
     kaa.reconnect = read_reconnect(k);
     kaa.timestamp = read_timestamp(k);
+    if (auto v = k.boolean("remote_config"))
+        kaa.remote_config = *v;
+    remote_config_where = k.value_where("remote_config");
     auto port = k.integer("port", 1, 65535);
     kaa.port = port ? static_cast<int>(*port) : (kaa.tls ? 8883 : 1883);
     if (port && *port == 8883 && !kaa.tls) {
@@ -277,21 +284,54 @@ BufferConfig read_buffer(const MapReader& top) {
     return buffer;
 }
 
+/// Reads the optional gateway: section; its token must differ from every meter's.
+GatewayEndpointConfig read_gateway_endpoint(const MapReader& top, const GatewayConfig& config) {
+    GatewayEndpointConfig gateway;
+    if (top.has("gateway")) {
+        MapReader g(top.diag(), top.get("gateway"), "gateway", {"token", "health_interval"},
+                    top.key_where("gateway"));
+        if (auto v = g.string("token")) {
+            if (v->empty() || v->find_first_of("+#/.") != std::string::npos) {
+                g.fail("token", "'" + *v +
+                                    "' must be non-empty without + # / . characters (Kaa "
+                                    "endpoint token)");
+            } else if (auto m = std::find_if(config.meters.begin(), config.meters.end(),
+                                             [&](const auto& meter) { return meter.token == *v; });
+                       m != config.meters.end()) {
+                g.fail("token", "'" + *v + "' is already the token of meter '" + m->name +
+                                    "': the gateway needs an endpoint of its own");
+            } else {
+                gateway.token = *v;
+            }
+        }
+        if (auto v = positive_duration(g, "health_interval"))
+            gateway.health_interval = *v;
+    }
+    return gateway;
+}
+
 /// Reads the whole document; buses come before meters, which refer to them.
 GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const LoadOptions& options) {
     GatewayConfig config;
     config.source_path = diag.file();
-    MapReader top(diag, root, "", {"kaa", "buffer", "buses", "meters"},
+    MapReader top(diag, root, "", {"kaa", "buffer", "gateway", "buses", "meters"},
                   Location{diag.file(), 1, 1});
     if (!top.is_map()) {
         return config;
     }
+    Location remote_config_where{diag.file(), 1, 1};
     if (top.require("kaa")) {
-        config.kaa = read_kaa(top, options);
+        config.kaa = read_kaa(top, options, remote_config_where);
     }
     config.buffer = read_buffer(top);
     config.buses = read_buses(top);
     config.meters = read_meters(top, config.buses, config.kaa.timestamp.key, options.profile_dirs);
+    config.gateway = read_gateway_endpoint(top, config);
+    if (config.kaa.remote_config && config.gateway.token.empty()) {
+        diag.error(remote_config_where,
+                   "kaa: remote_config needs gateway.token: the gateway's own endpoint is the one "
+                   "that receives its configuration");
+    }
     bool meters_unreadable =
         top.has("meters") && !top.get("meters").IsNull() && !top.get("meters").IsSequence();
     if (config.meters.empty() && !meters_unreadable) {

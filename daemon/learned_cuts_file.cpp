@@ -2,18 +2,14 @@
 //   {"version": 1, "meters": {"<name>@<bus>/<unit>": [{"function": "input", "address": 18}]}}
 #include "daemon/learned_cuts_file.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "core/atomic_file.hpp"
 
 namespace kaa {
 namespace {
@@ -29,11 +25,6 @@ std::optional<config::RegisterFunction> function_named(const std::string& name) 
     return std::nullopt;
 }
 
-Error io_error(const std::string& what, const std::string& path) {
-    return make_error(ErrorKind::kIo, fmt::format("{} {}: {}", what, path, std::strerror(errno)),
-                      errno);
-}
-
 }  // namespace
 
 std::string learned_cuts_path(const std::string& buffer_path) {
@@ -41,14 +32,12 @@ std::string learned_cuts_path(const std::string& buffer_path) {
 }
 
 Result<modbus::LearnedCuts::Table> load_learned_cuts(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
+    auto text = read_small_file(path, kMaxFileBytes);
+    if (!text && text.error().code == ENOENT)
         return modbus::LearnedCuts::Table{};
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (text.str().size() > kMaxFileBytes)
-        return make_error(ErrorKind::kInvalidArgument, fmt::format("{} is too large", path));
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (!text)
+        return text.error();
+    const auto j = nlohmann::json::parse(text.value(), nullptr, false);
     const auto bad = [&](const std::string& why) {
         return make_error(ErrorKind::kInvalidArgument, fmt::format("{}: {}", path, why));
     };
@@ -87,36 +76,7 @@ Status save_learned_cuts(const std::string& path, const modbus::LearnedCuts::Tab
     const std::string text = nlohmann::json{{"version", 1}, {"meters", std::move(meters)}}.dump(
                                  1, ' ', false, nlohmann::json::error_handler_t::replace) +
                              "\n";
-    const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return io_error("cannot write", temporary);
-    size_t written = 0;
-    while (written < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            const Error err = io_error("cannot write", temporary);
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            return err;
-        }
-        written += static_cast<size_t>(n);
-    }
-    if (::fsync(fd) != 0) {
-        const Error err = io_error("cannot sync", temporary);
-        ::close(fd);
-        ::unlink(temporary.c_str());
-        return err;
-    }
-    ::close(fd);
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        const Error err = io_error("cannot rename over", path);
-        ::unlink(temporary.c_str());
-        return err;
-    }
-    return {};
+    return write_file_atomically(path, text);
 }
 
 }  // namespace kaa
