@@ -106,9 +106,9 @@ LoadResult load_with_override(const std::string& local_path, const nlohmann::jso
         return local;
     if (!pushed.is_object()) {
         LoadResult result;
-        result.errors.push_back(ConfigError{Location{kRemoteConfigName, 0, 0},
-                                            "must be an object of the file's sections, got " +
-                                                std::string(pushed.type_name())});
+        result.errors.push_back(ConfigError{
+            Location{kRemoteConfigName, 0, 0},
+            "must be an object of the file's sections, got " + std::string(pushed.type_name())});
         return result;
     }
     merged.merge_patch(pushed);

@@ -14,6 +14,7 @@
 #include "daemon/buffer/sample_record.hpp"
 #include "daemon/buffer/sqlite/sqlite_sample_store.hpp"
 #include "daemon/commands/command_center.hpp"
+#include "daemon/commands/remote_config.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/learned_cuts_file.hpp"
@@ -139,6 +140,14 @@ bool Gateway::start() {
             queue_.push(events::CommandDone{job, std::move(r)});
         });
     commands_->set_meters(config_, active_);
+    if (config.kaa.remote_config && !config.gateway.token.empty()) {
+        remote_ = std::make_unique<commands::RemoteConfigClient>(
+            config.kaa.app_version, config.gateway.token, config.kaa.qos, *mqtt_, clock_,
+            [this](const std::string& id, const nlohmann::json& pushed) {
+                return apply_remote_config(id, pushed);
+            });
+        remote_->set_applied(options_.remote_config_id);
+    }
 
     if (auto st = mqtt_->start(this); !st) {
         spdlog::critical("{}: {}", kComponent, st.error().message);
@@ -219,6 +228,8 @@ void Gateway::handle(GatewayEvent& event) {
     } else if (std::holds_alternative<events::Connected>(event)) {
         uplink_->handle_connected();
         commands_->handle_connected();
+        if (remote_)
+            remote_->handle_connected();
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
         uplink_->handle_disconnected(d->reason);
         commands_->handle_disconnected();
@@ -226,6 +237,8 @@ void Gateway::handle(GatewayEvent& event) {
         message_bytes_.give_back(msg->topic.size() + msg->payload.size());
         if (msg->oversized_bytes > 0)
             uplink_->handle_oversized_message(msg->topic, msg->oversized_bytes);
+        else if (remote_ && remote_->handle_message(msg->topic, msg->payload))
+            ;  // the gateway's own configuration
         else if (!commands_->handle_message(msg->topic, msg->payload))
             uplink_->handle_message(msg->topic, msg->payload);
     } else if (auto* p = std::get_if<events::Published>(&event)) {

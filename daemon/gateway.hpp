@@ -33,7 +33,9 @@ class Uplink;
 }
 namespace commands {
 class CommandCenter;
-}
+class RemoteConfigClient;
+struct ApplyOutcome;
+}  // namespace commands
 
 namespace events {
 struct Connected {};
@@ -70,6 +72,10 @@ using GatewayEvent =
 /// Options that do not come from the configuration file.
 struct GatewayOptions {
     std::string stall_bus_for_tests;  // test hook: this bus's worker hangs after one poll
+    // kaa.remote_config: where the applied remote configuration is kept (beside the local
+    // file's buffer), and the id of the one in force at start ("" for none).
+    std::string remote_config_path;
+    std::string remote_config_id;
 };
 
 /// The running gateway.
@@ -118,6 +124,10 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void cancel_reload();
     /// Applies a valid reloaded configuration: meters to the store and uplink, buses.
     void apply_reload(config::GatewayConfig loaded);
+    /// A configuration pushed from Kaa: laid over the local file, validated like a reload,
+    /// kept beside the buffer and applied; or refused with every error (gateway_reload.cpp).
+    commands::ApplyOutcome apply_remote_config(const std::string& config_id,
+                                               const nlohmann::json& pushed);
     void store_samples();
     void report_overflow(uint64_t dropped_before);
     /// Logs (rate-limited) samples lost because neither the buffer nor memory had room.
@@ -144,6 +154,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::unique_ptr<uplink::MqttClient> mqtt_;
     std::unique_ptr<uplink::Uplink> uplink_;
     std::unique_ptr<commands::CommandCenter> commands_;
+    std::unique_ptr<commands::RemoteConfigClient> remote_;  // with kaa.remote_config only
     // Samples handed over by the bus workers in this turn, appended to the store at its end.
     // When the buffer refuses writes (disk full) the store keeps them in memory and delivers
     // them from there (SpillingSampleStore); this and the queue_ hand-over are the only

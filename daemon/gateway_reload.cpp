@@ -5,8 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include "config/isolated_loader.hpp"
+#include "config/remote_override.hpp"
+#include "daemon/commands/remote_config.hpp"
 #include "daemon/config_diff.hpp"
 #include "daemon/gateway.hpp"
+#include "daemon/remote_config_file.hpp"
 
 #include "daemon/commands/command_center.hpp"
 #include "daemon/kaa/uplink.hpp"
@@ -64,10 +67,16 @@ void Gateway::cancel_reload() {
     reload_thread_.join();
 }
 
-void Gateway::finish_reload(const config::LoadResult& loaded) {
+void Gateway::finish_reload(const config::LoadResult& local) {
     if (reload_thread_.joinable())
         reload_thread_.join();  // it has pushed its result: it is ending
     const std::string& path = config_->source_path;
+    // The applied remote configuration stays laid over the file (kaa.remote_config).
+    std::string remote_note;
+    std::string remote_id;
+    const config::LoadResult loaded = with_remote_config(local, {}, remote_note, remote_id);
+    if (!remote_note.empty())
+        spdlog::info("{}: {}", kReloadLog, remote_note);
     for (const auto& w : loaded.warnings)
         spdlog::warn("{}: {}", kReloadLog, w.to_string());
     if (!loaded.errors.empty() || !loaded.config) {
@@ -145,6 +154,45 @@ void Gateway::apply_reload(config::GatewayConfig loaded) {
         join(meter_names(*config_, diff.changed)), join(meter_names(*config_, diff.removed)),
         join({diff.restart_buses.begin(), diff.restart_buses.end()}),
         join({diff.stop_buses.begin(), diff.stop_buses.end()}), untouched);
+}
+
+commands::ApplyOutcome Gateway::apply_remote_config(const std::string& config_id,
+                                                    const nlohmann::json& pushed) {
+    config::LoadResult merged = config::load_with_override(config_->source_path, pushed);
+    if (!merged.config) {
+        std::string reason = fmt::format("{} {}; nothing changed:", merged.errors.size(),
+                                         merged.errors.size() == 1 ? "error" : "errors");
+        for (const auto& e : merged.errors) {
+            spdlog::error("{}: configuration {} from Kaa: {}", kReloadLog, config_id,
+                          e.to_string());
+            reason += " " + e.to_string() + ";";
+        }
+        reason.pop_back();
+        return commands::ApplyOutcome{400, reason};
+    }
+    if (!merged.config->kaa.remote_config) {
+        return commands::ApplyOutcome{
+            400,
+            "kaa.remote_config: false would stop every later push; nothing changed (turn it "
+            "off in the local file)"};
+    }
+    if (options_.remote_config_path.empty()) {
+        return commands::ApplyOutcome{500, "nowhere to keep it (no buffer file); nothing changed"};
+    }
+    if (auto st = save_remote_config(options_.remote_config_path, {config_id, pushed}); !st) {
+        spdlog::error("{}: configuration {} from Kaa not applied: {}", kReloadLog, config_id,
+                      st.error().message);
+        return commands::ApplyOutcome{
+            500, "cannot keep it: " + st.error().message + "; nothing changed"};
+    }
+    const std::vector<std::string> restart = restart_only_changes(*config_, *merged.config);
+    spdlog::info("{}: applying configuration {} from Kaa (kept in {})", kReloadLog, config_id,
+                 options_.remote_config_path);
+    apply_reload(std::move(*merged.config));
+    next_status_ = clock_.now();
+    return commands::ApplyOutcome{
+        200, restart.empty() ? std::string("applied")
+                             : "applied; these take effect after a restart: " + join(restart)};
 }
 
 }  // namespace kaa

@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "daemon/gateway.hpp"
+#include "daemon/remote_config_file.hpp"
 #include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
 
@@ -49,6 +50,13 @@ int main(int argc, char** argv) {
     // Parsed in a child process: the YAML tree's memory never counts against a daemon that
     // runs for years, and a parser crash cannot take it down.
     auto loaded = kaa::config::load_gateway_config_isolated(config_path, load_options);
+    // kaa.remote_config: the configuration last pushed from Kaa and applied is laid over it.
+    std::string remote_path;
+    if (loaded.config && loaded.config->kaa.remote_config)
+        remote_path = kaa::remote_config_path(loaded.config->buffer.path);
+    std::string remote_note;
+    std::string remote_id;
+    loaded = kaa::with_remote_config(std::move(loaded), load_options, remote_note, remote_id);
     for (const auto& w : loaded.warnings)
         std::cerr << w.to_string() << " (warning)\n";
     if (!loaded.errors.empty() || !loaded.config) {
@@ -73,6 +81,12 @@ int main(int argc, char** argv) {
                   << "kaa: samples carry their read time as \"" << config.kaa.timestamp.key
                   << "\" (" << kaa::config::to_string(config.kaa.timestamp.format) << "); set "
                   << kaa::config::epts_setting_line(config.kaa.timestamp) << "\n";
+        if (config.kaa.remote_config) {
+            std::cout << "kaa: configuration pushed from Kaa is accepted (kaa.remote_config) on "
+                         "endpoint "
+                      << config.gateway.token << "; "
+                      << (remote_note.empty() ? "none is in force now" : remote_note) << "\n";
+        }
         for (const auto& w : plan.warnings)
             std::cerr << w << " (warning)\n";
         for (const auto& e : plan.errors)
@@ -84,6 +98,8 @@ int main(int argc, char** argv) {
         spdlog::warn("gateway: {}", w);
     for (const auto& e : plan.errors)
         spdlog::error("gateway: {}", e);
+    if (!remote_note.empty())
+        spdlog::info("gateway: {}", remote_note);
 
     std::signal(SIGPIPE, SIG_IGN);
     // A platform message of megabytes passes through libmosquitto's buffers once; under
@@ -93,6 +109,8 @@ int main(int argc, char** argv) {
     kaa::GatewayOptions options;
     if (const char* stall = std::getenv("KAA_TEST_STALL_BUS"))
         options.stall_bus_for_tests = stall;
+    options.remote_config_path = remote_path;
+    options.remote_config_id = remote_id;
     static const kaa::SystemClock clock;  // the one real clock; everything waits through it
     kaa::Gateway gateway(std::move(config), clock, options);
     kaa::route_signals_to(gateway);

@@ -2,7 +2,6 @@
 //   {"version": 1, "meters": {"<name>@<bus>/<unit>": [{"function": "input", "address": 18}]}}
 #include "daemon/learned_cuts_file.hpp"
 
-
 #include <cerrno>
 
 #include <fmt/format.h>

@@ -23,6 +23,12 @@ on <topic>/status). A request for pending commands (kp1/<app>/cex/<token>/comman
 <type>/<rid>, e.g. {"observe": true}) is answered on <topic>/status with the pending
 ones of that token and type.
 
+Configuration (7/CMP): push_config() publishes a configuration to an endpoint on
+kp1/<app>/cmx/<token>/config/json/status and keeps it as the endpoint's current one,
+which a request on kp1/<app>/cmx/<token>/config/json/<rid> gets on <topic>/status ({}
+when the request names the current configId). Reports on kp1/<app>/cmx/<token>/
+applied/json/<rid> are recorded (config_reports()) and answered on <topic>/status.
+
 Command line (runs until SIGINT/SIGTERM, then prints its counters):
 
     kpc_standin.py --port 1883 [--host 127.0.0.1] [--mode ok|error|silent|slow]
@@ -50,12 +56,14 @@ import uuid
 import paho.mqtt.client as mqtt
 
 REQUEST_TOPICS = ("kp1/+/dcx/+/json/+", "kp1/+/epmx/+/update/keys/+",
-                  "kp1/+/cex/+/command/+/+", "kp1/+/cex/+/result/+/+")
+                  "kp1/+/cex/+/command/+/+", "kp1/+/cex/+/result/+/+",
+                  "kp1/+/cmx/+/config/json/+", "kp1/+/cmx/+/applied/json/+")
 MODES = ("ok", "error", "silent", "slow")
 
 # kp1/<app>/<ext>/<token>/<resource path...>/<rid>
 _REQUEST_RE = re.compile(r"^kp1/([^/]+)/(dcx|epmx)/([^/]+)/(json|update/keys)/([^/]+)$")
 # kp1/<app>/cex/<token>/(command|result)/<type>/<rid>
+_CMX_RE = re.compile(r"^kp1/([^/]+)/cmx/([^/]+)/(config|applied)/json/([1-9][0-9]*)$")
 _CEX_RE = re.compile(r"^kp1/([^/]+)/cex/([^/]+)/(command|result)/([^/]+)/([1-9][0-9]*)$")
 
 
@@ -113,6 +121,9 @@ class KpcStandin:
         self._pending = {}         # (token, type) -> [command], until a result arrives
         self._results = []         # (token, type, result item, time) in arrival order
         self.observe_requests = []  # (token, type, payload) of requests for pending commands
+        self._configs = {}         # token -> {"configId": ..., "config": ...}
+        self._reports = []         # (token, report body) of applied/json reports
+        self.config_requests = []  # (token, payload) of configuration requests
         self._client = mqtt.Client(client_id=client_id or "kpc-standin-" + uuid.uuid4().hex[:8],
                                    clean_session=True)
         if username is not None:
@@ -190,6 +201,39 @@ class KpcStandin:
                 if (token is None or tok == token)
                 and (command_type is None or typ == command_type)]
 
+    def push_config(self, app_version, token, config_id, config):
+        """Pushes a configuration as Kaa does and keeps it as the endpoint's current one."""
+        body = {"configId": config_id, "config": config}
+        with self._lock:
+            self._configs[token] = body
+        topic = "kp1/%s/cmx/%s/config/json/status" % (app_version, token)
+        self._client.publish(topic, json.dumps(body).encode(), qos=1).wait_for_publish(5)
+
+    def config_reports(self, token=None):
+        """applied/json report bodies received, in arrival order."""
+        with self._lock:
+            reports = list(self._reports)
+        return [body for (tok, body) in reports if token is None or tok == token]
+
+    def _on_cmx(self, m, msg):
+        _, token, resource, _ = m.groups()
+        try:
+            body = json.loads(bytes(msg.payload).decode("utf-8") or "{}")
+        except ValueError:
+            body = None
+        if resource == "config":
+            with self._lock:
+                self.config_requests.append((token, bytes(msg.payload)))
+                current = self._configs.get(token)
+            unchanged = (current is None or not isinstance(body, dict)
+                         or body.get("configId") == current["configId"])
+            answer = {} if unchanged else current
+            self._client.publish(msg.topic + "/status", json.dumps(answer).encode(), qos=1)
+            return
+        with self._lock:
+            self._reports.append((token, body))
+        self._client.publish(msg.topic + "/status", b"", qos=1)
+
     def pending_commands(self, token, command_type):
         with self._lock:
             return list(self._pending.get((token, command_type), []))
@@ -248,7 +292,11 @@ class KpcStandin:
         if m:
             self._on_cex(m, msg)
             return
-        if "/cex/" in msg.topic:
+        m = _CMX_RE.match(msg.topic)
+        if m:
+            self._on_cmx(m, msg)
+            return
+        if "/cex/" in msg.topic or "/cmx/" in msg.topic:
             return  # our own pushes and answers, echoed by the broker
         req = Request(msg.topic, bytes(msg.payload), time.time())
         with self._lock:

@@ -86,11 +86,13 @@ TEST_F(RemoteOverrideTest, ErrorsNameTheirJsonPathAndEveryOneIsReported) {
 }
 
 TEST(RemoteConfigKeysTest, RemoteConfigNeedsTheGatewaysOwnToken) {
-    const auto errs = testing::errors("kaa:\n  host: h\n  app_version: av\n  remote_config: true\n"
-                                      "meters: []\n");
+    const auto errs = testing::errors(
+        "kaa:\n  host: h\n  app_version: av\n  remote_config: true\n"
+        "meters: []\n");
     ASSERT_EQ(errs.size(), 1u);
-    EXPECT_EQ(errs[0], "t.yaml:4:18: kaa: remote_config needs gateway.token: the gateway's own "
-                       "endpoint is the one that receives its configuration");
+    EXPECT_EQ(errs[0],
+              "t.yaml:4:18: kaa: remote_config needs gateway.token: the gateway's own "
+              "endpoint is the one that receives its configuration");
     const auto clash = testing::errors(
         "kaa: {host: h, app_version: av}\ngateway: {token: tok-1}\n"
         "buses: [{name: b1, tcp: {host: 127.0.0.1, port: 5020}}]\n"
