@@ -84,7 +84,7 @@ struct KaaConfig {
     std::optional<TlsConfig> tls;
     std::optional<AuthConfig> auth;
     ReconnectConfig reconnect;
-    TimestampField timestamp;  // the sample field that carries the read time
+    TimestampField timestamp;    // the sample field that carries the read time
     bool remote_config = false;  // accept configuration pushed over 7/CMP to gateway.token
 };
 
