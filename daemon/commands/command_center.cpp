@@ -23,7 +23,7 @@ CommandCenter::CommandCenter(CommandSettings settings, uplink::MqttClient& mqtt,
       clock_(clock),
       post_done_(std::move(post_done)),
       topics_(settings_.app_version),
-      log_limiter_(clock, std::chrono::minutes(1)) {}
+      warnings_(clock, kComponent) {}
 
 void CommandCenter::set_meters(std::shared_ptr<const config::GatewayConfig> config,
                                const std::vector<bool>& active) {
@@ -39,8 +39,8 @@ void CommandCenter::handle_connected() {
     connected_ = true;
     for (const std::string& filter : topics_.filters()) {
         if (auto st = mqtt_.subscribe(filter, settings_.qos); !st)
-            warn("subscribe",
-                 fmt::format("cannot subscribe to {}: {}", filter, st.error().message));
+            warnings_.warn("subscribe",
+                           fmt::format("cannot subscribe to {}: {}", filter, st.error().message));
     }
     if (settings_.observe && config_) {
         // Commands sent while the gateway was away wait on the platform: ask for them.
@@ -49,7 +49,7 @@ void CommandCenter::handle_connected() {
             for (const char* type : {"read", "write"}) {
                 if (std::string(type) == "write" && !writable)
                     continue;
-                (void)mqtt_.publish(topics_.observe(token, type, next_rid()), kObserveRequest,
+                (void)mqtt_.publish(topics_.observe(token, type, rids_.next()), kObserveRequest,
                                     settings_.qos);
             }
         }
@@ -68,10 +68,11 @@ bool CommandCenter::handle_message(const std::string& topic, const std::string& 
             handle_push(*parsed, payload);
             return true;
         case Kind::kObserveError:
-            warn("observe", fmt::format("Kaa refused the request for pending '{}' commands of "
-                                        "token {}: {}",
-                                        printable(parsed->type, 60), printable(parsed->token, 80),
-                                        printable(payload, 300)));
+            warnings_.warn("observe",
+                           fmt::format("Kaa refused the request for pending '{}' commands of "
+                                       "token {}: {}",
+                                       printable(parsed->type, 60), printable(parsed->token, 80),
+                                       printable(payload, 300)));
             return true;
         case Kind::kResultReply: {
             const auto it = unconfirmed_.find(parsed->request_id);
@@ -81,10 +82,11 @@ bool CommandCenter::handle_message(const std::string& topic, const std::string& 
                 ++counters_.results_confirmed;
             } else {
                 ++counters_.results_refused;
-                warn("result",
-                     fmt::format("Kaa refused the result of a '{}' command of token {}: "
-                                 "{}",
-                                 it->second.type, it->second.token, printable(payload, 300)));
+                warnings_.warn(
+                    "result",
+                    fmt::format("Kaa refused the result of a '{}' command of token {}: "
+                                "{}",
+                                it->second.type, it->second.token, printable(payload, 300)));
             }
             unconfirmed_.erase(it);
             return true;
@@ -105,16 +107,18 @@ void CommandCenter::handle_push(const uplink::CommandTopic& topic, const std::st
     auto parsed = parse_pushed_commands(payload);
     if (!parsed) {
         ++counters_.unreadable;
-        warn("unreadable",
-             fmt::format("unreadable '{}' commands for meter {}: {}", printable(topic.type, 60),
-                         config_->meters[meter->second].name, parsed.error().message));
+        warnings_.warn(
+            "unreadable",
+            fmt::format("unreadable '{}' commands for meter {}: {}", printable(topic.type, 60),
+                        config_->meters[meter->second].name, parsed.error().message));
         return;
     }
     for (const std::string& problem : parsed.value().problems) {
         ++counters_.unreadable;
-        warn("unreadable-item",
-             fmt::format("a '{}' command for meter {} cannot be answered: {}",
-                         printable(topic.type, 60), config_->meters[meter->second].name, problem));
+        warnings_.warn(
+            "unreadable-item",
+            fmt::format("a '{}' command for meter {} cannot be answered: {}",
+                        printable(topic.type, 60), config_->meters[meter->second].name, problem));
     }
     size_t taken = 0;
     for (PushedCommand& command : parsed.value().commands) {
@@ -145,10 +149,10 @@ void CommandCenter::run_command(size_t meter, const uplink::CommandTopic& topic,
     const std::string key = topic.token + '\n' + topic.type + '\n' + std::to_string(command.id);
     if (auto immediate = start_job(meter, key, topic, command)) {
         if (immediate->status_code != 200) {
-            warn("refused:" + config_->meters[meter].name,
-                 fmt::format("meter {}: '{}' command {} answered {}: {}",
-                             config_->meters[meter].name, printable(topic.type, 60), command.id,
-                             immediate->status_code, immediate->reason));
+            warnings_.warn("refused:" + config_->meters[meter].name,
+                           fmt::format("meter {}: '{}' command {} answered {}: {}",
+                                       config_->meters[meter].name, printable(topic.type, 60),
+                                       command.id, immediate->status_code, immediate->reason));
         }
         if (immediate->status_code == 503)  // not run: sent again, it may run
             send_result(topic.token, topic.type, result_message(*immediate));
@@ -216,9 +220,10 @@ void CommandCenter::finish(uint64_t job, modbus::MeterJobResult result) {
         answer_now = read_answer(running.id, result);
     }
     if (answer_now.status_code != 200) {
-        warn("failed:" + meter.name,
-             fmt::format("meter {}: '{}' command {} answered {}: {}", meter.name, running.type,
-                         running.id, answer_now.status_code, answer_now.reason));
+        warnings_.warn(
+            "failed:" + meter.name,
+            fmt::format("meter {}: '{}' command {} answered {}: {}", meter.name, running.type,
+                        running.id, answer_now.status_code, answer_now.reason));
     }
     answer(running.key, running.token, running.type, answer_now);
 }
@@ -254,12 +259,13 @@ void CommandCenter::answer(const std::string& key, const std::string& token,
 void CommandCenter::send_result(const std::string& token, const std::string& type,
                                 std::string message) {
     if (unconfirmed_.size() >= kMaxUnconfirmedResults) {
-        warn("unconfirmed", fmt::format("{} command results wait for Kaa's confirmation: the "
-                                        "oldest is no longer sent again",
-                                        unconfirmed_.size()));
+        warnings_.warn("unconfirmed",
+                       fmt::format("{} command results wait for Kaa's confirmation: the "
+                                   "oldest is no longer sent again",
+                                   unconfirmed_.size()));
         unconfirmed_.erase(unconfirmed_.begin());
     }
-    const uint32_t rid = next_rid();
+    const uint32_t rid = rids_.next();
     Unconfirmed& result = unconfirmed_[rid];
     result = Unconfirmed{token, type, std::move(message), false, {}};
     if (connected_)
@@ -293,20 +299,6 @@ void CommandCenter::remember(const std::string& key, Seen seen) {
     }
     if (seen_.emplace(key, std::move(seen)).second)
         seen_order_.push_back(key);
-}
-
-void CommandCenter::warn(const std::string& key, const std::string& message) {
-    int suppressed = 0;
-    if (!log_limiter_.allow(key, suppressed))
-        return;
-    spdlog::warn("{}: {}{}", kComponent, message,
-                 suppressed > 0 ? fmt::format(" ({} more like it not logged)", suppressed) : "");
-}
-
-uint32_t CommandCenter::next_rid() {
-    const uint32_t rid = next_rid_;
-    next_rid_ = next_rid_ >= 0x7fffffffU ? 1 : next_rid_ + 1;
-    return rid;
 }
 
 }  // namespace kaa::commands

@@ -18,9 +18,9 @@
 
 #include "config/config.hpp"
 #include "core/clock.hpp"
-#include "core/rate_limiter.hpp"
 #include "daemon/commands/command_messages.hpp"
 #include "daemon/commands/job_runner.hpp"
+#include "daemon/commands/platform_requests.hpp"
 #include "daemon/kaa/command_topics.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "drivers/modbus/write_plan.hpp"
@@ -117,8 +117,6 @@ class CommandCenter {
     void publish(uint32_t rid, Unconfirmed& result);
     void remember(const std::string& key, Seen seen);
     void log_writes(const Running& running, const modbus::MeterJobResult& result);
-    void warn(const std::string& key, const std::string& message);
-    uint32_t next_rid();
 
     CommandSettings settings_;
     uplink::MqttClient& mqtt_;
@@ -130,13 +128,13 @@ class CommandCenter {
     std::map<std::string, size_t> meter_by_token_;
     bool connected_ = false;
     uint64_t next_job_ = 1;
-    uint32_t next_rid_ = 1;
+    RequestIds rids_;
     std::map<uint64_t, Running> running_;
     std::unordered_map<std::string, Seen> seen_;
     std::deque<std::string> seen_order_;  // oldest first, for forgetting
     std::map<uint32_t, Unconfirmed> unconfirmed_;
     CommandCounters counters_;
-    RateLimiter log_limiter_;
+    LimitedWarnings warnings_;
 };
 
 }  // namespace kaa::commands

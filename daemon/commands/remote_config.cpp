@@ -21,14 +21,14 @@ RemoteConfigClient::RemoteConfigClient(std::string app_version, std::string toke
       mqtt_(mqtt),
       apply_(std::move(apply)),
       topics_(std::move(app_version)),
-      log_limiter_(clock, std::chrono::minutes(1)) {}
+      warnings_(clock, kRemoteLog) {}
 
 void RemoteConfigClient::handle_connected() {
     // The subscriptions are CommandCenter's (CommandTopics::filters covers cmx too).
     nlohmann::json request{{"observe", true}};
     if (!applied_id_.empty())
         request["configId"] = applied_id_;  // "{}" comes back when it is unchanged
-    (void)mqtt_.publish(topics_.config_request(token_, next_rid()), request.dump(), qos_);
+    (void)mqtt_.publish(topics_.config_request(token_, rids_.next()), request.dump(), qos_);
 }
 
 bool RemoteConfigClient::handle_message(const std::string& topic, const std::string& payload) {
@@ -43,10 +43,10 @@ bool RemoteConfigClient::handle_message(const std::string& topic, const std::str
     if (parsed->kind == Kind::kConfigPush) {
         handle_config(payload);
     } else if (!parsed->success) {
-        warn(parsed->kind == Kind::kConfigError ? "request" : "report",
-             fmt::format("Kaa refused the gateway's configuration {}: {}",
-                         parsed->kind == Kind::kConfigError ? "request" : "report",
-                         printable(payload, 300)));
+        warnings_.warn(parsed->kind == Kind::kConfigError ? "request" : "report",
+                       fmt::format("Kaa refused the gateway's configuration {}: {}",
+                                   parsed->kind == Kind::kConfigError ? "request" : "report",
+                                   printable(payload, 300)));
     }
     return true;
 }
@@ -54,7 +54,8 @@ bool RemoteConfigClient::handle_message(const std::string& topic, const std::str
 void RemoteConfigClient::handle_config(const std::string& payload) {
     const auto j = nlohmann::json::parse(payload, nullptr, false);
     if (!j.is_object()) {
-        warn("unreadable", "unreadable configuration from Kaa: " + printable(payload, 200));
+        warnings_.warn("unreadable",
+                       "unreadable configuration from Kaa: " + printable(payload, 200));
         return;
     }
     if (!j.contains("config"))
@@ -77,22 +78,8 @@ void RemoteConfigClient::report(const std::string& config_id, const ApplyOutcome
     nlohmann::json body{{"configId", config_id},
                         {"statusCode", outcome.status_code},
                         {"reasonPhrase", outcome.reason.substr(0, kMaxReasonBytes)}};
-    (void)mqtt_.publish(topics_.config_applied(token_, next_rid()),
+    (void)mqtt_.publish(topics_.config_applied(token_, rids_.next()),
                         body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), qos_);
-}
-
-void RemoteConfigClient::warn(const std::string& key, const std::string& message) {
-    int suppressed = 0;
-    if (!log_limiter_.allow(key, suppressed))
-        return;
-    spdlog::warn("{}: {}{}", kRemoteLog, message,
-                 suppressed > 0 ? fmt::format(" ({} more like it not logged)", suppressed) : "");
-}
-
-uint32_t RemoteConfigClient::next_rid() {
-    const uint32_t rid = next_rid_;
-    next_rid_ = next_rid_ >= 0x7fffffffU ? 1 : next_rid_ + 1;
-    return rid;
 }
 
 }  // namespace kaa::commands

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
-#include "core/rate_limiter.hpp"
+#include "daemon/commands/platform_requests.hpp"
 #include "daemon/kaa/command_topics.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 
@@ -45,8 +45,6 @@ class RemoteConfigClient {
   private:
     void handle_config(const std::string& payload);
     void report(const std::string& config_id, const ApplyOutcome& outcome);
-    void warn(const std::string& key, const std::string& message);
-    uint32_t next_rid();
 
     std::string token_;
     int qos_;
@@ -54,8 +52,8 @@ class RemoteConfigClient {
     Apply apply_;
     uplink::CommandTopics topics_;
     std::string applied_id_;
-    uint32_t next_rid_ = 1;
-    RateLimiter log_limiter_;
+    RequestIds rids_;
+    LimitedWarnings warnings_;
 };
 
 }  // namespace kaa::commands

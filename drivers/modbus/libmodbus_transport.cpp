@@ -255,6 +255,21 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::Registe
                     : read_rtu(unit, function, address, count);
 }
 
+Result<size_t> LibmodbusTransport::exchange_tcp(std::span<const uint8_t> adu, int unit,
+                                                std::array<uint8_t, 260>& reply) {
+    static_assert(MODBUS_TCP_MAX_ADU_LENGTH == 260, "the reply buffer is one TCP ADU");
+    if (!send_all(modbus_get_socket(ctx_), adu))
+        return classify_failure(errno, unit);
+    const int received = modbus_receive_confirmation(ctx_, reply.data());
+    if (received < 0) {
+        const Error error = classify_failure(errno, unit);
+        if (error.kind == ErrorKind::kBadResponse)
+            resynchronise(error);
+        return error;
+    }
+    return static_cast<size_t>(received);
+}
+
 Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
                                                            config::RegisterFunction function,
                                                            uint16_t address, uint16_t count) {
@@ -271,20 +286,13 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
     }
     // libmodbus 3.1.6's modbus_send_raw_request always sends transaction id 0, which
     // would make every reply, however late, match: the request is written here instead.
-    const auto adu = build_read_request(request);
-    if (!send_all(modbus_get_socket(ctx_), adu))
-        return classify_failure(errno, unit);
     std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
-    const int received = modbus_receive_confirmation(ctx_, reply.data());
-    if (received < 0) {
-        const Error error = classify_failure(errno, unit);
-        if (error.kind == ErrorKind::kBadResponse)
-            resynchronise(error);
-        return error;
-    }
-    const TcpReply checked = check_read_reply(
-        request, std::span<const uint8_t>(reply.data(), static_cast<size_t>(received)),
-        pending_bytes(modbus_get_socket(ctx_)));
+    const auto received = exchange_tcp(build_read_request(request), unit, reply);
+    if (!received)
+        return received.error();
+    const TcpReply checked =
+        check_read_reply(request, std::span<const uint8_t>(reply.data(), received.value()),
+                         pending_bytes(modbus_get_socket(ctx_)));
     if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException)
         return checked.values;
     if (checked.wrong_id)
@@ -365,19 +373,13 @@ Status LibmodbusTransport::write_tcp(int unit, uint8_t function, uint16_t addres
     request.function = function;
     request.address = address;
     request.values = values;
-    if (!send_all(modbus_get_socket(ctx_), build_write_request(request)))
-        return classify_failure(errno, unit);
     std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
-    const int received = modbus_receive_confirmation(ctx_, reply.data());
-    if (received < 0) {
-        const Error error = classify_failure(errno, unit);
-        if (error.kind == ErrorKind::kBadResponse)
-            resynchronise(error);
-        return error;
-    }
-    const TcpReply checked = check_write_reply(
-        request, std::span<const uint8_t>(reply.data(), static_cast<size_t>(received)),
-        pending_bytes(modbus_get_socket(ctx_)));
+    const auto received = exchange_tcp(build_write_request(request), unit, reply);
+    if (!received)
+        return received.error();
+    const TcpReply checked =
+        check_write_reply(request, std::span<const uint8_t>(reply.data(), received.value()),
+                          pending_bytes(modbus_get_socket(ctx_)));
     if (checked.values.ok())
         return {};
     if (checked.wrong_id)

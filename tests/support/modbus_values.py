@@ -58,10 +58,8 @@ def same_value(expected, actual):
     return type(expected) is type(actual) and expected == actual
 
 
-def raw_modbus_read(port, unit, function, address, count, host=HOST, timeout=2.0):
-    """One Modbus TCP read with a hand-built frame (function 1-4); returns words or bits."""
-    tid = 0x4B41
-    pdu = struct.pack(">BHH", function, address, count)
+def _raw_exchange(port, unit, pdu, tid, host, timeout):
+    """Sends one Modbus TCP request (hand-built MBAP header) and returns its reply's PDU."""
     frame = struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
     with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(frame)
@@ -70,6 +68,13 @@ def raw_modbus_read(port, unit, function, address, count, host=HOST, timeout=2.0
         body = _recv_exact(s, length - 1)
     if body[0] & 0x80:
         raise IOError("Modbus exception %d" % body[1])
+    return body
+
+
+def raw_modbus_read(port, unit, function, address, count, host=HOST, timeout=2.0):
+    """One Modbus TCP read with a hand-built frame (function 1-4); returns words or bits."""
+    body = _raw_exchange(port, unit, struct.pack(">BHH", function, address, count), 0x4B41,
+                         host, timeout)
     data = body[2:2 + body[1]]
     if function in (1, 2):
         return [bool(data[i // 8] >> (i % 8) & 1) for i in range(count)]
@@ -78,15 +83,8 @@ def raw_modbus_read(port, unit, function, address, count, host=HOST, timeout=2.0
 
 def raw_modbus_write_register(port, unit, address, value, host=HOST, timeout=2.0):
     """One Modbus TCP write of one holding register (function 06) with a hand-built frame."""
-    pdu = struct.pack(">BHH", 6, address, value & 0xFFFF)
-    frame = struct.pack(">HHHB", 0x4B42, 0, len(pdu) + 1, unit) + pdu
-    with socket.create_connection((host, port), timeout=timeout) as s:
-        s.sendall(frame)
-        head = _recv_exact(s, 7)
-        _, _, length, _ = struct.unpack(">HHHB", head)
-        body = _recv_exact(s, length - 1)
-    if body[0] & 0x80:
-        raise IOError("Modbus exception %d" % body[1])
+    _raw_exchange(port, unit, struct.pack(">BHH", 6, address, value & 0xFFFF), 0x4B42, host,
+                  timeout)
 
 
 def _recv_exact(s, n):
