@@ -106,7 +106,9 @@ Result<std::vector<PlannedWrite>> plan_write_command(const config::MeterConfig& 
     }
     std::vector<PlannedWrite> planned;
     std::vector<std::string> problems;
-    for (const auto& [name, value] : payload.items()) {
+    for (const auto& item : payload.items()) {
+        const std::string& name = item.key();  // a named local: lambdas below capture it
+        const nlohmann::json& value = item.value();
         const config::WritableConfig* found = nullptr;
         for (const auto& w : meter.writable) {
             if (w.reg.name == name)
