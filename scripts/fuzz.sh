@@ -8,6 +8,8 @@
 #   KAA_FUZZ_TARGETS="config kaa_messages" scripts/fuzz.sh 300
 #   KAA_FUZZ_RUNS=10000000 scripts/fuzz.sh 2400          # a long run: 10M inputs, or 40 min
 #   KAA_FUZZ_MAX_LEN=4096 ...                            # one input size limit for all targets
+#   KAA_FUZZ_CORPUS_DIR=/var/tmp/kaa-corpus ...          # keep the corpora there (a long run
+#                                                        # resumed later goes on from them)
 #
 # A failing input is kept in BUILD_DIR/fuzz-artifacts/<target>/, the run's output in
 # BUILD_DIR/fuzz-logs/<target>.log; tests/fuzz/README.md says how to replay one.
@@ -51,13 +53,20 @@ export ASAN_OPTIONS="detect_leaks=1:malloc_context_size=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 runs=()
 if [ -n "${KAA_FUZZ_RUNS:-}" ]; then runs=(-runs="$KAA_FUZZ_RUNS"); fi
-work="$(mktemp -d /tmp/kaa-fuzz.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+if [ -n "${KAA_FUZZ_CORPUS_DIR:-}" ]; then
+    work="$KAA_FUZZ_CORPUS_DIR"
+    mkdir -p "$work"
+else
+    work="$(mktemp -d /tmp/kaa-fuzz.XXXXXX)"
+    trap 'rm -rf "$work"' EXIT
+fi
 mkdir -p "$build/fuzz-logs"
 failed=()
 printf '%-16s %6s %10s %7s %6s %6s  %s\n' target seconds executions exec/s cov ft result
 for t in "${targets[@]}"; do
-    cp -r "tests/fuzz/corpus/$t" "$work/$t"
+    if [ ! -d "$work/$t" ]; then
+        cp -r "tests/fuzz/corpus/$t" "$work/$t"
+    fi
     artifacts="$build/fuzz-artifacts/$t"
     mkdir -p "$artifacts"
     log="$build/fuzz-logs/$t.log"

@@ -1,13 +1,17 @@
-// Fuzz target: every message Kaa can send the gateway, through the uplink's on-message path
-// (uplink.cpp, uplink_replies.cpp, error_policy.cpp, topics.cpp). Each input is a session: an
-// uplink with two meters, samples and metadata in flight on a fake MQTT client and a fake
-// clock, then a sequence of events chosen by the input: /status and /error replies (to real
-// requests or not, with any topic suffix and payload: JSON or not, huge, deeply nested),
-// command and configuration pushes (cex, cmx: the gateway ignores them, but they take the same
-// path), other topics, PUBACKs, time passing, lost and new connections, new samples and
-// metadata. Checked at the end: every sample is delivered, refused for good or still waiting
-// (none lost, none counted twice), and samples are refused only after a refusal code
-// (error_policy.hpp) was sent.
+// Fuzz target: every message Kaa can send the gateway, through the on-message path the
+// gateway's main loop takes: the remote configuration (daemon/commands/remote_config.cpp),
+// then the commands (command_center.cpp, command_messages.cpp, command_answers.cpp,
+// command_topics.cpp), then the uplink (uplink.cpp, uplink_replies.cpp, error_policy.cpp,
+// topics.cpp). Each input is a session: two meters with writable registers, samples and
+// metadata in flight on a fake MQTT client and a fake clock, then a sequence of events
+// chosen by the input: /status and /error replies (to real requests or not, with any topic
+// suffix and payload: JSON or not, huge, deeply nested), command pushes (random text, or
+// command arrays naming real and unknown registers with any values) and configuration
+// pushes, the meters' jobs finishing with any outcome, other topics, PUBACKs, time
+// passing, lost and new connections, new samples and metadata. Checked at the end: every
+// sample is delivered, refused for good or still waiting (none lost, none counted twice),
+// samples are refused only after a refusal code (error_policy.hpp) was sent, and every
+// command result published is one item with an id and a status code the gateway uses.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -24,6 +28,8 @@
 
 #include "core/utf8.hpp"
 #include "daemon/buffer/memory_sample_store.hpp"
+#include "daemon/commands/command_center.hpp"
+#include "daemon/commands/remote_config.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "tests/fakes/fake_clock.hpp"
 #include "tests/fakes/fake_mqtt.hpp"
@@ -45,13 +51,56 @@ void check(bool ok, const char* what) {
     kaa::fuzz::check(ok, "fuzz_kaa_messages", what);
 }
 
-/// Hands a message to the uplink the way Gateway::on_message and its main loop do.
-void deliver(Uplink& uplink, const std::string& topic, const std::string& payload) {
-    const std::string kept = topic.substr(0, kMaxMessageBytes);
-    if (payload.size() > kMaxMessageBytes)
-        uplink.handle_oversized_message(kept, payload.size());
-    else
-        uplink.handle_message(kept, payload);
+/// Records the jobs the command center queues; refuses them when told to.
+class QueuedJobs final : public kaa::commands::JobRunner {
+  public:
+    kaa::Status submit(kaa::modbus::MeterJob job) override {
+        if (full)
+            return kaa::make_error(kaa::ErrorKind::kUnavailable, "bus b has 64 commands waiting");
+        jobs.push_back(std::move(job));
+        return {};
+    }
+    bool full = false;
+    std::vector<kaa::modbus::MeterJob> jobs;
+};
+
+kaa::config::WritableConfig writable(const char* name, kaa::config::RegisterFunction function,
+                                     kaa::config::ValueType type, uint16_t address) {
+    kaa::config::WritableConfig w;
+    w.reg.name = name;
+    w.reg.function = function;
+    w.reg.type = type;
+    w.reg.address = address;
+    return w;
+}
+
+/// Two meters on one bus, each with a polled register and three writable ones.
+std::shared_ptr<const kaa::config::GatewayConfig> plant() {
+    using kaa::config::RegisterFunction;
+    using kaa::config::ValueType;
+    kaa::config::GatewayConfig c;
+    c.gateway.token = "tok-gw";
+    for (size_t m = 0; m < 2; ++m) {
+        kaa::config::MeterConfig meter;
+        meter.name = m == 0 ? "heat" : "water";
+        meter.token = kTokens[m];
+        meter.bus = "b";
+        kaa::config::RegisterConfig energy;
+        energy.name = "energy";
+        energy.function = RegisterFunction::kInput;
+        energy.type = ValueType::kUint32;
+        meter.registers = {energy};
+        meter.writable = {
+            writable("setpoint", RegisterFunction::kHolding, ValueType::kUint16, 10),
+            writable("temperature", RegisterFunction::kHolding, ValueType::kFloat32, 20),
+            writable("relay", RegisterFunction::kCoil, ValueType::kBool, 5)};
+        meter.writable[0].min = 0;
+        meter.writable[0].max = 1000;
+        meter.writable[1].reg.byte_order = kaa::config::ByteOrder::kCDAB;
+        meter.writable[1].reg.scale = 0.1;
+        c.meters.push_back(std::move(meter));
+    }
+    return std::make_shared<const kaa::config::GatewayConfig>(std::move(c));
 }
 
 /// True when `payload` is an /error the policy drops on: {"statusCode": 400|413|415|422}.
@@ -89,9 +138,20 @@ class Session {
         uplink_ = std::make_unique<Uplink>(
             s, std::vector<kaa::uplink::Endpoint>{{"heat", kTokens[0]}, {"water", kTokens[1]}},
             mqtt_, store_, clock_);
+        commands_ = std::make_unique<kaa::commands::CommandCenter>(
+            kaa::commands::CommandSettings{"av", 1, true, std::chrono::seconds(30)}, mqtt_, jobs_,
+            clock_, [this](uint64_t job, kaa::modbus::MeterJobResult r) {
+                done_.emplace_back(job, std::move(r));
+            });
+        commands_->set_meters(plant(), {true, true});
+        remote_ = std::make_unique<kaa::commands::RemoteConfigClient>(
+            "av", "tok-gw", 1, mqtt_, clock_, [this](const std::string&, const nlohmann::json&) {
+                const int code = in_.PickValueInArray({200, 400, 500});
+                return kaa::commands::ApplyOutcome{code, in_.ConsumeRandomLengthString(64)};
+            });
         add_samples();
         uplink_->set_metadata(kaa::MetadataUpdate{0, {{"model", "A300"}, {"serial", "42"}}});
-        uplink_->handle_connected();
+        connected();
     }
 
     /// Runs the events the input chooses, then checks the accounting.
@@ -109,6 +169,7 @@ class Session {
               "samples lost or counted twice");
         check(c.samples_rejected == 0 || refusal_sent_, "samples dropped without a refusal code");
         check(store_.stats().dropped_overflow == 0, "the store overflowed");
+        check_results();
     }
 
   private:
@@ -116,7 +177,7 @@ class Session {
     void event() {
         // Each value is taken from the input in its own statement: the order of a call's
         // arguments is unspecified, and the seeds (make_seeds.py) depend on the order.
-        switch (in_.ConsumeIntegralInRange<int>(0, 10)) {
+        switch (in_.ConsumeIntegralInRange<int>(0, 12)) {
             case 0: {
                 const std::string topic = request_topic();
                 reply(topic, "/status", in_.ConsumeRandomLengthString(kMaxPayload));
@@ -159,11 +220,129 @@ class Session {
             case 9:
                 reconnect();
                 break;
+            case 10:
+                push_commands();
+                break;
+            case 11:
+                finish_job();
+                break;
             default:
                 if (in_.ConsumeBool())
                     add_samples();
                 else
                     set_metadata();
+        }
+    }
+
+    /// Hands a message over the way Gateway::on_message and its main loop do.
+    void deliver(Uplink& uplink, const std::string& topic, const std::string& payload) {
+        const std::string kept = topic.substr(0, kMaxMessageBytes);
+        if (payload.size() > kMaxMessageBytes)
+            uplink.handle_oversized_message(kept, payload.size());
+        else if (!remote_->handle_message(kept, payload) &&
+                 !commands_->handle_message(kept, payload))
+            uplink.handle_message(kept, payload);
+    }
+
+    void connected() {
+        uplink_->handle_connected();
+        commands_->handle_connected();
+        remote_->handle_connected();
+    }
+
+    /// A command array for a meter: ids that may repeat, names real or not, values of any kind.
+    void push_commands() {
+        nlohmann::json commands = nlohmann::json::array();
+        const int count = in_.ConsumeIntegralInRange<int>(0, 3);
+        for (int i = 0; i < count; ++i) {
+            nlohmann::json payload = nlohmann::json::object();
+            const int names = in_.ConsumeIntegralInRange<int>(0, 3);
+            for (int k = 0; k < names; ++k) {
+                const std::string name = in_.PickValueInArray(
+                    {std::string("setpoint"), std::string("temperature"), std::string("relay"),
+                     std::string("energy"), kaa::to_utf8(in_.ConsumeRandomLengthString(8))});
+                switch (in_.ConsumeIntegralInRange<int>(0, 3)) {
+                    case 0:
+                        payload[name] = in_.ConsumeIntegral<int64_t>();
+                        break;
+                    case 1:
+                        payload[name] = in_.ConsumeFloatingPoint<double>();
+                        break;
+                    case 2:
+                        payload[name] = in_.ConsumeBool();
+                        break;
+                    default:
+                        payload[name] = kaa::to_utf8(in_.ConsumeRandomLengthString(8));
+                }
+            }
+            nlohmann::json item{{"id", in_.ConsumeIntegralInRange<int64_t>(-2, 5)}};
+            if (in_.ConsumeBool())
+                item["payload"] = payload;
+            else if (in_.ConsumeBool())
+                item["payload"] = nlohmann::json::array({"energy", "setpoint", "nope"});
+            commands.push_back(std::move(item));
+        }
+        const std::string type = in_.PickValueInArray({"write", "read", "reboot"});
+        jobs_.full = in_.ConsumeBool() && in_.ConsumeBool();
+        deliver(*uplink_, "kp1/av/cex/" + token() + "/command/" + type + "/status",
+                commands.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+
+    /// A queued job ends: written and read back (any words), refused, timed out, not run.
+    void finish_job() {
+        if (jobs_.jobs.empty())
+            return;
+        const size_t at = in_.ConsumeIntegralInRange<size_t>(0, jobs_.jobs.size() - 1);
+        kaa::modbus::MeterJob job = std::move(jobs_.jobs[at]);
+        jobs_.jobs.erase(jobs_.jobs.begin() + static_cast<std::ptrdiff_t>(at));
+        kaa::modbus::MeterJobResult r;
+        const int outcome = in_.ConsumeIntegralInRange<int>(0, 3);
+        if (outcome == 3) {
+            r = kaa::modbus::failed_job(
+                job, kaa::make_error(kaa::ErrorKind::kNotConnected, "bus b cannot be opened"));
+        } else {
+            for (const auto& w : job.writes) {
+                kaa::modbus::WriteResult wr;
+                if (outcome == 1)
+                    wr.status = kaa::make_error(kaa::ErrorKind::kModbusException, "exception 2", 2);
+                else if (outcome == 2)
+                    wr.status = kaa::make_error(kaa::ErrorKind::kTimeout, "no answer");
+                std::vector<uint16_t> words(w.words.size());
+                for (auto& word : words)
+                    word = in_.ConsumeIntegral<uint16_t>();
+                wr.before = words;
+                wr.read_back = words;
+                r.writes.push_back(std::move(wr));
+            }
+            for (const auto& reg : job.reads) {
+                kaa::Reading reading{
+                    reg.name, kaa::Value{in_.ConsumeIntegral<uint64_t>()},
+                    in_.ConsumeBool() ? kaa::Quality::kGood : kaa::Quality::kReadFailed};
+                r.readings.push_back(std::move(reading));
+            }
+            if (outcome == 2 && !job.reads.empty())
+                r.status = kaa::make_error(kaa::ErrorKind::kTimeout, "no answer");
+        }
+        job.done(std::move(r));
+        for (auto& [id, result] : done_)
+            commands_->finish(id, std::move(result));
+        done_.clear();
+    }
+
+    /// Every command result is one item: an integer id and a status code the gateway uses.
+    void check_results() {
+        for (const auto& p : mqtt_.published) {
+            if (p.topic.find("/cex/") == std::string::npos ||
+                p.topic.find("/result/") == std::string::npos)
+                continue;
+            const auto j = nlohmann::json::parse(p.payload, nullptr, false);
+            check(j.is_array() && j.size() == 1 && j[0].contains("id") &&
+                      j[0]["id"].is_number_integer() && j[0].contains("statusCode"),
+                  "a command result that is not one item with an id and a status code");
+            const int code = j[0]["statusCode"].get<int>();
+            check(code == 200 || code == 400 || code == 404 || code == 502 || code == 503 ||
+                      code == 504,
+                  "a command result with a status code the gateway does not use");
         }
     }
 
@@ -244,9 +423,10 @@ class Session {
     /// The connection drops, and maybe comes back.
     void reconnect() {
         uplink_->handle_disconnected("fuzz");
+        commands_->handle_disconnected();
         mqtt_.up = in_.ConsumeBool();
         if (mqtt_.up)
-            uplink_->handle_connected();
+            connected();
     }
 
     /// New metadata keys for a meter (or for one that does not exist), in UTF-8 as the
@@ -277,6 +457,10 @@ class Session {
     kaa::fakes::FakeMqtt mqtt_;
     kaa::MemorySampleStore store_{2, 64u << 20, kaa::config::Overflow::kDropOldest};
     std::unique_ptr<Uplink> uplink_;
+    QueuedJobs jobs_;
+    std::vector<std::pair<uint64_t, kaa::modbus::MeterJobResult>> done_;
+    std::unique_ptr<kaa::commands::CommandCenter> commands_;
+    std::unique_ptr<kaa::commands::RemoteConfigClient> remote_;
     int64_t read_ms_ = 1'700'000'000'000;
     uint64_t appended_ = 0;
     bool refusal_sent_ = false;
