@@ -161,6 +161,7 @@ struct MeterConfig {
     Millis poll_interval{10000};
     nlohmann::json metadata = nlohmann::json::object();  // static EPMP keys
     std::vector<RegisterConfig> metadata_registers;
+    Millis metadata_interval{3600000};  // metadata_registers are read again this often
     std::vector<RegisterConfig> registers;
     std::vector<WritableConfig> writable;  // what `write` commands may change
     int max_gap = 8;                       // unused registers a merged read may span

@@ -27,7 +27,7 @@ static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
 static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.cpp");
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(WritableConfig) == 152, "WritableConfig changed: update config_json.cpp");
-static_assert(sizeof(MeterConfig) == 280, "MeterConfig changed: update config_json.cpp");
+static_assert(sizeof(MeterConfig) == 288, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(GatewayConfig) == 552, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
 static_assert(sizeof(LoadResult) == 608, "LoadResult changed: update config_json.cpp");
@@ -418,6 +418,7 @@ bool read_meter(const json& obj, MeterConfig& m) {
            read_list(obj, "registers", m.registers, read_register) &&
            read_list(obj, "writable", m.writable, read_writable) &&
            read(obj, "max_gap", m.max_gap) && read(obj, "max_registers", m.max_registers) &&
+           read(obj, "metadata_interval_ms", m.metadata_interval) &&
            read(obj, "profile", m.profile) && read(obj, "where", m.where);
 }
 
@@ -444,6 +445,7 @@ nlohmann::json to_json(const MeterConfig& m) {
                          {"writable", writables},
                          {"max_gap", m.max_gap},
                          {"max_registers", m.max_registers},
+                         {"metadata_interval_ms", m.metadata_interval.count()},
                          {"profile", m.profile},
                          {"where", location_json(m.where)}});
 }

@@ -314,6 +314,14 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
             meter.poll_interval = *v;
         }
     }
+    if (auto v = m.duration("metadata_interval")) {
+        if (*v < std::chrono::seconds(1)) {
+            m.fail("metadata_interval",
+                   "must be at least 1s, got " + m.get("metadata_interval").Scalar());
+        } else {
+            meter.metadata_interval = *v;
+        }
+    }
     if (auto v = m.integer("max_gap", 0, 125)) {
         meter.max_gap = static_cast<int>(*v);
     }
@@ -419,7 +427,8 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
     for (size_t i = 0; i < items->size(); ++i) {
         MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
                     {"name", "token", "bus", "unit", "poll_interval", "metadata", "profile",
-                     "metadata_registers", "registers", "writable", "max_gap", "max_registers"},
+                     "metadata_registers", "metadata_interval", "registers", "writable", "max_gap",
+                     "max_registers"},
                     top.value_where("meters"));
         if (m.is_map()) {
             meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners,

@@ -48,8 +48,10 @@ void Uplink::handle_connected() {
     }
     // Kaa marks every endpoint of the connection disconnected when it drops; send each
     // meter's metadata again so the platform sees current keys after every connect.
-    for (auto& m : metadata_)
+    for (auto& m : metadata_) {
         m.dirty = !m.keys.empty();
+        m.full = true;
+    }
     // What waited for this connection is backlog: readings taken from now on go first.
     store_.start_live();
     pump();
@@ -84,18 +86,28 @@ void Uplink::set_metadata(const MetadataUpdate& update) {
     if (update.meter_index >= metadata_.size() || update.keys.empty())
         return;
     MetadataState& m = metadata_[update.meter_index];
-    nlohmann::json merged = m.keys;
-    merged.update(update.keys);
-    if (merged == m.keys && !m.dirty)
-        return;
-    m.keys = std::move(merged);
-    m.dirty = true;
+    // Only what changed goes out (a meter's metadata registers are read again every
+    // metadata_interval; an unchanged value is not sent again).
+    bool changed = false;
+    for (auto it = update.keys.begin(); it != update.keys.end(); ++it) {
+        const auto known = m.keys.find(it.key());
+        if (known != m.keys.end() && *known == it.value())
+            continue;
+        m.keys[it.key()] = it.value();
+        m.changed[it.key()] = it.value();
+        changed = true;
+    }
+    if (changed)
+        m.dirty = true;
 }
 
 bool Uplink::publish_metadata(size_t meter) {
     MetadataState& m = metadata_[meter];
     m.dirty = false;
-    for (nlohmann::json& part : split_metadata(m.keys, settings_.batch_bytes)) {
+    const nlohmann::json keys = m.full ? m.keys : m.changed;
+    m.changed = nlohmann::json::object();
+    m.full = false;
+    for (nlohmann::json& part : split_metadata(keys, settings_.batch_bytes)) {
         std::string payload = part.dump();
         if (payload.size() > settings_.batch_bytes) {
             spdlog::warn(
@@ -109,6 +121,7 @@ bool Uplink::publish_metadata(size_t meter) {
         auto mid = mqtt_.publish(topic, payload, settings_.qos);
         if (!mid) {
             m.dirty = true;  // all of it again once the parts in flight are answered
+            m.full = true;
             spdlog::debug("{}: metadata of meter {} not sent: {}", kComponent,
                           endpoint(meter).meter, mid.error().message);
             return false;
@@ -327,7 +340,9 @@ void Uplink::set_endpoint(size_t meter, Endpoint endpoint) {
     meter_by_token_[endpoint.token] = meter;
     endpoints_[meter] = std::move(endpoint);
     metadata_[meter].keys = nlohmann::json::object();
+    metadata_[meter].changed = nlohmann::json::object();
     metadata_[meter].dirty = false;
+    metadata_[meter].full = true;
 }
 
 void Uplink::retire_endpoint(size_t meter) {

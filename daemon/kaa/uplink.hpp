@@ -131,7 +131,9 @@ class Uplink {
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
+        nlohmann::json changed = nlohmann::json::object();  // keys changed since the last send
         bool dirty = false;          // differs from what Kaa confirmed, or a reconnect happened
+        bool full = true;            // the next send carries every key (a connect, a failure)
         size_t parts_in_flight = 0;  // update/keys requests of this meter awaiting an answer
     };
 

@@ -110,6 +110,7 @@ void Uplink::retry(uint32_t rid, const std::string& why) {
     } else {
         --metadata_[req.meter].parts_in_flight;
         metadata_[req.meter].dirty = true;
+        metadata_[req.meter].full = true;
     }
     if (!why.empty()) {
         int suppressed = 0;

@@ -286,6 +286,7 @@ std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
         return std::nullopt;
     }
     metadata_due_ = false;
+    next_metadata_ = clock_.now() + meter_.metadata_interval;
     MetadataUpdate update;
     update.meter_index = index_;
     for (const Reading& reading : rv.readings)

@@ -73,9 +73,12 @@ class MeterPoller {
     DirectRead read_now(BusLine& line, const std::vector<config::RegisterConfig>& registers);
     /// Reads the metadata registers; nullopt when any failed (tried again next poll).
     std::optional<MetadataUpdate> read_metadata(BusLine& line);
-    /// True when the metadata registers still need reading (at start, after reopening
-    /// the bus, after the meter came back).
-    bool metadata_due() const { return metadata_due_; }
+    /// True when the metadata registers need reading: at start, after reopening the bus,
+    /// after the meter came back, and every metadata_interval (a change is sent, nothing
+    /// else: the uplink sends only keys whose value changed).
+    bool metadata_due() const {
+        return metadata_due_ || (!metadata_plan_.empty() && clock_.now() >= next_metadata_);
+    }
     void request_metadata() { metadata_due_ = !metadata_plan_.empty(); }
     const config::MeterConfig& config() const { return meter_; }
     /// The meter's index in the configuration's meters.
@@ -117,6 +120,7 @@ class MeterPoller {
     std::string learned_key_;
     std::vector<ReadCut> cuts_;
     bool metadata_due_ = false;
+    Clock::Monotonic next_metadata_{};  // the next periodic read of the metadata registers
     bool failing_ = false;
     int consecutive_failures_ = 0;
     RateLimiter log_limiter_;

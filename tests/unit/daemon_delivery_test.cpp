@@ -317,19 +317,29 @@ TEST_F(DeliveryTest, DisconnectReleasesEverythingAndReconnectSendsMetadataAgain)
     EXPECT_EQ(nlohmann::json::parse(mqtt.published[3].payload).size(), 3u);
 }
 
-TEST_F(DeliveryTest, NewMetadataKeysAreMergedAndSentAgain) {
+TEST_F(DeliveryTest, OnlyChangedMetadataKeysAreSentAgainAndEveryKeyAfterAConnect) {
     make();
-    uplink->set_metadata(MetadataUpdate{0, {{"model", "A300"}}});
+    uplink->set_metadata(MetadataUpdate{0, {{"model", "A300"}, {"tariff", 1}}});
     uplink->handle_connected();
     uplink->handle_message(mqtt.published[0].topic + "/status", "");
     EXPECT_EQ(uplink->counters().metadata_confirmed, 1u);
-    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}}});
+    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}, {"tariff", 1}}});
     uplink->pump();
     ASSERT_EQ(mqtt.published.size(), 2u);
-    EXPECT_EQ(mqtt.published[1].payload, R"({"model":"A300","serial_number":12345})");
-    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}}});
+    EXPECT_EQ(mqtt.published[1].payload, R"({"serial_number":12345})");
+    uplink->handle_message(mqtt.published[1].topic + "/status", "");
+    uplink->set_metadata(MetadataUpdate{0, {{"serial_number", 12345}, {"tariff", 1}}});
     uplink->pump();
     EXPECT_EQ(mqtt.published.size(), 2u);  // unchanged keys are not sent again
+    uplink->set_metadata(MetadataUpdate{0, {{"tariff", 2}}});
+    uplink->pump();
+    ASSERT_EQ(mqtt.published.size(), 3u);
+    EXPECT_EQ(mqtt.published[2].payload, R"({"tariff":2})");
+    // A send that is not confirmed is sent again whole, and so is everything after a connect.
+    uplink->handle_disconnected("gone");
+    uplink->handle_connected();
+    ASSERT_EQ(mqtt.published.size(), 4u);
+    EXPECT_EQ(mqtt.published[3].payload, R"({"model":"A300","serial_number":12345,"tariff":2})");
 }
 
 TEST_F(DeliveryTest, PubackModeConfirmsOnAcknowledgement) {

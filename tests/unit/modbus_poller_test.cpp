@@ -239,5 +239,31 @@ TEST_F(PollerTest, MetadataRegistersAreReadUntilTheySucceed) {
     EXPECT_FALSE(poller.metadata_due());
 }
 
+TEST_F(PollerTest, MetadataRegistersAreReadAgainEveryMetadataInterval) {
+    meter.metadata_registers = {reg("tariff", 200, config::ValueType::kUint16)};
+    meter.metadata_interval = std::chrono::seconds(10);
+    transport.words[{3, RegisterFunction::kHolding, 200}] = 1;
+    MeterPoller poller(0, meter, bus.name, clock);
+    auto l = line();
+    ASSERT_TRUE(poller.metadata_due());
+    ASSERT_TRUE(poller.read_metadata(l));
+    clock.advance(std::chrono::milliseconds(9900));
+    EXPECT_FALSE(poller.metadata_due());
+    clock.advance(std::chrono::milliseconds(100));
+    ASSERT_TRUE(poller.metadata_due());
+    transport.words[{3, RegisterFunction::kHolding, 200}] = 2;  // the tariff changed
+    auto update = poller.read_metadata(l);
+    ASSERT_TRUE(update);
+    EXPECT_EQ(update->keys, (nlohmann::json{{"tariff", 2}}));
+    EXPECT_FALSE(poller.metadata_due());
+    // A periodic read that fails is tried again at the next poll, not an interval later.
+    clock.advance(std::chrono::seconds(10));
+    transport.failures[{3, RegisterFunction::kHolding, 200}] = {
+        make_error(ErrorKind::kTimeout, "timeout"), 2};
+    EXPECT_FALSE(poller.read_metadata(l));
+    EXPECT_TRUE(poller.metadata_due());
+    EXPECT_TRUE(poller.read_metadata(l));
+}
+
 }  // namespace
 }  // namespace kaa::modbus
