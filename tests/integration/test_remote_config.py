@@ -9,10 +9,11 @@ connecting; the KPC stand-in pushes one on kp1/<av>/cmx/<token>/config/json/stat
 - an invalid push (two errors) is reported 400 with both errors by JSON path, and
   nothing changes;
 - after a restart the applied configuration is still in force (kept beside the buffer),
-  and kaa-gatewayd --check says so.
+  and kaa-gatewayd --check says so; a reload (SIGHUP) keeps it in force too.
 """
 
 import os
+import signal
 import sys
 import unittest
 
@@ -99,6 +100,17 @@ class RemoteConfigTest(h.IntegrationTest):
         self.assertIn("remote configuration cfg-1", gw2.stderr())
         # It asked naming the configuration it has: the stand-in answered {} (unchanged).
         self.assertTrue(any(t == GW and b'"cfg-1"' in p for t, p in kpc.config_requests))
+
+        # A reload (SIGHUP) reads the file again and lays the kept configuration over it.
+        gw2.signal(signal.SIGHUP)
+        h.wait_until(lambda: "reloaded" in gw2.stderr() or "reload failed" in gw2.stderr(), 15,
+                     message=lambda: "the reload\n" + gw2.tail())
+        self.assertNotIn("reload failed", gw2.stderr())
+        t_reload = h.now_ms()
+        h.wait_until(lambda: any(t >= t_reload + 2500 for t in h.dcx_timestamps(kpc, TOKEN)), 15,
+                     message="samples after the reload")
+        after_reload = self.rate_between(kpc, t_reload + 500, t_reload + 2500)
+        self.assertGreaterEqual(after_reload, 3.5, "after the reload: %.1f a second" % after_reload)
         self.assertEqual(gw2.terminate(), 0, gw2.tail())
 
 
