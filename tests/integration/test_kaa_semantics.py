@@ -142,7 +142,10 @@ class KaaSemanticsTest(h.IntegrationTest):
         def covered():
             c = confirmed()
             return c if c and c[0] <= t_refusal + 1000 and c[-1] >= t_accept else None
-        stamps = h.wait_until(covered, 30, message=lambda: "the held samples\n" + self.logs())
+        # Each refusal (401, 429, 503) lengthens the meter's hold: a full-jitter backoff whose
+        # ceiling doubles up to retry_max_delay (60 s). The last hold drawn before Kaa accepts
+        # may be most of that, so the wait is longer than it.
+        stamps = h.wait_until(covered, 75, message=lambda: "the held samples\n" + self.logs())
         during = [t for t in stamps if t_refusal <= t <= t_accept]
         self.assertGreaterEqual(len(during), int(0.8 * (t_accept - t_refusal) / 500), during)
         gaps = [(a - t_refusal, b - a) for a, b in zip(stamps, stamps[1:]) if b - a > 1500]
