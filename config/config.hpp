@@ -94,6 +94,11 @@ struct GatewayEndpointConfig {
     Millis health_interval{60000};
 };
 
+/// The status: section: where the daemon serves its live state to `kaa-gateway status`.
+struct StatusConfig {
+    std::string socket = "/run/kaa-gateway/status.sock";  // empty: no socket (`socket: off`)
+};
+
 /// The buffer: section: where samples wait until Kaa confirms them.
 struct BufferConfig {
     std::string path = "/var/lib/kaa-gateway/buffer.db";
@@ -176,6 +181,7 @@ struct GatewayConfig {
     KaaConfig kaa;
     BufferConfig buffer;
     GatewayEndpointConfig gateway;
+    StatusConfig status;
     std::vector<BusConfig> buses;
     std::vector<MeterConfig> meters;
 };

@@ -28,9 +28,10 @@ static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.c
 static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(WritableConfig) == 152, "WritableConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 288, "MeterConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 552, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(StatusConfig) == 32, "StatusConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 584, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 608, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 640, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -465,6 +466,7 @@ nlohmann::json to_json(const GatewayConfig& config) {
                          {"gateway", json::object({{"token", config.gateway.token},
                                                    {"health_interval_ms",
                                                     config.gateway.health_interval.count()}})},
+                         {"status", json::object({{"socket", config.status.socket}})},
                          {"buses", std::move(buses)},
                          {"meters", std::move(meters)}});
 }
@@ -475,6 +477,8 @@ std::optional<GatewayConfig> gateway_config_from_json(const nlohmann::json& doc)
         read(doc, "buffer", config.buffer) && member(doc, "gateway") != nullptr &&
         read(*member(doc, "gateway"), "token", config.gateway.token) &&
         read(*member(doc, "gateway"), "health_interval_ms", config.gateway.health_interval) &&
+        member(doc, "status") != nullptr &&
+        read(*member(doc, "status"), "socket", config.status.socket) &&
         read_list(doc, "buses", config.buses, read_bus) &&
         read_list(doc, "meters", config.meters, read_meter)) {
         return config;

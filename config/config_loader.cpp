@@ -310,11 +310,34 @@ GatewayEndpointConfig read_gateway_endpoint(const MapReader& top, const GatewayC
     return gateway;
 }
 
+/// Reads the optional status: section.
+StatusConfig read_status(const MapReader& top) {
+    StatusConfig status;
+    if (!top.has("status"))
+        return status;
+    MapReader s(top.diag(), top.get("status"), "status", {"socket"}, top.key_where("status"));
+    if (auto v = s.string("socket")) {
+        // sockaddr_un holds 108 bytes with the terminating NUL.
+        constexpr size_t kMaxSocketPath = 107;
+        if (*v == "off") {
+            status.socket.clear();
+        } else if (v->size() > kMaxSocketPath) {
+            s.fail("socket", "is " + std::to_string(v->size()) + " bytes long; a unix socket's " +
+                                 "path has at most " + std::to_string(kMaxSocketPath));
+        } else if ((*v)[0] != '/') {
+            s.fail("socket", "must be an absolute path (or off), got '" + *v + "'");
+        } else {
+            status.socket = *v;
+        }
+    }
+    return status;
+}
+
 /// Reads the whole document; buses come before meters, which refer to them.
 GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const LoadOptions& options) {
     GatewayConfig config;
     config.source_path = diag.file();
-    MapReader top(diag, root, "", {"kaa", "buffer", "gateway", "buses", "meters"},
+    MapReader top(diag, root, "", {"kaa", "buffer", "gateway", "status", "buses", "meters"},
                   Location{diag.file(), 1, 1});
     if (!top.is_map()) {
         return config;
@@ -327,6 +350,7 @@ GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const Load
     config.buses = read_buses(top);
     config.meters = read_meters(top, config.buses, config.kaa.timestamp.key, options.profile_dirs);
     config.gateway = read_gateway_endpoint(top, config);
+    config.status = read_status(top);
     if (config.kaa.remote_config && config.gateway.token.empty()) {
         diag.error(remote_config_where,
                    "kaa: remote_config needs gateway.token: the gateway's own endpoint is the one "

@@ -119,6 +119,14 @@ size_t BusSet::failing_meters() const {
     return n;
 }
 
+std::vector<std::pair<std::string, modbus::BusHealth>> BusSet::health() const {
+    std::vector<std::pair<std::string, modbus::BusHealth>> out;
+    out.reserve(workers_.size());
+    for (const auto& [name, running] : workers_)
+        out.emplace_back(name, running.worker->health());
+    return out;
+}
+
 Status BusSet::submit(modbus::MeterJob job) {
     for (auto& [name, running] : workers_) {
         const auto& meters = running.config->meters;

@@ -13,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/sample_sink.hpp"
 #include "daemon/commands/job_runner.hpp"
+#include "drivers/modbus/meter_health.hpp"
 
 namespace kaa {
 
@@ -52,6 +53,8 @@ class BusSet final : public commands::JobRunner {
     size_t meter_count() const;
     /// Polled meters whose last poll produced nothing.
     size_t failing_meters() const;
+    /// Every running bus and its meters as their workers last saw them, by bus name.
+    std::vector<std::pair<std::string, modbus::BusHealth>> health() const;
     /// Queues a job on the worker polling its meter (thread: the main loop's).
     Status submit(modbus::MeterJob job) override;
 

@@ -18,6 +18,7 @@
 #include "daemon/kaa/mosquitto_client.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/learned_cuts_file.hpp"
+#include "daemon/status/status_socket.hpp"
 
 namespace kaa {
 namespace {
@@ -120,6 +121,7 @@ void Gateway::on_message(const std::string& topic, std::string_view payload) {
 bool Gateway::start() {
     const config::GatewayConfig& config = *config_;
     const size_t meter_count = config.meters.size();
+    started_ms_ = clock_.wall_ms();
     open_store();
 
     std::vector<uplink::Endpoint> endpoints;
@@ -154,6 +156,7 @@ bool Gateway::start() {
         return false;
     }
     buses_.start_all(config_, active_);
+    open_status_socket();
     spdlog::info(
         "{}: started with {} buses and {} meters; publishing to {}:{} as application "
         "version {}",
@@ -209,6 +212,8 @@ void Gateway::open_store() {
 
 std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
     Clock::Monotonic wake = next_status_;
+    if (status_server_ && next_status_doc_ < wake)
+        wake = next_status_doc_;
     if (watchdog_interval_ && next_watchdog_ < wake)
         wake = next_watchdog_;
     if (next_file_check_ < wake)
@@ -226,11 +231,17 @@ void Gateway::handle(GatewayEvent& event) {
     } else if (auto* md = std::get_if<MetadataUpdate>(&event)) {
         uplink_->set_metadata(*md);
     } else if (std::holds_alternative<events::Connected>(event)) {
+        link_.connected = true;
+        link_.since_ms = clock_.wall_ms();
+        ++link_.connects;
         uplink_->handle_connected();
         commands_->handle_connected();
         if (remote_)
             remote_->handle_connected();
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
+        link_.connected = false;
+        link_.since_ms = clock_.wall_ms();
+        link_.last_disconnect = d->reason;
         uplink_->handle_disconnected(d->reason);
         commands_->handle_disconnected();
     } else if (auto* msg = std::get_if<events::Message>(&event)) {
@@ -397,6 +408,7 @@ int Gateway::run() {
         compacting_ = !uplink_->draining() && store_->compact(kCompactRows);
         feed_watchdog();
         publish_status();
+        serve_status();
         watch_buffer_file();
         persist_learned_cuts();
     }

@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -30,6 +32,9 @@ namespace kaa {
 
 namespace uplink {
 class Uplink;
+}
+namespace status {
+class StatusServer;
 }
 namespace commands {
 class CommandCenter;
@@ -134,6 +139,12 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void report_lost();
     void feed_watchdog();
     void publish_status();
+    /// Opens the status socket (status.socket), when configured (gateway_status.cpp).
+    void open_status_socket();
+    /// Every second: a new status document for the status socket (gateway_status.cpp).
+    void serve_status();
+    /// The live state: uplink, buffer, buses and meters (schema: status_render.hpp).
+    nlohmann::json status_document();
     /// Every few seconds: the buffer file deleted or replaced is written again.
     void watch_buffer_file();
     /// Writes the learnt cuts beside the buffer when a bus worker learnt new ones.
@@ -181,6 +192,26 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     modbus::LearnedCuts learned_cuts_;  // where meters refuse merged reads (bus workers learn)
     std::string learned_cuts_path_;     // beside the buffer; empty when it is not on disk
     uint64_t learned_cuts_saved_ = 0;   // the generation last written
+    // The MQTT link as the status shows it.
+    struct LinkRecord {
+        bool connected = false;
+        int64_t since_ms = 0;  // connected (or cut) since
+        uint64_t connects = 0;
+        std::string last_disconnect;
+    };
+    LinkRecord link_;
+    // A bus's time on the wire, for the measured utilisation (over kUseWindow at least).
+    struct BusUse {
+        uint64_t busy_us = 0;
+        Clock::Monotonic at{};
+        std::optional<double> measured;
+    };
+    std::map<std::string, BusUse> bus_use_;
+    std::map<std::string, double> bus_estimate_;  // --check's estimate, per bus
+    const config::GatewayConfig* estimated_for_ = nullptr;
+    std::unique_ptr<status::StatusServer> status_server_;
+    Clock::Monotonic next_status_doc_{};
+    int64_t started_ms_ = 0;
     BusSet buses_;  // last: its workers stop before anything they hand samples to goes
 };
 

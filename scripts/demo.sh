@@ -55,6 +55,8 @@ mosquitto_sub -h 127.0.0.1 -p 18830 -v -t 'kp1/+/epmx/#' -t 'kp1/+/dcx/#' & pids
 gateway_pid=$!
 end=$((SECONDS + seconds))
 while [ "$SECONDS" -lt "$end" ] && kill -0 "$gateway_pid" 2>/dev/null; do sleep 1; done
+echo "== kaa-gateway status (what the engineer at the Pi sees)"
+./build/kaa-gateway status --config config/examples/gateway.yaml || true
 kill -TERM "$gateway_pid" 2>/dev/null || true
 wait "$gateway_pid" 2>/dev/null || true
 echo "== daemon log"

@@ -22,6 +22,8 @@ packages=(
   python3-serial python3-serial-asyncio
   # the TLS tests make their CA and server certificate with it
   openssl
+  # promtool checks the Prometheus text of `kaa-gateway status --prometheus` (test_status.py)
+  prometheus
   # the integration tests' runner, and its plugin that runs a file's tests in parallel
   python3-pytest python3-pytest-xdist
   # packaging

@@ -1,6 +1,8 @@
 // Bounded in-memory sample store: the rows and the byte budget; the Ledger does the rest.
 #include "daemon/buffer/memory_sample_store.hpp"
 
+#include <algorithm>
+
 namespace kaa {
 
 MemorySampleStore::MemorySampleStore(size_t meter_count, uint64_t max_bytes,
@@ -115,6 +117,16 @@ void MemorySampleStore::start_live() {
 
 StoreStats MemorySampleStore::stats() const {
     return stats_;
+}
+
+std::optional<int64_t> MemorySampleStore::oldest_read_ms() {
+    std::optional<int64_t> oldest;
+    for (const Rows& rows : rows_) {
+        if (!rows.empty())
+            oldest = std::min(oldest.value_or(rows.begin()->second.read_ms),
+                              rows.begin()->second.read_ms);
+    }
+    return oldest;
 }
 
 size_t MemorySampleStore::add_meter(const std::string& /*name*/) {

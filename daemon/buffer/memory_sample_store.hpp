@@ -28,6 +28,7 @@ class MemorySampleStore final : public SampleStore, private RowSource {
     Status remove(const std::vector<uint64_t>& ids) override;
     bool has_pending(size_t meter_index, Lane lane) const override;
     StoreStats stats() const override;
+    std::optional<int64_t> oldest_read_ms() override;
     size_t add_meter(const std::string& name) override;
     /// The number of meters it keeps samples for.
     size_t meter_count() const { return rows_.size(); }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,9 @@ class SampleStore {
     }
     /// Current figures.
     virtual StoreStats stats() const = 0;
+    /// The read time of the oldest sample waiting (of a meter in the configuration), or
+    /// nullopt when none waits; may read the store, so it is meant for the status only.
+    virtual std::optional<int64_t> oldest_read_ms() { return std::nullopt; }
     /// A meter added by a configuration reload: it gets the next index, and samples already
     /// stored under its name (from an earlier configuration) become its own again.
     virtual size_t add_meter(const std::string& name) = 0;

@@ -154,6 +154,14 @@ bool SpillingSampleStore::has_pending(size_t meter_index, Lane lane) const {
     return durable_->has_pending(meter_index, lane) || memory_.has_pending(meter_index, lane);
 }
 
+std::optional<int64_t> SpillingSampleStore::oldest_read_ms() {
+    const auto durable = durable_->oldest_read_ms();
+    const auto memory = memory_.oldest_read_ms();
+    if (durable && memory)
+        return std::min(*durable, *memory);
+    return durable ? durable : memory;
+}
+
 StoreStats SpillingSampleStore::stats() const {
     StoreStats total = durable_->stats();
     const StoreStats mem = memory_.stats();

@@ -38,6 +38,7 @@ class SpillingSampleStore final : public SampleStore {
     bool has_pending(size_t meter_index, Lane lane) const override;
     /// Both stores' figures added up; lost_unstored counts what memory could not hold.
     StoreStats stats() const override;
+    std::optional<int64_t> oldest_read_ms() override;
     size_t add_meter(const std::string& name) override;
     bool compact(size_t max_rows) override { return durable_->compact(max_rows); }
     Status check_file() override { return durable_->check_file(); }

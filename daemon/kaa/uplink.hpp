@@ -63,6 +63,14 @@ struct UplinkCounters {
     uint64_t stray_replies = 0;  // /status or /error for no request in flight: ignored
 };
 
+/// The last /error Kaa sent for a request in flight, for the status.
+struct LastErrorReply {
+    int code = 0;
+    std::string reason;  // printable(): bounded, one line
+    std::string meter;
+    int64_t at_ms = 0;  // wall clock
+};
+
 /// The delivery engine between the sample store and the MQTT connection.
 class Uplink {
   public:
@@ -107,6 +115,8 @@ class Uplink {
     /// pace of Kaa's answers, so the main loop should act on each one at once.
     bool draining() const;
     const UplinkCounters& counters() const { return counters_; }
+    /// The last /error received for a request in flight; code 0 when none came.
+    const LastErrorReply& last_error() const { return last_error_; }
     /// Requests awaiting confirmation (samples and metadata).
     size_t in_flight() const { return in_flight_.size(); }
 
@@ -184,6 +194,7 @@ class Uplink {
     size_t next_meter_[2] = {0, 0};  // round-robin cursors (live, backlog): every meter's turn
     uint32_t next_request_id_ = 1;
     UplinkCounters counters_;
+    LastErrorReply last_error_;
     RateLimiter log_limiter_;
 };
 

@@ -157,6 +157,7 @@ void Uplink::reject(uint32_t rid, int code, const std::string& reason) {
 void Uplink::log_error_reply(const ParsedReply& reply, size_t meter, int code,
                              const std::string& reason) {
     const std::string& name = endpoint(meter).meter;
+    last_error_ = LastErrorReply{code, reason, name, clock_.wall_ms()};
     int suppressed = 0;
     if (log_limiter_.allow("error:" + reply.token + ":" + std::to_string(code), suppressed)) {
         spdlog::error("{}: /error {} '{}' for {} of meter {} (token {}), request {}{}", kRepliesLog,

@@ -40,6 +40,8 @@ BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
         failing_backoff_.emplace_back(config.meters[m].poll_interval,
                                       seed + 1 + failing_backoff_.size());
     }
+    for (const auto& p : pollers_)
+        health_.meters.push_back(p->health());
 }
 
 BusWorker::~BusWorker() {
@@ -107,10 +109,16 @@ bool BusWorker::run_next_job(BusLine& line) {
     const bool link_lost = !result.status.ok() && result.status.error().kind == ErrorKind::kIo;
     if (job.done)
         job.done(std::move(result));
+    {
+        std::lock_guard lock(health_mutex_);
+        ++health_.jobs_run;
+        health_.busy_us = line.busy_us();
+    }
     if (link_lost) {
         spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
                      transport_->describe());
         transport_->close();
+        note_link_down(fmt::format("lost its link ({})", transport_->describe()));
     }
     return true;
 }
@@ -142,6 +150,13 @@ bool BusWorker::ensure_open() {
             for (auto& p : pollers_)
                 p->request_metadata();
         }
+        {
+            std::lock_guard lock(health_mutex_);
+            if (opened_once_ && !closed_after_poll_)
+                ++health_.reopens;
+            health_.state = BusState::kOpen;
+        }
+        opened_once_ = true;
         closed_after_poll_ = false;
         reopen_backoff_.reset();
         log_limiter_.reset("open");
@@ -151,6 +166,7 @@ bool BusWorker::ensure_open() {
             return wait_until(clock_.now() + bus_.pause_after_connect);
         return true;
     }
+    note_link_down(st.error().message);
     fail_queued_jobs(fmt::format("bus {} cannot be opened: {}", bus_.name, st.error().message));
     int suppressed = 0;
     if (log_limiter_.allow("open", suppressed)) {
@@ -167,8 +183,10 @@ bool BusWorker::ensure_open() {
 void BusWorker::back_off_if_failing(size_t i) {
     const int failures = pollers_[i]->consecutive_failures();
     const auto delay = failing_backoff_[i].delay(failures);
-    if (failures >= kFailuresBeforeBackoff)
+    if (failures >= kFailuresBeforeBackoff) {
         schedule_.defer(i, clock_.now() + delay);
+        pollers_[i]->note_backoff(clock_.wall_ms() + delay.count());
+    }
 }
 
 void BusWorker::close_if_round_done() {
@@ -178,6 +196,38 @@ void BusWorker::close_if_round_done() {
         return;  // another meter is due now: same round, same connection
     transport_->close();
     closed_after_poll_ = true;
+    std::lock_guard lock(health_mutex_);
+    health_.state = BusState::kClosed;
+}
+
+void BusWorker::note_link_down(const std::string& why) {
+    const int64_t now = clock_.wall_ms();
+    std::lock_guard lock(health_mutex_);
+    health_.state = BusState::kDown;
+    health_.last_error = why;
+    health_.last_error_ms = now;
+    // Its meters give nothing until the bus opens: they show as failing for that reason
+    // (their next poll, once the bus is open, says how they really are).
+    for (MeterHealth& m : health_.meters) {
+        if (m.state != MeterState::kFailing) {
+            m.state = MeterState::kFailing;
+            m.failing_since_ms = now;
+        }
+        m.last_error = fmt::format("bus {}: {}", bus_.name, why);
+    }
+}
+
+void BusWorker::publish_health(size_t i, const BusLine* line) {
+    std::lock_guard lock(health_mutex_);
+    if (i < pollers_.size())
+        health_.meters[i] = pollers_[i]->health();
+    if (line != nullptr)
+        health_.busy_us = line->busy_us();
+}
+
+BusHealth BusWorker::health() const {
+    std::lock_guard lock(health_mutex_);
+    return health_;
 }
 
 void BusWorker::run() {
@@ -225,6 +275,7 @@ void BusWorker::run() {
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
         back_off_if_failing(i);
+        publish_health(i, &line);
         size_t failing = 0;
         for (const auto& p : pollers_)
             failing += p->consecutive_failures() > 0 ? 1 : 0;
@@ -239,6 +290,7 @@ void BusWorker::run() {
             spdlog::warn("{}: bus {} lost its link ({}); reopening", kWorkerLog, bus_.name,
                          transport_->describe());
             transport_->close();
+            note_link_down(fmt::format("lost its link ({})", transport_->describe()));
         } else {
             close_if_round_done();
         }

@@ -18,6 +18,7 @@
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
+#include "drivers/modbus/meter_health.hpp"
 #include "drivers/modbus/meter_jobs.hpp"
 #include "drivers/modbus/meter_poller.hpp"
 #include "drivers/modbus/meter_transport.hpp"
@@ -57,6 +58,8 @@ class BusWorker {
     /// watchdog's reaction to a stalled worker can be tested end to end.
     void stall_after_first_poll_for_tests() { stall_for_tests_ = true; }
     const std::string& name() const { return bus_.name; }
+    /// The bus and its meters as of the worker's last poll (thread-safe: a copy).
+    BusHealth health() const;
 
   private:
     void run();
@@ -74,6 +77,10 @@ class BusWorker {
     void back_off_if_failing(size_t i);
     /// With close_after_poll: closes the link when no other meter is due now.
     void close_if_round_done();
+    /// Copies meter `i`'s health (SIZE_MAX: none) and the bus's into what health() returns.
+    void publish_health(size_t i, const BusLine* line);
+    /// The link failed to open or was lost: `why` is shown as the bus's last error.
+    void note_link_down(const std::string& why);
 
     const config::BusConfig& bus_;
     std::unique_ptr<MeterTransport> transport_;
@@ -94,6 +101,9 @@ class BusWorker {
     bool job_ran_since_poll_ = false;  // worker thread only
     bool stall_for_tests_ = false;
     bool closed_after_poll_ = false;  // the link was closed on purpose, not lost
+    bool opened_once_ = false;        // worker thread only
+    mutable std::mutex health_mutex_;
+    BusHealth health_;  // guarded by health_mutex_
 };
 
 }  // namespace kaa::modbus

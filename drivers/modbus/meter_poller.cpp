@@ -50,8 +50,14 @@ auto BusLine::paced(Attempt attempt) -> decltype(attempt()) {
                          std::chrono::duration_cast<Clock::Monotonic::duration>(gap))) {
             return make_error(ErrorKind::kUnavailable, "stopping");
         }
+        const auto started = clock_.now();
         result = attempt();
         last_request_end_ = clock_.now();
+        busy_us_ += static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(*last_request_end_ - started)
+                .count());
+        if (counts_ != nullptr)
+            counts_->count(result.ok() ? nullptr : &result.error());
         if (result.ok())
             return result;
         const ErrorKind kind = result.error().kind;
@@ -81,6 +87,7 @@ MeterPoller::MeterPoller(size_t meter_index, const config::MeterConfig& meter,
       learned_key_(LearnedCuts::key_of(meter)),
       log_limiter_(clock, std::chrono::minutes(10)),
       clock_(clock) {
+    health_.meter_index = meter_index;
     if (learned_)
         cuts_ = learned_->cuts_of(learned_key_);
     plan_ = plan_for(meter.registers);
@@ -241,14 +248,31 @@ bool MeterPoller::search_holes(BusLine& line, const PlannedRead& read,
 PollOutcome MeterPoller::poll(BusLine& line) {
     PollOutcome outcome;
     const int64_t timestamp = clock_.wall_ms();
+    line.count_into(&health_.transactions);
     ReadValues rv = read_all(line, plan_, meter_.registers);
+    line.count_into(nullptr);
     outcome.stopped = rv.stopped;
     outcome.link_broken = rv.link_broken;
     if (rv.stopped)
         return outcome;
+    ++health_.polls;
     if (rv.good == 0) {
+        ++health_.polls_failed;
+        if (health_.state != MeterState::kFailing)
+            health_.failing_since_ms = timestamp;
+        health_.state = MeterState::kFailing;
         note_failure(rv.problems.empty() ? "no register could be read" : rv.problems.front());
         return outcome;
+    }
+    health_.state = MeterState::kOk;
+    health_.failing_since_ms = 0;
+    health_.backoff_until_ms = 0;
+    health_.last_good_ms = timestamp;
+    health_.last_error = rv.problems.empty() ? std::string() : rv.problems.front();
+    health_.last_values.clear();
+    for (const Reading& r : rv.readings) {
+        if (r.quality == Quality::kGood)
+            health_.last_values.push_back(r);
     }
     outcome.sample = Sample{index_, timestamp, std::move(rv.readings)};
     note_success(rv.problems);
@@ -258,7 +282,9 @@ PollOutcome MeterPoller::poll(BusLine& line) {
 MeterPoller::DirectRead MeterPoller::read_now(
     BusLine& line, const std::vector<config::RegisterConfig>& registers) {
     std::vector<PlannedRead> plan = plan_for(registers);
+    line.count_into(&health_.transactions);
     ReadValues rv = read_all(line, plan, registers);
+    line.count_into(nullptr);
     DirectRead out{std::move(rv.readings), std::move(rv.problems), {}};
     if (rv.stopped) {
         out.status = make_error(ErrorKind::kUnavailable, "the bus worker is stopping");
@@ -277,7 +303,9 @@ std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
         metadata_due_ = false;
         return std::nullopt;
     }
+    line.count_into(&health_.transactions);
     ReadValues rv = read_all(line, metadata_plan_, meter_.metadata_registers);
+    line.count_into(nullptr);
     if (rv.stopped || !rv.problems.empty() || rv.good == 0) {
         if (!rv.problems.empty()) {
             spdlog::debug("{}: metadata registers of meter {} not read yet: {}", kComponent,
@@ -296,6 +324,7 @@ std::optional<MetadataUpdate> MeterPoller::read_metadata(BusLine& line) {
 
 void MeterPoller::note_failure(const std::string& reason) {
     ++consecutive_failures_;
+    health_.last_error = reason;
     if (!failing_) {
         failing_ = true;
         spdlog::warn("{}: meter {} (unit {} on bus {}) is failing: {}; polling goes on", kComponent,

@@ -14,6 +14,7 @@
 #include "core/rate_limiter.hpp"
 #include "core/sample.hpp"
 #include "drivers/modbus/learned_cuts.hpp"
+#include "drivers/modbus/meter_health.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/request_planner.hpp"
 #include "drivers/modbus/write_plan.hpp"
@@ -31,6 +32,11 @@ class BusLine {
     /// One write, paced and retried like a read (writing a register twice is harmless).
     Status write(int unit, const WriteRequest& request);
     MeterTransport& transport() { return transport_; }
+    /// Counts every attempt from now on into `counts` (the meter being talked to); null
+    /// stops counting.
+    void count_into(TransactionCounts* counts) { counts_ = counts; }
+    /// Time spent in transactions since the line was made, in microseconds.
+    uint64_t busy_us() const { return busy_us_; }
 
   private:
     /// Runs `attempt` with the bus's pacing and retries after timeouts and bad frames.
@@ -42,6 +48,8 @@ class BusLine {
     const Clock& clock_;
     std::function<bool(Clock::Monotonic)> wait_until_;
     std::optional<Clock::Monotonic> last_request_end_;
+    TransactionCounts* counts_ = nullptr;
+    uint64_t busy_us_ = 0;
 };
 
 /// What one poll of a meter produced.
@@ -89,6 +97,10 @@ class MeterPoller {
     const std::vector<ReadCut>& cuts() const { return cuts_; }
     /// Consecutive polls that produced nothing.
     int consecutive_failures() const { return consecutive_failures_; }
+    /// The meter's health, counts and last good values, for the status.
+    const MeterHealth& health() const { return health_; }
+    /// The worker defers the next poll of this failing meter to `until_ms` (wall clock).
+    void note_backoff(int64_t until_ms) { health_.backoff_until_ms = until_ms; }
 
   private:
     struct ReadValues {
@@ -123,6 +135,7 @@ class MeterPoller {
     Clock::Monotonic next_metadata_{};  // the next periodic read of the metadata registers
     bool failing_ = false;
     int consecutive_failures_ = 0;
+    MeterHealth health_;
     RateLimiter log_limiter_;
     const Clock& clock_;
 };

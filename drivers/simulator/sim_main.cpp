@@ -14,9 +14,12 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include "config/config_loader.hpp"
 #include "config/profiles.hpp"
 #include "config/sim_config_loader.hpp"
 #include "core/log.hpp"
+#include "daemon/status/status_render.hpp"
+#include "daemon/status/status_socket.hpp"
 #include "drivers/modbus/libmodbus_transport.hpp"
 #include "drivers/modbus/probe.hpp"
 #include "drivers/modbus/scan.hpp"
@@ -72,6 +75,52 @@ int profiles(const std::string& show_id) {
     }
     std::ifstream in(*path);
     std::cout << "# " << *path << "\n" << in.rdbuf();
+    return 0;
+}
+
+/// What `kaa-gateway status` was asked for.
+struct StatusOptions {
+    std::string socket;       // --socket
+    std::string config;       // --config: the socket named by its status.socket
+    bool json = false;        // --json: the document as the daemon serves it
+    bool prometheus = false;  // --prometheus: Prometheus text
+};
+
+/// `kaa-gateway status`: the running daemon's state, from its status socket.
+int show_status(const StatusOptions& o) {
+    std::string path = o.socket.empty() ? kaa::config::StatusConfig{}.socket : o.socket;
+    if (!o.config.empty()) {
+        kaa::config::LoadOptions options;
+        options.check_files = false;  // the secrets are the daemon's business, not ours
+        const auto loaded = kaa::config::load_gateway_config(o.config, options);
+        if (!loaded.config) {
+            for (const auto& e : loaded.errors)
+                std::cerr << e.to_string() << "\n";
+            return kExitConfig;
+        }
+        path = loaded.config->status.socket;
+        if (path.empty()) {
+            std::cerr << "kaa-gateway: " << o.config << " turns the status socket off "
+                      << "(status.socket: off)\n";
+            return 1;
+        }
+    }
+    auto text = kaa::status::read_status(path, std::chrono::seconds(5));
+    if (!text) {
+        std::cerr << "kaa-gateway: " << text.error().message << "\n";
+        return 1;
+    }
+    if (o.json) {
+        std::cout << text.value();
+        return 0;
+    }
+    const auto doc = nlohmann::json::parse(text.value(), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+        std::cerr << "kaa-gateway: " << path << " did not send a status document\n";
+        return 1;
+    }
+    std::cout << (o.prometheus ? kaa::status::render_prometheus(doc)
+                               : kaa::status::render_status_text(doc));
     return 0;
 }
 
@@ -281,6 +330,18 @@ int main(int argc, char** argv) {
     sc->add_option("--units", so.units, "unit ids to ask: 1-247, 1,2,5 or 3")
         ->capture_default_str();
 
+    StatusOptions sto;
+    auto* st = app.add_subcommand("status",
+                                  "show the running daemon's buses, meters, uplink "
+                                  "and buffer (from its status socket)");
+    auto* st_socket = st->add_option("--socket", sto.socket,
+                                     "the status socket (default /run/kaa-gateway/status.sock)");
+    st->add_option("-c,--config", sto.config, "use the status.socket of this configuration")
+        ->excludes(st_socket);
+    auto* st_json = st->add_flag("--json", sto.json, "print the status document (JSON)");
+    st->add_flag("--prometheus", sto.prometheus, "print Prometheus text (textfile collector)")
+        ->excludes(st_json);
+
     CLI11_PARSE(app, argc, argv);
     kaa::log::init(log_level);
     if (sim->parsed())
@@ -291,5 +352,7 @@ int main(int argc, char** argv) {
         return read_meter(ro);
     if (sc->parsed())
         return scan_bus(so);
+    if (st->parsed())
+        return show_status(sto);
     return 0;
 }

@@ -270,6 +270,9 @@ def gateway_config(ws, mqtt_port, buses, meters, app_version="demo_application_v
         "kaa": kaa_section,
         "buffer": {"path": str(ws.file("buffer.db")), "max_size": "64MiB",
                    "overflow": "drop-oldest", "batch": 500},
+        # Each daemon its own socket: tests run side by side, and /run/kaa-gateway is the
+        # service's.
+        "status": {"socket": str(ws.file("status.sock"))},
         "buses": buses,
         "meters": meters,
     }

@@ -160,3 +160,31 @@ TEST_F(SqliteDeliveredTest, TheFullCheckRunsOnlyAfterAnUncleanClose) {
 
 }  // namespace
 }  // namespace kaa
+
+namespace kaa {
+namespace {
+
+using SqliteOldestTest = SqliteStoreTest;
+
+TEST_F(SqliteOldestTest, TheOldestWaitingSampleStepsOverDeliveredRowsNotYetDeleted) {
+    auto store = open({"a", "b"});
+    EXPECT_FALSE(store->oldest_read_ms());
+    fill(*store, 1, 100);  // meter a, read at 0..99
+    ASSERT_TRUE(store->append({sample(1, 70)}).ok());
+    EXPECT_EQ(store->oldest_read_ms(), 0);
+    store->start_live();  // a backlog: its confirmed batches are kept until compact()
+    auto batch = store->take(0, 60);
+    ASSERT_TRUE(store->remove(ids_of(batch)).ok());
+    ASSERT_GT(store->delivered_rows(), 0u);
+    EXPECT_EQ(store->oldest_read_ms(), 60);
+    ASSERT_TRUE(store->remove(ids_of(store->take(0, 40))).ok());
+    EXPECT_EQ(store->oldest_read_ms(), 70);  // meter b's
+    ASSERT_TRUE(store->remove(ids_of(store->take(1, 1))).ok());
+    EXPECT_FALSE(store->oldest_read_ms());
+    while (store->compact(1000)) {
+    }
+    EXPECT_FALSE(store->oldest_read_ms());
+}
+
+}  // namespace
+}  // namespace kaa

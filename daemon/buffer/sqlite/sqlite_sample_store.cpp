@@ -125,6 +125,10 @@ StoreStats SqliteSampleStore::stats() const {
     return core_->stats();
 }
 
+std::optional<int64_t> SqliteSampleStore::oldest_read_ms() {
+    return core_->oldest_read_ms();
+}
+
 size_t SqliteSampleStore::add_meter(const std::string& name) {
     return core_->add_meter(name);
 }

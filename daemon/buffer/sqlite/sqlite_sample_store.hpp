@@ -57,6 +57,7 @@ class SqliteSampleStore final : public SampleStore {
     bool has_pending(size_t meter_index, Lane lane) const override;
     /// Samples and payload bytes waiting (orphans included) and overflow drops.
     StoreStats stats() const override;
+    std::optional<int64_t> oldest_read_ms() override;
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
     size_t add_meter(const std::string& name) override;
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.

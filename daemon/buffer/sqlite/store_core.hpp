@@ -70,6 +70,8 @@ class SqliteStoreCore {
     bool has_pending(size_t meter_index, Lane lane) const;
     /// Samples and payload bytes waiting (orphans included) and overflow drops.
     StoreStats stats() const;
+    /// The read time of the oldest waiting sample of a configured meter (one lookup a meter).
+    std::optional<int64_t> oldest_read_ms();
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
     size_t add_meter(const std::string& name);
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.

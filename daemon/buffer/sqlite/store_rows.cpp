@@ -1,6 +1,7 @@
 // Durable sample store: the rows as the Ledger's take() reads them, by id and in id order.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <iterator>
 
 #include "daemon/buffer/sqlite/store_core.hpp"
@@ -46,6 +47,37 @@ bool SqliteStoreCore::Rows::read_after(size_t meter, uint64_t after, uint64_t be
         return false;
     }
     return true;
+}
+
+std::optional<int64_t> SqliteStoreCore::oldest_read_ms() {
+    Rows rows(*this);
+    std::optional<int64_t> oldest;
+    std::vector<StoredSample> first;
+    for (size_t m = 0; m < meters_.size(); ++m) {
+        if (meters_[m].table == nullptr)
+            continue;
+        // The meter's first row that is not in a delivered run (those wait for compact()).
+        uint64_t after = 0;
+        for (;;) {
+            const auto skip = rows.next_skipped(m, after);
+            if (skip && skip->first <= after + 1) {
+                after = skip->last;
+                continue;
+            }
+            first.clear();
+            const uint64_t below = skip ? skip->first : MeterTable::kMaxId;
+            if (!rows.read_after(m, after, below, 1, first))
+                break;
+            if (!first.empty()) {
+                oldest = std::min(oldest.value_or(first[0].read_ms), first[0].read_ms);
+                break;
+            }
+            if (!skip)
+                break;
+            after = skip->last;
+        }
+    }
+    return oldest;
 }
 
 std::optional<IdRange> SqliteStoreCore::Rows::next_skipped(size_t meter, uint64_t after) const {
