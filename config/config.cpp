@@ -152,6 +152,18 @@ const char* to_string(Overflow o) {
     return "?";
 }
 
+const char* to_string(ReportMode r) {
+    switch (r) {
+        case ReportMode::kMeterDefault:
+            return "meter-default";
+        case ReportMode::kEveryPoll:
+            return "every_poll";
+        case ReportMode::kOnChange:
+            return "on_change";
+    }
+    return "?";
+}
+
 std::string format_duration(Millis d) {
     const auto ms = d.count();
     if (ms != 0 && ms % 3'600'000 == 0)

@@ -136,6 +136,11 @@ struct BusConfig {
 };
 
 /// One register (or coil/discrete input) of a meter and how to decode it.
+/// When a register's value goes into a sample: every poll, or only when it changed by more
+/// than its deadband (and at least every heartbeat of its meter). kMeterDefault: as its
+/// meter's `report` says (resolved by the loader: a loaded configuration has none left).
+enum class ReportMode { kMeterDefault, kEveryPoll, kOnChange };
+
 struct RegisterConfig {
     std::string name;
     uint16_t address = 0;  // 0-based
@@ -145,6 +150,9 @@ struct RegisterConfig {
     double scale = 1.0;
     double offset = 0.0;
     int length = 0;  // registers; only for type string (2 characters per register)
+    ReportMode report = ReportMode::kMeterDefault;
+    double deadband = 0;            // on_change: a change larger than this is sent (0: any)
+    bool deadband_percent = false;  // deadband is a percentage of the last value sent
     Location where;
 };
 
@@ -166,7 +174,9 @@ struct MeterConfig {
     Millis poll_interval{10000};
     nlohmann::json metadata = nlohmann::json::object();  // static EPMP keys
     std::vector<RegisterConfig> metadata_registers;
-    Millis metadata_interval{3600000};  // metadata_registers are read again this often
+    Millis metadata_interval{3600000};           // metadata_registers are read again this often
+    ReportMode report = ReportMode::kEveryPoll;  // its registers' default
+    Millis heartbeat{900000};  // on_change registers: every value is sent at least this often
     std::vector<RegisterConfig> registers;
     std::vector<WritableConfig> writable;  // what `write` commands may change
     int max_gap = 8;                       // unused registers a merged read may span
@@ -202,6 +212,7 @@ const char* to_string(ByteOrder b);
 const char* to_string(Parity p);
 const char* to_string(Delivery d);
 const char* to_string(Overflow o);
+const char* to_string(ReportMode r);
 /// A duration the way users write it: "500ms", "10s", "5min", "1h".
 std::string format_duration(Millis d);
 

@@ -25,9 +25,9 @@ static_assert(sizeof(BufferConfig) == 56, "BufferConfig changed: update config_j
 static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
 static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.cpp");
-static_assert(sizeof(RegisterConfig) == 112, "RegisterConfig changed: update config_json.cpp");
-static_assert(sizeof(WritableConfig) == 152, "WritableConfig changed: update config_json.cpp");
-static_assert(sizeof(MeterConfig) == 288, "MeterConfig changed: update config_json.cpp");
+static_assert(sizeof(RegisterConfig) == 128, "RegisterConfig changed: update config_json.cpp");
+static_assert(sizeof(WritableConfig) == 168, "WritableConfig changed: update config_json.cpp");
+static_assert(sizeof(MeterConfig) == 304, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(StatusConfig) == 32, "StatusConfig changed: update config_json.cpp");
 static_assert(sizeof(GatewayConfig) == 584, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
@@ -56,6 +56,9 @@ json register_json(const RegisterConfig& r) {
                          {"scale", r.scale},
                          {"offset", r.offset},
                          {"length", r.length},
+                         {"report", to_string(r.report)},
+                         {"deadband", r.deadband},
+                         {"deadband_percent", r.deadband_percent},
                          {"where", location_json(r.where)}});
 }
 
@@ -300,7 +303,10 @@ bool read_register(const json& obj, RegisterConfig& r) {
            read_enum(obj, "type", ValueType::kString, r.type) &&
            read_enum(obj, "byte_order", ByteOrder::kDCBA, r.byte_order) &&
            read(obj, "scale", r.scale) && read(obj, "offset", r.offset) &&
-           read(obj, "length", r.length) && read(obj, "where", r.where);
+           read(obj, "length", r.length) &&
+           read_enum(obj, "report", ReportMode::kOnChange, r.report) &&
+           read(obj, "deadband", r.deadband) && read(obj, "deadband_percent", r.deadband_percent) &&
+           read(obj, "where", r.where);
 }
 
 /// kaa.tls: null (absent) or an object.
@@ -420,7 +426,9 @@ bool read_meter(const json& obj, MeterConfig& m) {
            read_list(obj, "writable", m.writable, read_writable) &&
            read(obj, "max_gap", m.max_gap) && read(obj, "max_registers", m.max_registers) &&
            read(obj, "metadata_interval_ms", m.metadata_interval) &&
-           read(obj, "profile", m.profile) && read(obj, "where", m.where);
+           read_enum(obj, "report", ReportMode::kOnChange, m.report) &&
+           read(obj, "heartbeat_ms", m.heartbeat) && read(obj, "profile", m.profile) &&
+           read(obj, "where", m.where);
 }
 
 /// One error or warning.
@@ -447,6 +455,8 @@ nlohmann::json to_json(const MeterConfig& m) {
                          {"max_gap", m.max_gap},
                          {"max_registers", m.max_registers},
                          {"metadata_interval_ms", m.metadata_interval.count()},
+                         {"report", to_string(m.report)},
+                         {"heartbeat_ms", m.heartbeat.count()},
                          {"profile", m.profile},
                          {"where", location_json(m.where)}});
 }

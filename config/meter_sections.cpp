@@ -8,6 +8,7 @@
 #include <map>
 
 #include "config/common_sections.hpp"
+#include "config/report_sections.hpp"
 #include "config/units.hpp"
 #include "core/utf8.hpp"
 
@@ -72,16 +73,39 @@ bool check_register_name(const MapReader& r, const std::string& name, bool metad
     return false;
 }
 
-/// Reads one entry of a meter's registers or metadata_registers list.
+/// Reads one entry of a meter's registers or metadata_registers list. A polled register
+/// with `send_as: metadata` is a metadata register written among the others: it is read
+/// like one, and `as_metadata` says so.
 RegisterConfig read_meter_register(const MapReader& meter, const YAML::Node& node,
                                    const std::string& label, bool metadata,
-                                   std::vector<NameUse>& names) {
-    MapReader r(meter.diag(), node, label, concat(kRegisterKeys, {"scale", "offset"}),
-                meter.where());
+                                   std::vector<NameUse>& names, bool& as_metadata) {
+    std::vector<std::string> keys = concat(kRegisterKeys, {"scale", "offset"});
+    if (!metadata) {
+        keys.insert(keys.end(), kReportRegisterKeys.begin(), kReportRegisterKeys.end());
+        keys.emplace_back("send_as");
+    }
+    MapReader r(meter.diag(), node, label, keys, meter.where());
+    as_metadata = false;
     if (!r.is_map()) {
         return RegisterConfig{};
     }
     RegisterConfig reg = read_register(r, Need::kRequired);
+    if (!metadata) {
+        static const std::vector<std::pair<std::string, bool>> kSendAs = {{"sample", false},
+                                                                          {"metadata", true}};
+        as_metadata = r.choice("send_as", kSendAs).value_or(false);
+        if (!as_metadata) {
+            read_register_report(r, reg);
+        } else {
+            for (const auto& key : kReportRegisterKeys) {
+                if (r.has(key))
+                    r.fail(key,
+                           "does not apply with send_as: metadata (a metadata value is "
+                           "sent when it changes)");
+            }
+            metadata = true;
+        }
+    }
     for (const char* key : {"scale", "offset"}) {
         if (r.has(key) && !is_numeric(reg.type)) {
             r.fail(key, std::string("is not allowed with type ") + to_string(reg.type));
@@ -156,7 +180,8 @@ nlohmann::json read_metadata(const MapReader& m, std::vector<NameUse>& keys) {
 
 /// Reads one of a meter's register lists; returns false when the list itself was unusable.
 bool read_register_list(const MapReader& m, const char* key, bool metadata,
-                        std::vector<RegisterConfig>& out, std::vector<NameUse>& names) {
+                        std::vector<RegisterConfig>& out, std::vector<NameUse>& names,
+                        std::vector<RegisterConfig>& metadata_out) {
     auto items = m.list(key);
     if (!items) {
         return !m.has(key);
@@ -165,7 +190,10 @@ bool read_register_list(const MapReader& m, const char* key, bool metadata,
     for (size_t j = 0; j < items->size(); ++j) {
         std::string label =
             (m.section().empty() ? "" : m.section() + " ") + item_label((*items)[j], kind, key, j);
-        out.push_back(read_meter_register(m, (*items)[j], label, metadata, names));
+        bool as_metadata = false;
+        RegisterConfig reg =
+            read_meter_register(m, (*items)[j], label, metadata, names, as_metadata);
+        (as_metadata ? metadata_out : out).push_back(std::move(reg));
     }
     return true;
 }
@@ -333,8 +361,10 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
         meter.metadata = read_metadata(m, static_keys);
     }
     std::vector<NameUse> names;
-    read_register_list(m, "metadata_registers", true, meter.metadata_registers, names);
-    const bool registers_read = read_register_list(m, "registers", false, meter.registers, names);
+    read_register_list(m, "metadata_registers", true, meter.metadata_registers, names,
+                       meter.metadata_registers);
+    const bool registers_read =
+        read_register_list(m, "registers", false, meter.registers, names, meter.metadata_registers);
     if (profile != nullptr) {
         meter.metadata_registers =
             merged(profile->metadata_registers, std::move(meter.metadata_registers));
@@ -352,6 +382,7 @@ MeterConfig read_meter(const MapReader& m, const std::vector<BusConfig>& buses,
         }
     }
     check_unique_names(m.diag(), std::move(names), static_keys);
+    read_meter_report(m, meter);
     meter.writable = read_writable_list(m);
     return meter;
 }
@@ -404,8 +435,9 @@ void read_profile_body(const MapReader& top, MeterProfile& out) {
     if (auto v = top.integer("max_registers", 1, 125))
         out.max_registers = static_cast<int>(*v);
     std::vector<NameUse> names;
-    read_register_list(top, "metadata_registers", true, out.metadata_registers, names);
-    if (read_register_list(top, "registers", false, out.registers, names) &&
+    read_register_list(top, "metadata_registers", true, out.metadata_registers, names,
+                       out.metadata_registers);
+    if (read_register_list(top, "registers", false, out.registers, names, out.metadata_registers) &&
         out.registers.empty()) {
         top.fail("registers", "must list at least one register");
     }
@@ -428,7 +460,7 @@ std::vector<MeterConfig> read_meters(const MapReader& top, const std::vector<Bus
         MapReader m(top.diag(), (*items)[i], item_label((*items)[i], "meter", "meters", i),
                     {"name", "token", "bus", "unit", "poll_interval", "metadata", "profile",
                      "metadata_registers", "metadata_interval", "registers", "writable", "max_gap",
-                     "max_registers"},
+                     "max_registers", "report", "heartbeat"},
                     top.value_where("meters"));
         if (m.is_map()) {
             meters.push_back(read_meter(m, buses, timestamp_key, name_lines, token_owners,

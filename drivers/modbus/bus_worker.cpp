@@ -39,6 +39,7 @@ BusWorker::BusWorker(const config::GatewayConfig& config, size_t bus_index,
             std::make_unique<MeterPoller>(m, config.meters[m], bus_.name, clock, learned));
         failing_backoff_.emplace_back(config.meters[m].poll_interval,
                                       seed + 1 + failing_backoff_.size());
+        report_filters_.emplace_back(config.meters[m]);
     }
     for (const auto& p : pollers_)
         health_.meters.push_back(p->health());
@@ -271,7 +272,8 @@ void BusWorker::run() {
         if (outcome.stopped)
             break;
         job_ran_since_poll_ = false;
-        if (outcome.sample)
+        // The reporting rules (report: on_change) may leave nothing to send this poll.
+        if (outcome.sample && report_filters_[i].apply(*outcome.sample))
             sink_.submit_sample(std::move(*outcome.sample));
         schedule_.completed(i, clock_.now());
         back_off_if_failing(i);

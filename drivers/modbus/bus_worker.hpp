@@ -23,6 +23,7 @@
 #include "drivers/modbus/meter_poller.hpp"
 #include "drivers/modbus/meter_transport.hpp"
 #include "drivers/modbus/poll_schedule.hpp"
+#include "drivers/modbus/report_filter.hpp"
 
 namespace kaa::modbus {
 
@@ -89,6 +90,7 @@ class BusWorker {
     std::vector<std::unique_ptr<MeterPoller>> pollers_;
     PollSchedule schedule_;
     std::vector<FailingMeterBackoff> failing_backoff_;  // per meter, parallel to pollers_
+    std::vector<ReportFilter> report_filters_;          // per meter, parallel to pollers_
     Backoff reopen_backoff_;
     RateLimiter log_limiter_;
     std::thread thread_;
