@@ -14,7 +14,6 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr int64_t kNow = 1'796'000'000'000;
 
 json sample_document() {
     return json::parse(R"({
