@@ -300,22 +300,30 @@ std::string render_prometheus(const json& doc) {
     const json& buf = member(doc, "buffer");
     e.family("uplink_connected", "gauge", "1 while the MQTT connection to Kaa is up.");
     e.sample("", bool_of(up, "connected") ? 1 : 0);
-    e.family("uplink_connects_total", "counter", "MQTT connections made since start.");
-    e.sample("", static_cast<double>(int_of(up, "connects")));
-    e.family("uplink_in_flight", "gauge", "Requests published and not yet confirmed.");
-    e.sample("", static_cast<double>(int_of(up, "in_flight")));
-    e.family("samples_delivered_total", "counter", "Samples Kaa confirmed.");
-    e.sample("", static_cast<double>(int_of(up, "samples_delivered")));
-    e.family("samples_rejected_total", "counter", "Samples Kaa refused for good.");
-    e.sample("", static_cast<double>(int_of(up, "samples_rejected")));
-    e.family("batches_resent_total", "counter", "Batches sent again (timeout, 5xx, cut).");
-    e.sample("", static_cast<double>(int_of(up, "batches_resent")));
-    e.family("kaa_errors_total", "counter", "/error replies received from Kaa.");
-    e.sample("", static_cast<double>(int_of(up, "errors_received")));
-    e.family("buffer_samples", "gauge", "Samples waiting for delivery.");
-    e.sample("", static_cast<double>(int_of(buf, "samples")));
-    e.family("buffer_bytes", "gauge", "Payload bytes waiting for delivery.");
-    e.sample("", static_cast<double>(int_of(buf, "bytes")));
+    // Figures copied as they are: family, type, help, and where the document has them.
+    struct Plain {
+        const char* name;
+        const char* type;
+        const char* help;
+        const json& section;
+        const char* key;
+    };
+    const Plain plain[] = {
+        {"uplink_connects_total", "counter", "MQTT connections made since start.", up, "connects"},
+        {"uplink_in_flight", "gauge", "Requests published and not yet confirmed.", up, "in_flight"},
+        {"samples_delivered_total", "counter", "Samples Kaa confirmed.", up, "samples_delivered"},
+        {"samples_rejected_total", "counter", "Samples Kaa refused for good.", up,
+         "samples_rejected"},
+        {"batches_resent_total", "counter", "Batches sent again (timeout, 5xx, cut).", up,
+         "batches_resent"},
+        {"kaa_errors_total", "counter", "/error replies received from Kaa.", up, "errors_received"},
+        {"buffer_samples", "gauge", "Samples waiting for delivery.", buf, "samples"},
+        {"buffer_bytes", "gauge", "Payload bytes waiting for delivery.", buf, "bytes"},
+    };
+    for (const Plain& p : plain) {
+        e.family(p.name, p.type, p.help);
+        e.sample("", static_cast<double>(int_of(p.section, p.key)));
+    }
     e.family("buffer_oldest_age_seconds", "gauge", "Age of the oldest waiting sample (0: none).");
     e.sample("", member(buf, "oldest_ms").is_number()
                      ? static_cast<double>(now - int_of(buf, "oldest_ms")) / 1000.0
