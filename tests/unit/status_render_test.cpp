@@ -14,7 +14,6 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-
 json sample_document() {
     return json::parse(R"({
       "schema": 1, "version": "0.1.0", "generated_ms": 1796000000000,
