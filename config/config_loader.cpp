@@ -304,8 +304,12 @@ GatewayEndpointConfig read_gateway_endpoint(const MapReader& top, const GatewayC
                 gateway.token = *v;
             }
         }
-        if (auto v = positive_duration(g, "health_interval"))
-            gateway.health_interval = *v;
+        if (auto v = g.duration("health_interval")) {
+            if (*v < std::chrono::seconds(1) || *v > std::chrono::hours(24))
+                g.fail("health_interval", "must be between 1s and 24h, got " + format_duration(*v));
+            else
+                gateway.health_interval = *v;
+        }
     }
     return gateway;
 }

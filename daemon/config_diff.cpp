@@ -73,6 +73,11 @@ std::vector<std::string> restart_only_changes(const config::GatewayConfig& runni
     std::vector<std::string> out;
     list_differences("kaa", ja.at("kaa"), jb.at("kaa"), out);
     list_differences("buffer", ja.at("buffer"), jb.at("buffer"), out);
+    // The gateway's own endpoint and the status socket are set up once, at start.
+    if (running.gateway.token != loaded.gateway.token)
+        out.push_back("gateway.token");
+    if (running.status.socket != loaded.status.socket)
+        out.push_back("status.socket");
     return out;
 }
 
@@ -108,6 +113,9 @@ ConfigDiff diff_configs(const config::GatewayConfig& running, const std::vector<
     diff.next.source_path = loaded.source_path;
     diff.next.kaa = running.kaa;
     diff.next.buffer = running.buffer;
+    diff.next.status = running.status;
+    diff.next.gateway = loaded.gateway;  // health_interval applies at once
+    diff.next.gateway.token = running.gateway.token;
     diff.next.buses = std::move(loaded.buses);
     diff.next.meters = running.meters;
     diff.active.assign(running.meters.size(), false);

@@ -16,8 +16,10 @@
 #include "daemon/commands/command_center.hpp"
 #include "daemon/commands/remote_config.hpp"
 #include "daemon/kaa/mosquitto_client.hpp"
+#include "daemon/kaa/own_endpoint.hpp"
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/learned_cuts_file.hpp"
+#include "daemon/status/health_report.hpp"
 #include "daemon/status/status_socket.hpp"
 
 namespace kaa {
@@ -157,6 +159,7 @@ bool Gateway::start() {
     }
     buses_.start_all(config_, active_);
     open_status_socket();
+    start_own_endpoint();
     spdlog::info(
         "{}: started with {} buses and {} meters; publishing to {}:{} as application "
         "version {}",
@@ -220,6 +223,10 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
         wake = next_file_check_;
     if (auto d = uplink_->next_deadline(); d && *d < wake)
         wake = *d;
+    if (own_ && next_health_ < wake)
+        wake = next_health_;
+    if (auto d = own_ ? own_->next_deadline() : std::nullopt; d && *d < wake)
+        wake = *d;
     if (compacting_)
         wake = clock_.now();  // more rows to delete: next step at once
     return wake;
@@ -238,18 +245,24 @@ void Gateway::handle(GatewayEvent& event) {
         commands_->handle_connected();
         if (remote_)
             remote_->handle_connected();
+        if (own_)
+            own_->handle_connected();
     } else if (auto* d = std::get_if<events::Disconnected>(&event)) {
         link_.connected = false;
         link_.since_ms = clock_.wall_ms();
         link_.last_disconnect = d->reason;
         uplink_->handle_disconnected(d->reason);
         commands_->handle_disconnected();
+        if (own_)
+            own_->handle_disconnected();
     } else if (auto* msg = std::get_if<events::Message>(&event)) {
         message_bytes_.give_back(msg->topic.size() + msg->payload.size());
         if (msg->oversized_bytes > 0)
             uplink_->handle_oversized_message(msg->topic, msg->oversized_bytes);
         else if (remote_ && remote_->handle_message(msg->topic, msg->payload))
             ;  // the gateway's own configuration
+        else if (own_ && own_->handle_reply(msg->topic, msg->payload))
+            ;  // an answer about the gateway's own metadata or health
         else if (!commands_->handle_message(msg->topic, msg->payload))
             uplink_->handle_message(msg->topic, msg->payload);
     } else if (auto* p = std::get_if<events::Published>(&event)) {
@@ -403,6 +416,7 @@ int Gateway::run() {
         commands_->check_timeouts();
         uplink_->pump();
         uplink_->flush_removals();
+        tend_own_endpoint();
         // Rows of delivered samples are deleted in small steps, never while a backlog
         // drains: that work would only slow the drain down.
         compacting_ = !uplink_->draining() && store_->compact(kCompactRows);

@@ -32,10 +32,13 @@ namespace kaa {
 
 namespace uplink {
 class Uplink;
-}
+class OwnEndpoint;
+}  // namespace uplink
 namespace status {
 class StatusServer;
-}
+class HealthReporter;
+struct HostFacts;
+}  // namespace status
 namespace commands {
 class CommandCenter;
 class RemoteConfigClient;
@@ -145,6 +148,13 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void serve_status();
     /// The live state: uplink, buffer, buses and meters (schema: status_render.hpp).
     nlohmann::json status_document();
+    /// gateway.token: sets up the gateway's own endpoint (gateway_endpoint.cpp).
+    void start_own_endpoint();
+    /// Every turn: the own endpoint's metadata on change, a health sample when due, and
+    /// whatever of it may be sent now.
+    void tend_own_endpoint();
+    /// The own endpoint's figures for the status document (null without gateway.token).
+    nlohmann::json own_endpoint_status() const;
     /// Every few seconds: the buffer file deleted or replaced is written again.
     void watch_buffer_file();
     /// Writes the learnt cuts beside the buffer when a bus worker learnt new ones.
@@ -211,6 +221,11 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     const config::GatewayConfig* estimated_for_ = nullptr;
     std::unique_ptr<status::StatusServer> status_server_;
     Clock::Monotonic next_status_doc_{};
+    std::unique_ptr<uplink::OwnEndpoint> own_;  // with gateway.token only
+    std::unique_ptr<status::HealthReporter> health_;
+    std::unique_ptr<status::HostFacts> host_;
+    Clock::Monotonic next_health_{};
+    const config::GatewayConfig* own_metadata_for_ = nullptr;  // the metadata's configuration
     int64_t started_ms_ = 0;
     BusSet buses_;  // last: its workers stop before anything they hand samples to goes
 };

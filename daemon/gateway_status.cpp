@@ -174,11 +174,14 @@ json Gateway::status_document() {
         const auto h = by_meter.find(i);
         meters.push_back(meter_json(config.meters[i], h != by_meter.end() ? &h->second : nullptr));
     }
-    return json{{"schema", status::kStatusSchema}, {"version", KAA_GATEWAY_VERSION},
-                {"generated_ms", now_ms},          {"started_ms", started_ms_},
-                {"config", config.source_path},    {"uplink", std::move(uplink)},
-                {"buffer", std::move(buffer)},     {"buses", std::move(buses)},
-                {"meters", std::move(meters)}};
+    json doc{{"schema", status::kStatusSchema}, {"version", KAA_GATEWAY_VERSION},
+             {"generated_ms", now_ms},          {"started_ms", started_ms_},
+             {"config", config.source_path},    {"uplink", std::move(uplink)},
+             {"buffer", std::move(buffer)},     {"buses", std::move(buses)},
+             {"meters", std::move(meters)}};
+    if (json own = own_endpoint_status(); !own.is_null())
+        doc["gateway_endpoint"] = std::move(own);
+    return doc;
 }
 
 }  // namespace kaa

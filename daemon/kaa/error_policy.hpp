@@ -16,6 +16,8 @@
 //   any 5xx                       hold    the platform is failing
 //   any other code, no code, a malformed reply, silence: hold
 
+#include <string>
+
 namespace kaa::uplink {
 
 /// What to do with the samples (or metadata) of a request Kaa answered on /error.
@@ -27,6 +29,9 @@ enum class ErrorAction {
 /// The action for an /error reply's statusCode; codes below 0 stand for "no usable code".
 ErrorAction action_for_status(int status_code);
 
+/// Reads an /error payload {"statusCode": int, "reasonPhrase": "..."}: `code` 0 when it has
+/// no usable code (malformed, missing, out of range), `reason` bounded and on one line.
+void parse_error_payload(const std::string& payload, int& code, std::string& reason);
 /// "drop" or "hold", for logs and tests.
 const char* to_string(ErrorAction action);
 

@@ -18,39 +18,6 @@ namespace {
 // file shares one translation unit with the rest of its library.
 constexpr const char* kRepliesLog = "kaa";
 
-/// The statusCode as an int, or 0 when it is none or too large for one: narrowed, 4294967696
-/// would read as 400 and drop the batch.
-int status_code_of(const nlohmann::json& code) {
-    if (code.is_number_unsigned())
-        return code.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int>::max())
-                   ? code.get<int>()
-                   : 0;
-    if (code.is_number_integer()) {
-        const auto v = code.get<int64_t>();
-        const bool fits =
-            v >= std::numeric_limits<int>::min() && v <= std::numeric_limits<int>::max();
-        return fits ? static_cast<int>(v) : 0;
-    }
-    return 0;
-}
-
-/// Reads {"statusCode": int, "reasonPhrase": "..."}; a malformed payload gives code 0.
-void parse_error_payload(const std::string& payload, int& code, std::string& reason) {
-    code = 0;
-    reason.clear();
-    const auto j = nlohmann::json::parse(payload, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        reason = "unreadable error payload";
-        return;
-    }
-    if (auto it = j.find("statusCode"); it != j.end()) {
-        code = status_code_of(*it);
-    }
-    if (auto it = j.find("reasonPhrase"); it != j.end() && it->is_string()) {
-        reason = printable(it->get_ref<const std::string&>());  // bounded, one line
-    }
-}
-
 /// Refusals longer than this are logged once (and their end).
 constexpr auto kLongRefusal = std::chrono::minutes(1);
 

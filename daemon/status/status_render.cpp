@@ -134,6 +134,15 @@ void render_uplink(std::string& out, const json& up, int64_t now) {
     }
 }
 
+/// The gateway's own endpoint (gateway.token), when it has one.
+void render_own_endpoint(std::string& out, const json& own) {
+    if (!own.is_object())
+        return;
+    out += fmt::format("Gateway endpoint {}: health every {}, {} confirmed, {} waiting\n",
+                       text_of(own, "token", 24), format_age(int_of(own, "health_interval_ms")),
+                       int_of(own, "samples_confirmed"), int_of(own, "samples_waiting"));
+}
+
 void render_buffer(std::string& out, const json& buf, int64_t now) {
     const int64_t samples = int_of(buf, "samples");
     std::string oldest;
@@ -287,6 +296,7 @@ std::string render_status_text(const json& doc) {
         fmt::format("kaa-gatewayd {}, up {}, config {}\n", text_of(doc, "version", 40),
                     format_age(now - int_of(doc, "started_ms", now)), text_of(doc, "config", 60));
     render_uplink(out, member(doc, "uplink"), now);
+    render_own_endpoint(out, member(doc, "gateway_endpoint"));
     render_buffer(out, member(doc, "buffer"), now);
     render_buses(out, member(doc, "buses"), now);
     render_meters(out, member(doc, "meters"), now);

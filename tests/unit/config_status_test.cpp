@@ -36,5 +36,21 @@ TEST(ConfigStatus, ARelativeOrTooLongSocketPathIsAnError) {
                 ElementsAre("t.yaml:4:10: unknown key 'http' in status; allowed keys: socket"));
 }
 
+TEST(ConfigStatus, TheGatewayHealthIntervalIsBetweenASecondAndADay) {
+    auto plain = load(kaa_with("gateway: {token: gw-own}\n"));
+    ASSERT_TRUE(plain.config);
+    EXPECT_EQ(plain.config->gateway.token, "gw-own");
+    EXPECT_EQ(plain.config->gateway.health_interval, std::chrono::seconds(60));
+    auto fast = load(kaa_with("gateway: {token: gw-own, health_interval: 1s}\n"));
+    ASSERT_TRUE(fast.config);
+    EXPECT_EQ(fast.config->gateway.health_interval, std::chrono::seconds(1));
+    EXPECT_THAT(errors(kaa_with("gateway: {token: gw-own, health_interval: 100ms}\n")),
+                ElementsAre("t.yaml:4:43: gateway: health_interval must be between 1s and 24h, "
+                            "got 100ms"));
+    EXPECT_THAT(errors(kaa_with("gateway: {token: gw-own, health_interval: 25h}\n")),
+                ElementsAre("t.yaml:4:43: gateway: health_interval must be between 1s and 24h, "
+                            "got 25h"));
+}
+
 }  // namespace
 }  // namespace kaa::config

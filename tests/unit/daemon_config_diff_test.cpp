@@ -140,6 +140,29 @@ TEST(ConfigDiffTest, KaaAndBufferChangesNeedARestartAndKeepTheRunningValues) {
     EXPECT_TRUE(d.no_live_change());
 }
 
+TEST(ConfigDiffTest, TheGatewayTokenAndStatusSocketStayUntilARestartHealthIntervalApplies) {
+    const std::string running_head =
+        "kaa: {host: h, app_version: av}\n"
+        "gateway: {token: gw-1, health_interval: 60s}\n"
+        "status: {socket: /run/a.sock}\n"
+        "buses:\n"
+        "  - name: tcp1\n"
+        "    tcp: {host: 127.0.0.1}\n"
+        "  - name: rtu1\n"
+        "    rtu: {device: /dev/null}\n"
+        "meters:\n";
+    std::string loaded_head = running_head;
+    loaded_head.replace(loaded_head.find("gw-1, health_interval: 60s"), 26,
+                        "gw-2, health_interval: 5s");
+    loaded_head.replace(loaded_head.find("/run/a.sock"), 11, "/run/b.sock");
+    const auto old = load(kTwo, running_head);
+    const auto d = diff_configs(old, {true, true}, load(kTwo, loaded_head));
+    EXPECT_THAT(d.needs_restart, ElementsAre("gateway.token", "status.socket"));
+    EXPECT_EQ(d.next.gateway.token, "gw-1");
+    EXPECT_EQ(d.next.gateway.health_interval, std::chrono::seconds(5));
+    EXPECT_EQ(d.next.status.socket, "/run/a.sock");
+}
+
 TEST(ConfigDiffTest, NewBusWithMetersStarts) {
     const std::string head =
         "kaa: {host: h, app_version: av}\n"

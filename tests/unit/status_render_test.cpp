@@ -70,6 +70,17 @@ TEST(StatusText, ShowsUplinkBufferBusesAndEveryMeterWithItsHealth) {
     }
 }
 
+TEST(StatusText, ShowsTheGatewaysOwnEndpointWhenItHasOne) {
+    json doc = sample_document();
+    EXPECT_THAT(render_status_text(doc), Not(HasSubstr("Gateway endpoint")));
+    doc["gateway_endpoint"] = json{{"token", "gw-01"},
+                                   {"health_interval_ms", 60000},
+                                   {"samples_confirmed", 42},
+                                   {"samples_waiting", 1}};
+    EXPECT_THAT(render_status_text(doc),
+                HasSubstr("Gateway endpoint gw-01: health every 1m 0s, 42 confirmed, 1 waiting"));
+}
+
 TEST(StatusText, ManyValuesWrapWithinEightyColumns) {
     json doc = sample_document();
     json values = json::object();
