@@ -94,6 +94,11 @@ struct GatewayEndpointConfig {
     Millis health_interval{60000};
 };
 
+/// The clock: section: how long readings wait for the system clock to be synchronised.
+struct ClockConfig {
+    Millis max_unsynced{600000};  // 0: never wait (send with the local time at once)
+};
+
 /// The status: section: where the daemon serves its live state to `kaa-gateway status`.
 struct StatusConfig {
     std::string socket = "/run/kaa-gateway/status.sock";  // empty: no socket (`socket: off`)
@@ -192,6 +197,7 @@ struct GatewayConfig {
     BufferConfig buffer;
     GatewayEndpointConfig gateway;
     StatusConfig status;
+    ClockConfig clock;
     std::vector<BusConfig> buses;
     std::vector<MeterConfig> meters;
 };

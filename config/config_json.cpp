@@ -29,9 +29,10 @@ static_assert(sizeof(RegisterConfig) == 128, "RegisterConfig changed: update con
 static_assert(sizeof(WritableConfig) == 168, "WritableConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 304, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(StatusConfig) == 32, "StatusConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 584, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(ClockConfig) == 8, "ClockConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 592, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 640, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 648, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -470,15 +471,17 @@ nlohmann::json to_json(const GatewayConfig& config) {
     for (const auto& meter : config.meters) {
         meters.push_back(to_json(meter));
     }
-    return json::object({{"source_path", config.source_path},
-                         {"kaa", kaa_json(config.kaa)},
-                         {"buffer", buffer_json(config.buffer)},
-                         {"gateway", json::object({{"token", config.gateway.token},
-                                                   {"health_interval_ms",
-                                                    config.gateway.health_interval.count()}})},
-                         {"status", json::object({{"socket", config.status.socket}})},
-                         {"buses", std::move(buses)},
-                         {"meters", std::move(meters)}});
+    return json::object(
+        {{"source_path", config.source_path},
+         {"kaa", kaa_json(config.kaa)},
+         {"buffer", buffer_json(config.buffer)},
+         {"gateway",
+          json::object({{"token", config.gateway.token},
+                        {"health_interval_ms", config.gateway.health_interval.count()}})},
+         {"status", json::object({{"socket", config.status.socket}})},
+         {"clock", json::object({{"max_unsynced_ms", config.clock.max_unsynced.count()}})},
+         {"buses", std::move(buses)},
+         {"meters", std::move(meters)}});
 }
 
 std::optional<GatewayConfig> gateway_config_from_json(const nlohmann::json& doc) {
@@ -489,6 +492,8 @@ std::optional<GatewayConfig> gateway_config_from_json(const nlohmann::json& doc)
         read(*member(doc, "gateway"), "health_interval_ms", config.gateway.health_interval) &&
         member(doc, "status") != nullptr &&
         read(*member(doc, "status"), "socket", config.status.socket) &&
+        member(doc, "clock") != nullptr &&
+        read(*member(doc, "clock"), "max_unsynced_ms", config.clock.max_unsynced) &&
         read_list(doc, "buses", config.buses, read_bus) &&
         read_list(doc, "meters", config.meters, read_meter)) {
         return config;

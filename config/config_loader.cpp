@@ -337,11 +337,28 @@ StatusConfig read_status(const MapReader& top) {
     return status;
 }
 
+/// Reads the optional clock: section.
+ClockConfig read_clock(const MapReader& top) {
+    ClockConfig clock;
+    if (!top.has("clock"))
+        return clock;
+    MapReader c(top.diag(), top.get("clock"), "clock", {"max_unsynced"}, top.key_where("clock"));
+    if (auto v = c.duration("max_unsynced")) {
+        if (*v > std::chrono::hours(24))
+            c.fail("max_unsynced",
+                   "must be at most 24h (0s: never wait), got " + format_duration(*v));
+        else
+            clock.max_unsynced = *v;
+    }
+    return clock;
+}
+
 /// Reads the whole document; buses come before meters, which refer to them.
 GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const LoadOptions& options) {
     GatewayConfig config;
     config.source_path = diag.file();
-    MapReader top(diag, root, "", {"kaa", "buffer", "gateway", "status", "buses", "meters"},
+    MapReader top(diag, root, "",
+                  {"kaa", "buffer", "gateway", "status", "clock", "buses", "meters"},
                   Location{diag.file(), 1, 1});
     if (!top.is_map()) {
         return config;
@@ -355,6 +372,7 @@ GatewayConfig read_gateway(Diagnostics& diag, const YAML::Node& root, const Load
     config.meters = read_meters(top, config.buses, config.kaa.timestamp.key, options.profile_dirs);
     config.gateway = read_gateway_endpoint(top, config);
     config.status = read_status(top);
+    config.clock = read_clock(top);
     if (config.kaa.remote_config && config.gateway.token.empty()) {
         diag.error(remote_config_where,
                    "kaa: remote_config needs gateway.token: the gateway's own endpoint is the one "

@@ -26,6 +26,11 @@ class Clock {
                             Monotonic deadline, const std::function<bool()>& done) const = 0;
 };
 
+/// Milliseconds of a monotonic time point (what samples carry as read_mono_ms).
+inline int64_t monotonic_ms(Clock::Monotonic t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 /// The real clock of the machine.
 class SystemClock final : public Clock {
   public:

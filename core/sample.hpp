@@ -33,6 +33,7 @@ struct Sample {
     size_t meter_index = 0;         // index of the meter in GatewayConfig::meters
     int64_t read_ms = 0;            // when it was read (ms since the Unix epoch)
     std::vector<Reading> readings;  // in the order of the meter's registers
+    int64_t read_mono_ms = 0;       // when it was read on the monotonic clock (ClockWatch)
 };
 
 /// A meter's EPMP metadata keys (static keys plus decoded metadata registers).

@@ -157,6 +157,7 @@ bool Gateway::start() {
         spdlog::critical("{}: {}", kComponent, st.error().message);
         return false;
     }
+    start_clock_watch();
     buses_.start_all(config_, active_);
     open_status_socket();
     start_own_endpoint();
@@ -223,7 +224,9 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
         wake = next_file_check_;
     if (auto d = uplink_->next_deadline(); d && *d < wake)
         wake = *d;
-    if (own_ && next_health_ < wake)
+    if (next_clock_check_ < wake)
+        wake = next_clock_check_;
+    if (own_ && !clock_watch_->holding() && next_health_ < wake)
         wake = next_health_;
     if (auto d = own_ ? own_->next_deadline() : std::nullopt; d && *d < wake)
         wake = *d;
@@ -234,6 +237,7 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
 
 void Gateway::handle(GatewayEvent& event) {
     if (auto* s = std::get_if<Sample>(&event)) {
+        s->read_ms = clock_watch_->restamp(s->read_ms, s->read_mono_ms);
         arrived_.push_back(buffer::to_buffered(*s));
     } else if (auto* md = std::get_if<MetadataUpdate>(&event)) {
         uplink_->set_metadata(*md);
@@ -412,6 +416,7 @@ int Gateway::run() {
             start_reload();
         }
         store_samples();
+        watch_clock();  // after store_samples: a sync's shift covers what was just stored
         uplink_->check_timeouts();
         commands_->check_timeouts();
         uplink_->pump();

@@ -17,6 +17,7 @@
 #include "config/config_loader.hpp"
 #include "core/byte_budget.hpp"
 #include "core/clock.hpp"
+#include "core/clock_watch.hpp"
 #include "core/event_queue.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
@@ -84,6 +85,8 @@ struct GatewayOptions {
     // file's buffer), and the id of the one in force at start ("" for none).
     std::string remote_config_path;
     std::string remote_config_id;
+    // Tells whether the system clock is synchronised; null: the machine's (adjtimex).
+    ClockSyncProbe* clock_probe = nullptr;
 };
 
 /// The running gateway.
@@ -155,6 +158,13 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void tend_own_endpoint();
     /// The own endpoint's figures for the status document (null without gateway.token).
     nlohmann::json own_endpoint_status() const;
+    /// Sets up the clock watch and takes its first look (gateway_clock.cpp).
+    void start_clock_watch();
+    /// Every second: the clock's synchronisation; readings wait while it is not, and are
+    /// corrected by the step once it is.
+    void watch_clock();
+    /// The clock as the status shows it.
+    nlohmann::json clock_status() const;
     /// Every few seconds: the buffer file deleted or replaced is written again.
     void watch_buffer_file();
     /// Writes the learnt cuts beside the buffer when a bus worker learnt new ones.
@@ -221,6 +231,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     const config::GatewayConfig* estimated_for_ = nullptr;
     std::unique_ptr<status::StatusServer> status_server_;
     Clock::Monotonic next_status_doc_{};
+    std::unique_ptr<ClockSyncProbe> own_clock_probe_;  // when options_ brought none
+    std::unique_ptr<ClockWatch> clock_watch_;
+    Clock::Monotonic next_clock_check_{};
     std::unique_ptr<uplink::OwnEndpoint> own_;  // with gateway.token only
     std::unique_ptr<status::HealthReporter> health_;
     std::unique_ptr<status::HostFacts> host_;

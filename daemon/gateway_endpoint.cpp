@@ -30,14 +30,15 @@ void Gateway::start_own_endpoint() {
     next_health_ = clock_.now() + config.gateway.health_interval;
     own_->set_metadata(status::gateway_metadata(status_document(), *host_, config.kaa.client_id));
     own_metadata_for_ = config_.get();
-    spdlog::info("{}: the gateway's own endpoint is {}: metadata after every connect, health "
-                 "every {} s",
-                 kEndpointLog, config.gateway.token, config.gateway.health_interval.count() / 1000.0);
+    spdlog::info(
+        "{}: the gateway's own endpoint is {}: metadata after every connect, health "
+        "every {} s",
+        kEndpointLog, config.gateway.token, config.gateway.health_interval.count() / 1000.0);
 }
 
 void Gateway::tend_own_endpoint() {
-    if (!own_)
-        return;
+    if (!own_ || clock_watch_->holding())
+        return;  // a health sample now would carry a time not yet trusted
     const auto now = clock_.now();
     const bool health_due = now >= next_health_;
     if (health_due || own_metadata_for_ != config_.get()) {

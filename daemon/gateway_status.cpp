@@ -179,6 +179,7 @@ json Gateway::status_document() {
              {"config", config.source_path},    {"uplink", std::move(uplink)},
              {"buffer", std::move(buffer)},     {"buses", std::move(buses)},
              {"meters", std::move(meters)}};
+    doc["clock"] = clock_status();
     if (json own = own_endpoint_status(); !own.is_null())
         doc["gateway_endpoint"] = std::move(own);
     return doc;

@@ -119,6 +119,15 @@ StoreStats MemorySampleStore::stats() const {
     return stats_;
 }
 
+Status MemorySampleStore::shift_read_times(int64_t offset_ms) {
+    // Nothing in memory outlives the process: every sample held is of this run.
+    for (Rows& rows : rows_) {
+        for (auto& [id, entry] : rows)
+            entry.read_ms += offset_ms;
+    }
+    return {};
+}
+
 std::optional<int64_t> MemorySampleStore::oldest_read_ms() {
     std::optional<int64_t> oldest;
     for (const Rows& rows : rows_) {

@@ -30,6 +30,7 @@ class MemorySampleStore final : public SampleStore, private RowSource {
     StoreStats stats() const override;
     std::optional<int64_t> oldest_read_ms() override;
     size_t add_meter(const std::string& name) override;
+    Status shift_read_times(int64_t offset_ms) override;
     /// The number of meters it keeps samples for.
     size_t meter_count() const { return rows_.size(); }
     /// The byte budget.

@@ -95,6 +95,9 @@ class SampleStore {
         (void)max_rows;
         return false;
     }
+    /// The clock was synchronised after the store opened: adds `offset_ms` to the read time
+    /// of every sample it took since it opened and still holds (all read before the sync).
+    virtual Status shift_read_times(int64_t offset_ms) = 0;
     /// Checks that the store's file is still there (a file store); a file deleted or
     /// replaced meanwhile is written again from what the store holds.
     virtual Status check_file() { return {}; }

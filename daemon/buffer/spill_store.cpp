@@ -171,6 +171,11 @@ StoreStats SpillingSampleStore::stats() const {
     return total;
 }
 
+Status SpillingSampleStore::shift_read_times(int64_t offset_ms) {
+    (void)memory_.shift_read_times(offset_ms);  // cannot fail in memory
+    return durable_->shift_read_times(offset_ms);
+}
+
 size_t SpillingSampleStore::add_meter(const std::string& name) {
     const size_t index = durable_->add_meter(name);
     memory_.add_meter(name);

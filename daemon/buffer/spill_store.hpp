@@ -40,6 +40,7 @@ class SpillingSampleStore final : public SampleStore {
     StoreStats stats() const override;
     std::optional<int64_t> oldest_read_ms() override;
     size_t add_meter(const std::string& name) override;
+    Status shift_read_times(int64_t offset_ms) override;
     bool compact(size_t max_rows) override { return durable_->compact(max_rows); }
     Status check_file() override { return durable_->check_file(); }
     /// Samples that wait in memory only (lost if the process stops now).

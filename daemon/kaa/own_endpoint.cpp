@@ -137,8 +137,8 @@ void OwnEndpoint::publish_samples() {
 
 void OwnEndpoint::samples_done(Outcome outcome) {
     if (outcome != Outcome::kAgain) {
-        (outcome == Outcome::kConfirmed ? counters_.samples_confirmed : counters_.samples_dropped) +=
-            in_flight_samples_;
+        (outcome == Outcome::kConfirmed ? counters_.samples_confirmed
+                                        : counters_.samples_dropped) += in_flight_samples_;
         waiting_.erase(waiting_.begin(),
                        waiting_.begin() + static_cast<std::ptrdiff_t>(in_flight_samples_));
         retry_at_.reset();

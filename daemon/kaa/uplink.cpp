@@ -211,6 +211,8 @@ void Uplink::pump() {
             return;
         }
     }
+    if (samples_held_)
+        return;  // the clock is not trusted yet: readings wait (metadata carries no time)
     // Live readings first, every meter in turn; the backlog drains behind them.
     for (Lane lane : {Lane::kLive, Lane::kBacklog}) {
         // A meter whose samples cannot be read now (a read error: the store logged it) is
@@ -229,7 +231,7 @@ void Uplink::pump() {
 }
 
 bool Uplink::draining() const {
-    if (!connected_)
+    if (!connected_ || samples_held_)
         return false;
     for (size_t m = 0; m < endpoints_.size(); ++m) {
         if (store_.has_pending(m, Lane::kBacklog))

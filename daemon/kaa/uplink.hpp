@@ -110,6 +110,9 @@ class Uplink {
     /// buffered samples still are, under its last token.
     void retire_endpoint(size_t meter);
 
+    /// While true no samples are sent (metadata still is): the wall clock is not yet
+    /// synchronised, so read times may be wrong (core/clock_watch.hpp).
+    void hold_samples(bool held) { samples_held_ = held; }
     bool connected() const { return connected_; }
     /// True while connected with backlog samples waiting to be sent: a drain runs at the
     /// pace of Kaa's answers, so the main loop should act on each one at once.
@@ -185,6 +188,7 @@ class Uplink {
     const Clock& clock_;
     Topics topics_;
     bool connected_ = false;
+    bool samples_held_ = false;
     std::vector<MetadataState> metadata_;
     std::vector<uint64_t> removals_;  // delivered or rejected, not yet deleted from the store
     std::vector<MeterHold> holds_;

@@ -16,8 +16,9 @@ uint64_t count_at(const json& doc, const char* key) {
     const auto it = doc.find(key);
     if (it == doc.end() || !it->is_number())
         return 0;
-    return it->is_number_unsigned() ? it->get<uint64_t>()
-                                    : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
+    return it->is_number_unsigned()
+               ? it->get<uint64_t>()
+               : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
 }
 
 /// `doc[key]` as a JSON object (an empty one when missing).
@@ -99,20 +100,21 @@ json HealthReporter::sample(const json& status) {
     const uint64_t generated = count_at(status, "generated_ms");
     const uint64_t started = count_at(status, "started_ms");
     const auto connected = uplink.find("connected");
-    json out{{"uptime_s", generated > started ? (generated - started) / 1000 : 0},
-             {"connected", connected != uplink.end() && connected->is_boolean() &&
-                                   connected->get<bool>()
-                               ? 1
-                               : 0},
-             {"reconnects", count_at(uplink, "connects") > 0 ? count_at(uplink, "connects") - 1 : 0},
-             {"in_flight", count_at(uplink, "in_flight")},
-             {"samples_delivered", count_at(uplink, "samples_delivered")},
-             {"samples_rejected", count_at(uplink, "samples_rejected")},
-             {"backlog_samples", count_at(buffer, "samples")},
-             {"backlog_bytes", count_at(buffer, "bytes")}};
+    json out{
+        {"uptime_s", generated > started ? (generated - started) / 1000 : 0},
+        {"connected",
+         connected != uplink.end() && connected->is_boolean() && connected->get<bool>() ? 1 : 0},
+        {"reconnects", count_at(uplink, "connects") > 0 ? count_at(uplink, "connects") - 1 : 0},
+        {"in_flight", count_at(uplink, "in_flight")},
+        {"samples_delivered", count_at(uplink, "samples_delivered")},
+        {"samples_rejected", count_at(uplink, "samples_rejected")},
+        {"backlog_samples", count_at(buffer, "samples")},
+        {"backlog_bytes", count_at(buffer, "bytes")}};
     const uint64_t oldest = count_at(buffer, "oldest_ms");
-    out["backlog_oldest_age_s"] = oldest > 0 && generated > oldest ? (generated - oldest) / 1000 : 0;
-    out["samples_dropped"] = count_at(buffer, "dropped_overflow") + count_at(buffer, "lost_unstored");
+    out["backlog_oldest_age_s"] =
+        oldest > 0 && generated > oldest ? (generated - oldest) / 1000 : 0;
+    out["samples_dropped"] =
+        count_at(buffer, "dropped_overflow") + count_at(buffer, "lost_unstored");
 
     // Per bus: its meters' transactions added up, counted since the previous sample.
     std::map<std::string, BusCounts> now;
@@ -147,7 +149,8 @@ json HealthReporter::sample(const json& status) {
         out[prefix + "requests"] = requests;
         out[prefix + "errors"] = errors;
         if (requests > 0)
-            out[prefix + "error_rate"] = static_cast<double>(errors) / static_cast<double>(requests);
+            out[prefix + "error_rate"] =
+                static_cast<double>(errors) / static_cast<double>(requests);
     }
     last_ = std::move(now);
     return out;

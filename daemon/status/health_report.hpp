@@ -35,9 +35,9 @@ class HealthReporter {
     ///   uptime_s, connected (0/1), reconnects, in_flight, samples_delivered,
     ///   samples_rejected, backlog_samples, backlog_bytes, backlog_oldest_age_s,
     ///   samples_dropped (by policy and unstored), meters, meters_failing, and per bus
-    ///   `bus_<name>_up` (1 open, 0 down or starting), `bus_<name>_utilisation` (measured, else left out), `bus_<name>_requests`,
-    ///   `bus_<name>_errors` and `bus_<name>_error_rate` (since the previous sample;
-    ///   the rate left out when there were no requests).
+    ///   `bus_<name>_up` (1 open, 0 down or starting), `bus_<name>_utilisation` (measured, else
+    ///   left out), `bus_<name>_requests`, `bus_<name>_errors` and `bus_<name>_error_rate` (since
+    ///   the previous sample; the rate left out when there were no requests).
     nlohmann::json sample(const nlohmann::json& status);
 
   private:

@@ -134,6 +134,24 @@ void render_uplink(std::string& out, const json& up, int64_t now) {
     }
 }
 
+/// The clock, when it is not simply synchronised (a line only when there is news).
+void render_clock(std::string& out, const json& clock, int64_t now) {
+    if (!clock.is_object())
+        return;
+    const std::string state = text_of(clock, "state");
+    const int64_t since = int_of(clock, "unsynced_since_ms");
+    const std::string age = since > 0 ? format_age(now - since) : "?";
+    if (state == "waiting") {
+        out += fmt::format("Clock   NOT synchronised for {}: readings held (up to {})\n", age,
+                           format_age(int_of(clock, "max_unsynced_ms")));
+    } else if (state == "unsynced") {
+        out += fmt::format("Clock   NOT synchronised for {}: sending with the local time\n", age);
+    } else if (int_of(clock, "sync_offset_ms") != 0 || int_of(clock, "steps") > 0) {
+        out += fmt::format("Clock   synchronised; moved {} ms at sync, {} steps since\n",
+                           int_of(clock, "sync_offset_ms"), int_of(clock, "steps"));
+    }
+}
+
 /// The gateway's own endpoint (gateway.token), when it has one.
 void render_own_endpoint(std::string& out, const json& own) {
     if (!own.is_object())
@@ -297,6 +315,7 @@ std::string render_status_text(const json& doc) {
                     format_age(now - int_of(doc, "started_ms", now)), text_of(doc, "config", 60));
     render_uplink(out, member(doc, "uplink"), now);
     render_own_endpoint(out, member(doc, "gateway_endpoint"));
+    render_clock(out, member(doc, "clock"), now);
     render_buffer(out, member(doc, "buffer"), now);
     render_buses(out, member(doc, "buses"), now);
     render_meters(out, member(doc, "meters"), now);
@@ -334,6 +353,12 @@ std::string render_prometheus(const json& doc) {
         e.family(p.name, p.type, p.help);
         e.sample("", static_cast<double>(int_of(p.section, p.key)));
     }
+    const json& clock = member(doc, "clock");
+    e.family("clock_synchronised", "gauge",
+             "1 when read times can be trusted (synchronised, or no way to tell).");
+    e.sample("", text_of(clock, "state") == "synced" || !clock.is_object() ? 1 : 0);
+    e.family("clock_steps_total", "counter", "Jumps of the wall clock while synchronised.");
+    e.sample("", static_cast<double>(int_of(clock, "steps")));
     e.family("buffer_oldest_age_seconds", "gauge", "Age of the oldest waiting sample (0: none).");
     e.sample("", member(buf, "oldest_ms").is_number()
                      ? static_cast<double>(now - int_of(buf, "oldest_ms")) / 1000.0

@@ -248,6 +248,7 @@ bool MeterPoller::search_holes(BusLine& line, const PlannedRead& read,
 PollOutcome MeterPoller::poll(BusLine& line) {
     PollOutcome outcome;
     const int64_t timestamp = clock_.wall_ms();
+    const int64_t read_mono_ms = monotonic_ms(clock_.now());
     line.count_into(&health_.transactions);
     ReadValues rv = read_all(line, plan_, meter_.registers);
     line.count_into(nullptr);
@@ -274,7 +275,7 @@ PollOutcome MeterPoller::poll(BusLine& line) {
         if (r.quality == Quality::kGood)
             health_.last_values.push_back(r);
     }
-    outcome.sample = Sample{index_, timestamp, std::move(rv.readings)};
+    outcome.sample = Sample{index_, timestamp, std::move(rv.readings), read_mono_ms};
     note_success(rv.problems);
     return outcome;
 }

@@ -56,6 +56,9 @@ class RefusingStore final : public SampleStore {
     }
     StoreStats stats() const override { return inner_.stats(); }
     size_t add_meter(const std::string& name) override { return inner_.add_meter(name); }
+    Status shift_read_times(int64_t offset_ms) override {
+        return inner_.shift_read_times(offset_ms);
+    }
 
     bool refuse = false;
     size_t accept_then_fail = 0;

@@ -390,6 +390,9 @@ class UnreadableMeterStore final : public SampleStore {
     }
     StoreStats stats() const override { return inner.stats(); }
     size_t add_meter(const std::string& name) override { return inner.add_meter(name); }
+    Status shift_read_times(int64_t offset_ms) override {
+        return inner.shift_read_times(offset_ms);
+    }
 
     MemorySampleStore inner{2, 1 << 20, config::Overflow::kDropOldest};
     int takes = 0;

@@ -81,6 +81,25 @@ TEST(StatusText, ShowsTheGatewaysOwnEndpointWhenItHasOne) {
                 HasSubstr("Gateway endpoint gw-01: health every 1m 0s, 42 confirmed, 1 waiting"));
 }
 
+TEST(StatusText, TheClockIsShownWhenItIsNotSimplySynchronised) {
+    json doc = sample_document();
+    doc["clock"] = json{{"state", "synced"}, {"sync_offset_ms", 0}, {"steps", 0}};
+    EXPECT_THAT(render_status_text(doc), Not(HasSubstr("Clock")));
+    doc["clock"] = json{{"state", "waiting"},
+                        {"unsynced_since_ms", 1796000000000 - 125000},
+                        {"max_unsynced_ms", 600000}};
+    EXPECT_THAT(render_status_text(doc),
+                HasSubstr("Clock   NOT synchronised for 2m 5s: readings held (up to 10m 0s)"));
+    EXPECT_THAT(render_prometheus(doc), HasSubstr("kaa_gateway_clock_synchronised 0"));
+    doc["clock"]["state"] = "unsynced";
+    EXPECT_THAT(render_status_text(doc), HasSubstr("sending with the local time"));
+    doc["clock"] = json{{"state", "synced"}, {"sync_offset_ms", 3600000}, {"steps", 1}};
+    EXPECT_THAT(render_status_text(doc),
+                HasSubstr("Clock   synchronised; moved 3600000 ms at sync, 1 steps since"));
+    EXPECT_THAT(render_prometheus(doc), HasSubstr("kaa_gateway_clock_synchronised 1"));
+    EXPECT_THAT(render_prometheus(doc), HasSubstr("kaa_gateway_clock_steps_total 1"));
+}
+
 TEST(StatusText, ManyValuesWrapWithinEightyColumns) {
     json doc = sample_document();
     json values = json::object();

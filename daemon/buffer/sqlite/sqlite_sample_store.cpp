@@ -129,6 +129,10 @@ std::optional<int64_t> SqliteSampleStore::oldest_read_ms() {
     return core_->oldest_read_ms();
 }
 
+Status SqliteSampleStore::shift_read_times(int64_t offset_ms) {
+    return core_->shift_read_times(offset_ms);
+}
+
 size_t SqliteSampleStore::add_meter(const std::string& name) {
     return core_->add_meter(name);
 }

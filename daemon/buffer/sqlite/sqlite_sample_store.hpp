@@ -60,6 +60,8 @@ class SqliteSampleStore final : public SampleStore {
     std::optional<int64_t> oldest_read_ms() override;
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
     size_t add_meter(const std::string& name) override;
+    /// One UPDATE of the rows with ids from the first this run appended.
+    Status shift_read_times(int64_t offset_ms) override;
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
     bool compact(size_t max_rows) override;
     /// The buffer file deleted or replaced while running is written again (nothing lost);

@@ -74,6 +74,8 @@ class SqliteStoreCore {
     std::optional<int64_t> oldest_read_ms();
     /// Adds a meter; its rows left from an earlier configuration are no longer orphans.
     size_t add_meter(const std::string& name);
+    /// Adds `offset_ms` to the read time of every row appended since the store opened.
+    Status shift_read_times(int64_t offset_ms);
     /// Deletes the rows of delivered runs, oldest run first, about `max_rows` at most.
     bool compact(size_t max_rows);
     /// Samples of meters no longer in the configuration: kept, not delivered.
@@ -207,6 +209,7 @@ class SqliteStoreCore {
     uint64_t max_transaction_bytes_ = 0;
     uint64_t used_bytes_ = 0;  // live pages after the last commit
     uint64_t orphaned_ = 0;
+    uint64_t first_id_of_run_ = 1;  // ids from here on were appended since the store opened
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now
     bool checked_at_open_ = false;

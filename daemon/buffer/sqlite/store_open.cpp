@@ -331,6 +331,7 @@ Status SqliteStoreCore::load_counts() {
         }
     }
     ledger_.restore(next_id);  // what is on disk is backlog
+    first_id_of_run_ = next_id;
     if (!orphans.empty()) {
         std::string list;
         for (const auto& [name, count] : orphans) {

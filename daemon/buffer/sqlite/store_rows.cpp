@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include <fmt/format.h>
+
 #include "daemon/buffer/sqlite/store_core.hpp"
 #include "daemon/buffer/sqlite/support.hpp"
 
@@ -91,6 +93,15 @@ std::optional<IdRange> SqliteStoreCore::Rows::next_skipped(size_t meter, uint64_
     if (next != done.end())
         return IdRange{next->first, next->second};
     return std::nullopt;
+}
+
+Status SqliteStoreCore::shift_read_times(int64_t offset_ms) {
+    if (offset_ms == 0)
+        return {};
+    // Every meter's rows with ids of this run: the low kIdBits of the key are the id.
+    const std::string sql = fmt::format("UPDATE samples SET ts = ts + ({}) WHERE (key & {}) >= {}",
+                                        offset_ms, MeterTable::kMaxId, first_id_of_run_);
+    return query(sql, nullptr);
 }
 
 }  // namespace kaa
