@@ -102,6 +102,9 @@ struct ClockConfig {
 /// The status: section: where the daemon serves its live state to `kaa-gateway status`.
 struct StatusConfig {
     std::string socket = "/run/kaa-gateway/status.sock";  // empty: no socket (`socket: off`)
+    // status.http: the read-only page, /status.json and /metrics; empty host: off (default).
+    std::string http_host;  // an IPv4 or IPv6 address as written (loopback unless written)
+    uint16_t http_port = 0;
 };
 
 /// The buffer: section: where samples wait until Kaa confirms them.

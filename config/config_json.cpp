@@ -28,11 +28,11 @@ static_assert(sizeof(BusConfig) == 168, "BusConfig changed: update config_json.c
 static_assert(sizeof(RegisterConfig) == 128, "RegisterConfig changed: update config_json.cpp");
 static_assert(sizeof(WritableConfig) == 168, "WritableConfig changed: update config_json.cpp");
 static_assert(sizeof(MeterConfig) == 304, "MeterConfig changed: update config_json.cpp");
-static_assert(sizeof(StatusConfig) == 32, "StatusConfig changed: update config_json.cpp");
+static_assert(sizeof(StatusConfig) == 72, "StatusConfig changed: update config_json.cpp");
 static_assert(sizeof(ClockConfig) == 8, "ClockConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 592, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 632, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 648, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 688, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -478,7 +478,9 @@ nlohmann::json to_json(const GatewayConfig& config) {
          {"gateway",
           json::object({{"token", config.gateway.token},
                         {"health_interval_ms", config.gateway.health_interval.count()}})},
-         {"status", json::object({{"socket", config.status.socket}})},
+         {"status", json::object({{"socket", config.status.socket},
+                                  {"http_host", config.status.http_host},
+                                  {"http_port", config.status.http_port}})},
          {"clock", json::object({{"max_unsynced_ms", config.clock.max_unsynced.count()}})},
          {"buses", std::move(buses)},
          {"meters", std::move(meters)}});
@@ -492,6 +494,8 @@ std::optional<GatewayConfig> gateway_config_from_json(const nlohmann::json& doc)
         read(*member(doc, "gateway"), "health_interval_ms", config.gateway.health_interval) &&
         member(doc, "status") != nullptr &&
         read(*member(doc, "status"), "socket", config.status.socket) &&
+        read(*member(doc, "status"), "http_host", config.status.http_host) &&
+        read(*member(doc, "status"), "http_port", config.status.http_port) &&
         member(doc, "clock") != nullptr &&
         read(*member(doc, "clock"), "max_unsynced_ms", config.clock.max_unsynced) &&
         read_list(doc, "buses", config.buses, read_bus) &&

@@ -2,11 +2,14 @@
 // boundary that turns yaml-cpp exceptions into errors.
 #include "config/config_loader.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -314,12 +317,43 @@ GatewayEndpointConfig read_gateway_endpoint(const MapReader& top, const GatewayC
     return gateway;
 }
 
+/// "127.0.0.1:9464" or "[::1]:9464": a numeric address (no name lookups at start) and a
+/// port 1..65535.
+bool parse_http_listen(const std::string& text, std::string& host, uint16_t& port) {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || colon + 1 >= text.size() || colon == 0)
+        return false;
+    std::string address = text.substr(0, colon);
+    if (address.front() == '[') {
+        if (address.size() < 3 || address.back() != ']')
+            return false;
+        address = address.substr(1, address.size() - 2);
+        in6_addr a6{};
+        if (inet_pton(AF_INET6, address.c_str(), &a6) != 1)
+            return false;
+    } else {
+        in_addr a4{};
+        if (inet_pton(AF_INET, address.c_str(), &a4) != 1)
+            return false;
+    }
+    const std::string digits = text.substr(colon + 1);
+    if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    const long value = std::strtol(digits.c_str(), nullptr, 10);
+    if (value < 1 || value > 65535)
+        return false;
+    host = address;
+    port = static_cast<uint16_t>(value);
+    return true;
+}
+
 /// Reads the optional status: section.
 StatusConfig read_status(const MapReader& top) {
     StatusConfig status;
     if (!top.has("status"))
         return status;
-    MapReader s(top.diag(), top.get("status"), "status", {"socket"}, top.key_where("status"));
+    MapReader s(top.diag(), top.get("status"), "status", {"socket", "http"},
+                top.key_where("status"));
     if (auto v = s.string("socket")) {
         // sockaddr_un holds 108 bytes with the terminating NUL.
         constexpr size_t kMaxSocketPath = 107;
@@ -332,6 +366,14 @@ StatusConfig read_status(const MapReader& top) {
             s.fail("socket", "must be an absolute path (or off), got '" + *v + "'");
         } else {
             status.socket = *v;
+        }
+    }
+    if (auto v = s.string("http")) {
+        if (*v != "off" && !parse_http_listen(*v, status.http_host, status.http_port)) {
+            s.fail("http",
+                   "must be ADDRESS:PORT with a numeric address, such as 127.0.0.1:9464 "
+                   "or [::1]:9464 (or off), got '" +
+                       *v + "'");
         }
     }
     return status;

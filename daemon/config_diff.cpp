@@ -78,6 +78,9 @@ std::vector<std::string> restart_only_changes(const config::GatewayConfig& runni
         out.push_back("gateway.token");
     if (running.status.socket != loaded.status.socket)
         out.push_back("status.socket");
+    if (running.status.http_host != loaded.status.http_host ||
+        running.status.http_port != loaded.status.http_port)
+        out.push_back("status.http");
     return out;
 }
 

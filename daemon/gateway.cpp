@@ -20,6 +20,7 @@
 #include "daemon/kaa/uplink.hpp"
 #include "daemon/learned_cuts_file.hpp"
 #include "daemon/status/health_report.hpp"
+#include "daemon/status/http/status_http.hpp"
 #include "daemon/status/status_socket.hpp"
 
 namespace kaa {
@@ -160,6 +161,7 @@ bool Gateway::start() {
     start_clock_watch();
     buses_.start_all(config_, active_);
     open_status_socket();
+    open_status_http();
     start_own_endpoint();
     spdlog::info(
         "{}: started with {} buses and {} meters; publishing to {}:{} as application "
@@ -216,7 +218,7 @@ void Gateway::open_store() {
 
 std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
     Clock::Monotonic wake = next_status_;
-    if (status_server_ && next_status_doc_ < wake)
+    if (serving_status() && next_status_doc_ < wake)
         wake = next_status_doc_;
     if (watchdog_interval_ && next_watchdog_ < wake)
         wake = next_watchdog_;

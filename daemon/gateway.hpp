@@ -37,6 +37,7 @@ class OwnEndpoint;
 }  // namespace uplink
 namespace status {
 class StatusServer;
+class StatusHttpServer;
 class HealthReporter;
 struct HostFacts;
 }  // namespace status
@@ -147,6 +148,10 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     void publish_status();
     /// Opens the status socket (status.socket), when configured (gateway_status.cpp).
     void open_status_socket();
+    /// Starts the status page's HTTP server (status.http), when configured.
+    void open_status_http();
+    /// True when a status socket or page is served.
+    bool serving_status() const;
     /// Every second: a new status document for the status socket (gateway_status.cpp).
     void serve_status();
     /// The live state: uplink, buffer, buses and meters (schema: status_render.hpp).
@@ -230,6 +235,7 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     std::map<std::string, double> bus_estimate_;  // --check's estimate, per bus
     const config::GatewayConfig* estimated_for_ = nullptr;
     std::unique_ptr<status::StatusServer> status_server_;
+    std::unique_ptr<status::StatusHttpServer> status_http_;
     Clock::Monotonic next_status_doc_{};
     std::unique_ptr<ClockSyncProbe> own_clock_probe_;  // when options_ brought none
     std::unique_ptr<ClockWatch> clock_watch_;

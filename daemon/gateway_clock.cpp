@@ -52,24 +52,27 @@ void Gateway::watch_clock() {
         return;
     next_clock_check_ = now + kClockCheckInterval;
     const int64_t wall = clock_.wall_ms();
-    const ClockChange change = clock_watch_->observe(now, wall, options_.clock_probe->synchronised());
+    const ClockChange change =
+        clock_watch_->observe(now, wall, options_.clock_probe->synchronised());
     switch (change.kind) {
         case ClockChange::Kind::kSynced: {
             // Everything appended so far was read before the step; what still waits in the
             // queue is corrected one by one as it arrives (Gateway::handle).
             const Status st = store_->shift_read_times(change.offset_ms);
-            spdlog::info("{}: the system clock is synchronised; it moved {} ms; the readings "
-                         "taken before {}",
-                         kClockLog, change.offset_ms,
-                         st ? "carry the corrected times"
-                            : "could not be corrected in the buffer: " + st.error().message);
+            spdlog::info(
+                "{}: the system clock is synchronised; it moved {} ms; the readings "
+                "taken before {}",
+                kClockLog, change.offset_ms,
+                st ? "carry the corrected times"
+                   : "could not be corrected in the buffer: " + st.error().message);
             break;
         }
         case ClockChange::Kind::kGaveUp:
             if (config_->clock.max_unsynced.count() <= 0) {
-                spdlog::warn("{}: the system clock is not synchronised; clock.max_unsynced is 0s, "
-                             "so readings go with the local time (corrected if it syncs later)",
-                             kClockLog);
+                spdlog::warn(
+                    "{}: the system clock is not synchronised; clock.max_unsynced is 0s, "
+                    "so readings go with the local time (corrected if it syncs later)",
+                    kClockLog);
             } else {
                 spdlog::error(
                     "{}: the system clock is still not synchronised after clock.max_unsynced "
@@ -79,9 +82,10 @@ void Gateway::watch_clock() {
             }
             break;
         case ClockChange::Kind::kStepped:
-            spdlog::warn("{}: the system clock jumped by {} ms; readings keep their read order "
-                         "(the times they carry jump with the clock)",
-                         kClockLog, change.offset_ms);
+            spdlog::warn(
+                "{}: the system clock jumped by {} ms; readings keep their read order "
+                "(the times they carry jump with the clock)",
+                kClockLog, change.offset_ms);
             break;
         case ClockChange::Kind::kNone:
             break;
@@ -92,9 +96,9 @@ void Gateway::watch_clock() {
 nlohmann::json Gateway::clock_status() const {
     const auto since = clock_watch_->unsynced_since();
     const int64_t since_ms =
-        since ? clock_.wall_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       clock_.now() - *since)
-                                       .count()
+        since ? clock_.wall_ms() -
+                    std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - *since)
+                        .count()
               : 0;
     return nlohmann::json{
         {"state", clock_state_name(clock_watch_->state())},

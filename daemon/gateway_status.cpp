@@ -7,6 +7,7 @@
 #include "daemon/buffer/spill_store.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/kaa/uplink.hpp"
+#include "daemon/status/http/status_http.hpp"
 #include "daemon/status/status_render.hpp"
 #include "daemon/status/status_socket.hpp"
 #include "drivers/modbus/bus_budget.hpp"
@@ -84,12 +85,37 @@ void Gateway::open_status_socket() {
     spdlog::info("{}: serving the status on {}", kStatusComponent, path);
 }
 
+void Gateway::open_status_http() {
+    const config::StatusConfig& status = config_->status;
+    if (status.http_host.empty())
+        return;
+    auto server = status::StatusHttpServer::start(status.http_host, status.http_port);
+    if (!server) {
+        spdlog::error("{}: {}; the status page is not served (polling and delivery go on)",
+                      kStatusComponent, server.error().message);
+        return;
+    }
+    status_http_ = std::move(server.value());
+    next_status_doc_ = clock_.now();
+    const bool bracket = status.http_host.find(':') != std::string::npos;
+    spdlog::info("{}: serving the status page on http://{}{}{}:{}/ (also /status.json, /metrics)",
+                 kStatusComponent, bracket ? "[" : "", status.http_host, bracket ? "]" : "",
+                 status.http_port);
+}
+
+bool Gateway::serving_status() const {
+    return status_server_ != nullptr || status_http_ != nullptr;
+}
+
 void Gateway::serve_status() {
-    if (!status_server_ || clock_.now() < next_status_doc_)
+    if (!serving_status() || clock_.now() < next_status_doc_)
         return;
     next_status_doc_ = clock_.now() + kStatusDocInterval;
-    status_server_->publish(status_document().dump(-1, ' ', false, json::error_handler_t::replace) +
-                            "\n");
+    auto doc = std::make_shared<const json>(status_document());
+    if (status_server_)
+        status_server_->publish(doc->dump(-1, ' ', false, json::error_handler_t::replace) + "\n");
+    if (status_http_)
+        status_http_->publish(std::move(doc));
 }
 
 json Gateway::status_document() {

@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries the gateway links
   libmosquitto-dev libmodbus-dev libyaml-cpp-dev nlohmann-json3-dev
-  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev
+  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev libmicrohttpd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the demo and the tests
@@ -24,6 +24,8 @@ packages=(
   openssl
   # promtool checks the Prometheus text of `kaa-gateway status --prometheus` (test_status.py)
   prometheus
+  # the status page is looked at in a real browser (test_status_page.py)
+  chromium
   # the integration tests' runner, and its plugin that runs a file's tests in parallel
   python3-pytest python3-pytest-xdist
   # packaging

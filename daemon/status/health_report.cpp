@@ -4,40 +4,33 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+
+#include "daemon/status/document_fields.hpp"
 
 namespace kaa::status {
 namespace {
 
 using nlohmann::json;
 
-/// `doc[key]` as an unsigned count, 0 when missing or not a number.
+/// `doc[key]` as a count: 0 when missing, not a number or negative.
 uint64_t count_at(const json& doc, const char* key) {
-    const auto it = doc.find(key);
-    if (it == doc.end() || !it->is_number())
-        return 0;
-    return it->is_number_unsigned()
-               ? it->get<uint64_t>()
-               : static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()));
+    return static_cast<uint64_t>(std::max<int64_t>(0, int_of(doc, key)));
 }
 
-/// `doc[key]` as a JSON object (an empty one when missing).
+/// `doc[key]` when it is an object, else an empty one.
 const json& section(const json& doc, const char* key) {
     static const json empty = json::object();
-    const auto it = doc.find(key);
-    return it != doc.end() && it->is_object() ? *it : empty;
+    const json& m = member(doc, key);
+    return m.is_object() ? m : empty;
 }
 
-/// `doc[key]` as a JSON array (an empty one when missing).
+/// `doc[key]` when it is an array, else an empty one.
 const json& list_at(const json& doc, const char* key) {
     static const json empty = json::array();
-    const auto it = doc.find(key);
-    return it != doc.end() && it->is_array() ? *it : empty;
-}
-
-std::string text_at(const json& doc, const char* key) {
-    const auto it = doc.find(key);
-    return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string();
+    const json& m = member(doc, key);
+    return m.is_array() ? m : empty;
 }
 
 /// PRETTY_NAME from an os-release file, "" when it has none.
@@ -76,18 +69,18 @@ HostFacts read_host_facts() {
 json gateway_metadata(const json& status, const HostFacts& host, const std::string& client_id) {
     json buses = json::array();
     for (const json& b : list_at(status, "buses"))
-        buses.push_back(text_at(b, "name"));
+        buses.push_back(text_of(b, "name"));
     json meters = json::array();
     for (const json& m : list_at(status, "meters"))
-        meters.push_back(text_at(m, "name"));
+        meters.push_back(text_of(m, "name"));
     return json{{"name", "kaa-gateway"},
-                {"version", text_at(status, "version")},
+                {"version", text_of(status, "version")},
                 {"hostname", host.hostname},
                 {"os", host.os},
                 {"kernel", host.kernel},
                 {"arch", host.arch},
                 {"client_id", client_id},
-                {"config", text_at(status, "config")},
+                {"config", text_of(status, "config")},
                 {"buses_configured", buses.size()},
                 {"meters_configured", meters.size()},
                 {"buses", std::move(buses)},
@@ -99,11 +92,9 @@ json HealthReporter::sample(const json& status) {
     const json& buffer = section(status, "buffer");
     const uint64_t generated = count_at(status, "generated_ms");
     const uint64_t started = count_at(status, "started_ms");
-    const auto connected = uplink.find("connected");
     json out{
         {"uptime_s", generated > started ? (generated - started) / 1000 : 0},
-        {"connected",
-         connected != uplink.end() && connected->is_boolean() && connected->get<bool>() ? 1 : 0},
+        {"connected", bool_of(uplink, "connected") ? 1 : 0},
         {"reconnects", count_at(uplink, "connects") > 0 ? count_at(uplink, "connects") - 1 : 0},
         {"in_flight", count_at(uplink, "in_flight")},
         {"samples_delivered", count_at(uplink, "samples_delivered")},
@@ -121,11 +112,11 @@ json HealthReporter::sample(const json& status) {
     uint64_t failing = 0;
     const json& meters = list_at(status, "meters");
     for (const json& m : meters) {
-        const std::string state = text_at(m, "state");
+        const std::string state = text_of(m, "state");
         if (state == "failing")
             ++failing;
         const json& t = section(m, "transactions");
-        BusCounts& c = now[text_at(m, "bus")];
+        BusCounts& c = now[text_of(m, "bus")];
         c.requests += count_at(t, "requests");
         c.errors += count_at(t, "timeouts") + count_at(t, "exceptions") +
                     count_at(t, "bad_frames") + count_at(t, "link_errors");
@@ -133,10 +124,10 @@ json HealthReporter::sample(const json& status) {
     out["meters"] = meters.size();
     out["meters_failing"] = failing;
     for (const json& b : list_at(status, "buses")) {
-        const std::string name = text_at(b, "name");
+        const std::string name = text_of(b, "name");
         const std::string prefix = "bus_" + name + "_";
         // Closed is a TCP bus between polls (close_after_poll): not a fault.
-        const std::string state = text_at(b, "state");
+        const std::string state = text_of(b, "state");
         out[prefix + "up"] = state == "open" || state == "closed" ? 1 : 0;
         if (const auto u = b.find("utilisation_measured"); u != b.end() && u->is_number())
             out[prefix + "utilisation"] = u->get<double>();

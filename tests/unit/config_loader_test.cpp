@@ -77,7 +77,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(rtu.retries, 1);
     EXPECT_EQ(rtu.inter_request_delay, Millis{20});
     EXPECT_EQ(rtu.where.file, kReference);
-    EXPECT_EQ(rtu.where.line, 49);
+    EXPECT_EQ(rtu.where.line, 50);
     EXPECT_EQ(rtu.where.column, 5);
     const BusConfig& tcp = c.buses[1];
     EXPECT_EQ(tcp.name, "plant");
@@ -87,7 +87,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(tcp.timeout, Millis{1000});
     EXPECT_EQ(tcp.retries, 1);
     EXPECT_EQ(tcp.inter_request_delay, Millis{0});
-    EXPECT_EQ(tcp.where.line, 59);
+    EXPECT_EQ(tcp.where.line, 60);
     EXPECT_EQ(tcp.pause_after_connect, Millis{0});
     EXPECT_FALSE(tcp.close_after_poll);
 
@@ -102,7 +102,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
                               R"({"model": "MySmartMeter A300", "mac": "00-14-22-01-23-45"})"));
     EXPECT_EQ(m.max_gap, 8);
     EXPECT_EQ(m.max_registers, 125);
-    EXPECT_EQ(m.where.line, 68);
+    EXPECT_EQ(m.where.line, 69);
     EXPECT_EQ(m.where.column, 5);
 
     ASSERT_EQ(m.metadata_registers.size(), 1u);
@@ -111,7 +111,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(sn.address, 64512);
     EXPECT_EQ(sn.function, RegisterFunction::kHolding);
     EXPECT_EQ(sn.type, ValueType::kUint32);
-    EXPECT_EQ(sn.where.line, 77);
+    EXPECT_EQ(sn.where.line, 78);
 
     ASSERT_EQ(m.registers.size(), 2u);
     const RegisterConfig& v = m.registers[0];
@@ -122,7 +122,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(v.byte_order, ByteOrder::kABCD);
     EXPECT_EQ(v.scale, 1.0);
     EXPECT_EQ(v.offset, 0.0);
-    EXPECT_EQ(v.where.line, 82);
+    EXPECT_EQ(v.where.line, 83);
     EXPECT_EQ(v.where.column, 9);
     const RegisterConfig& e = m.registers[1];
     EXPECT_EQ(e.name, "energy_total");
@@ -130,7 +130,7 @@ TEST(ConfigLoader, ReferenceFileLoadsAsWritten) {
     EXPECT_EQ(e.function, RegisterFunction::kInput);
     EXPECT_EQ(e.type, ValueType::kFloat32);
     EXPECT_EQ(e.byte_order, ByteOrder::kABCD);
-    EXPECT_EQ(e.where.line, 89);
+    EXPECT_EQ(e.where.line, 90);
 }
 
 TEST(ConfigLoader, ReferencePasswordFileIsCheckedByDefault) {

@@ -32,8 +32,33 @@ TEST(ConfigStatus, ARelativeOrTooLongSocketPathIsAnError) {
     EXPECT_THAT(errors(kaa_with("status: {socket: /" + std::string(120, 'a') + "}\n")),
                 ElementsAre("t.yaml:4:18: status: socket is 121 bytes long; a unix socket's path "
                             "has at most 107"));
-    EXPECT_THAT(errors(kaa_with("status: {http: 1}\n")),
-                ElementsAre("t.yaml:4:10: unknown key 'http' in status; allowed keys: socket"));
+    EXPECT_THAT(errors(kaa_with("status: {bogus: 1}\n")),
+                ElementsAre("t.yaml:4:10: unknown key 'bogus' in status; allowed keys: socket, "
+                            "http"));
+}
+
+TEST(ConfigStatus, TheHttpPageIsOffUnlessAnAddressAndPortAreWritten) {
+    auto plain = load(kaa_with(""));
+    ASSERT_TRUE(plain.config);
+    EXPECT_EQ(plain.config->status.http_host, "");
+    auto v4 = load(kaa_with("status: {http: 127.0.0.1:9464}\n"));
+    ASSERT_TRUE(v4.config);
+    EXPECT_EQ(v4.config->status.http_host, "127.0.0.1");
+    EXPECT_EQ(v4.config->status.http_port, 9464);
+    auto v6 = load(kaa_with("status: {http: '[::1]:8080'}\n"));
+    ASSERT_TRUE(v6.config);
+    EXPECT_EQ(v6.config->status.http_host, "::1");
+    EXPECT_EQ(v6.config->status.http_port, 8080);
+    auto off = load(kaa_with("status: {http: off}\n"));
+    ASSERT_TRUE(off.config);
+    EXPECT_EQ(off.config->status.http_host, "");
+    for (const char* bad : {"localhost:9464", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000",
+                            "[::1:80", "1.2.3:80", "127.0.0.1:9x"}) {
+        const auto e = errors(kaa_with(std::string("status: {http: '") + bad + "'}\n"));
+        ASSERT_EQ(e.size(), 1u) << bad;
+        EXPECT_THAT(e[0], ::testing::HasSubstr("must be ADDRESS:PORT with a numeric address"))
+            << bad;
+    }
 }
 
 TEST(ConfigStatus, TheGatewayHealthIntervalIsBetweenASecondAndADay) {
