@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include "core/log.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/remote_config_file.hpp"
+#include "daemon/system_clock_probe.hpp"
 #include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
 
@@ -109,6 +111,11 @@ int main(int argc, char** argv) {
     kaa::GatewayOptions options;
     if (const char* stall = std::getenv("KAA_TEST_STALL_BUS"))
         options.stall_bus_for_tests = stall;
+    static std::unique_ptr<kaa::ClockSyncProbe> test_clock_probe;
+    if (const char* flag = std::getenv("KAA_TEST_CLOCK_SYNC_FILE")) {
+        test_clock_probe = std::make_unique<kaa::FlagFileClockProbe>(flag);
+        options.clock_probe = test_clock_probe.get();
+    }
     options.remote_config_path = remote_path;
     options.remote_config_id = remote_id;
     static const kaa::SystemClock clock;  // the one real clock; everything waits through it

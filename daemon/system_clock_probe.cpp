@@ -22,4 +22,8 @@ std::optional<bool> SystemClockProbe::synchronised() {
     return state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
 }
 
+std::optional<bool> FlagFileClockProbe::synchronised() {
+    return access(path_.c_str(), F_OK) == 0;
+}
+
 }  // namespace kaa
