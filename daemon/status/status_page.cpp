@@ -70,9 +70,10 @@ void render_buffer_box(std::string& out, const json& buf, int64_t now) {
     const int64_t dropped = int_of(buf, "dropped_overflow");
     const int64_t lost = int_of(buf, "lost_unstored");
     if (dropped > 0 || lost > 0) {
-        out += fmt::format(" &middot; <span class=\"err\">{} dropped (buffer full), {} lost "
-                           "(disk refused writes)</span>",
-                           dropped, lost);
+        out += fmt::format(
+            " &middot; <span class=\"err\">{} dropped (buffer full), {} lost "
+            "(disk refused writes)</span>",
+            dropped, lost);
     }
     out += "</div>\n";
 }
@@ -100,8 +101,9 @@ void render_endpoint_box(std::string& out, const json& own) {
 }
 
 void render_bus_table(std::string& out, const json& buses, int64_t now) {
-    out += "<h2>Buses</h2>\n<table id=\"buses\"><tr><th>Bus</th><th>State</th><th>Meters</th>"
-           "<th>Utilisation (estimated / measured)</th><th>Last error</th></tr>\n";
+    out +=
+        "<h2>Buses</h2>\n<table id=\"buses\"><tr><th>Bus</th><th>State</th><th>Meters</th>"
+        "<th>Utilisation (estimated / measured)</th><th>Last error</th></tr>\n";
     if (buses.is_array()) {
         for (const json& b : buses) {
             const std::string state = text_of(b, "state");
@@ -117,17 +119,18 @@ void render_bus_table(std::string& out, const json& buses, int64_t now) {
                 "<tr data-bus=\"{}\"><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{} / "
                 "{}</td><td class=\"err\">{}</td></tr>\n",
                 esc(b, "name"), esc(b, "name"), state_class(state), html_escape(state),
-                int_of(b, "meters"), share("utilisation_estimated"),
-                share("utilisation_measured"), error);
+                int_of(b, "meters"), share("utilisation_estimated"), share("utilisation_measured"),
+                error);
         }
     }
     out += "</table>\n";
 }
 
 void render_meter_table(std::string& out, const json& meters, int64_t now) {
-    out += "<h2>Meters</h2>\n<table id=\"meters\"><tr><th>Meter</th><th>Bus</th><th>Health</th>"
-           "<th>Last good read</th><th>Reads / timeouts / exceptions / bad frames</th>"
-           "<th>Last values</th></tr>\n";
+    out +=
+        "<h2>Meters</h2>\n<table id=\"meters\"><tr><th>Meter</th><th>Bus</th><th>Health</th>"
+        "<th>Last good read</th><th>Reads / timeouts / exceptions / bad frames</th>"
+        "<th>Last values</th></tr>\n";
     if (meters.is_array()) {
         for (const json& m : meters) {
             const std::string state = text_of(m, "state");
@@ -142,9 +145,8 @@ void render_meter_table(std::string& out, const json& meters, int64_t now) {
             if (v.is_object()) {
                 for (auto it = v.begin(); it != v.end(); ++it) {
                     const std::string name = html_escape(printable(it.key(), 60));
-                    values += fmt::format(
-                        "<span class=\"value\" data-register=\"{}\">{}={}</span>", name, name,
-                        html_escape(value_text(it.value())));
+                    values += fmt::format("<span class=\"value\" data-register=\"{}\">{}={}</span>",
+                                          name, name, html_escape(value_text(it.value())));
                 }
             }
             std::string error;

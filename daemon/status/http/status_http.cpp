@@ -45,8 +45,8 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
         return MHD_YES;
     }
     auto* server = static_cast<StatusHttpServer*>(cls);
-    const HttpAnswer answer = server->answer(method != nullptr ? method : "",
-                                             url != nullptr ? url : "");
+    const HttpAnswer answer =
+        server->answer(method != nullptr ? method : "", url != nullptr ? url : "");
     MHD_Response* response = MHD_create_response_from_buffer(
         answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
     if (response == nullptr)
@@ -110,8 +110,8 @@ Result<std::unique_ptr<StatusHttpServer>> StatusHttpServer::start(const std::str
         return make_error(
             ErrorKind::kIo,
             fmt::format("status.http: cannot listen on {}:{}: {}", host, port,
-                        e == EADDRINUSE ? "the port is in use (another program, or a second "
-                                          "gateway?)"
+                        e == EADDRINUSE      ? "the port is in use (another program, or a second "
+                                               "gateway?)"
                         : e == EADDRNOTAVAIL ? "the address is not one of this machine's"
                         : e != 0             ? std::strerror(e)
                                              : "libmicrohttpd refused to start"));
