@@ -282,6 +282,19 @@ def gateway_config(ws, mqtt_port, buses, meters, app_version="demo_application_v
     }
 
 
+PROMTOOL = "/usr/bin/promtool"
+
+
+def promtool_problems(text):
+    """What `promtool check metrics` says is wrong with Prometheus text ("" when nothing)."""
+    if not os.path.exists(PROMTOOL):
+        return "promtool (Debian package prometheus) is not installed: scripts/install-deps.sh " \
+               "installs it"
+    check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, text=True,
+                           capture_output=True, timeout=30)
+    return "" if check.returncode == 0 else check.stdout + check.stderr
+
+
 # --------------------------------------------------------------------------------------
 # Processes
 

@@ -16,7 +16,6 @@ import html.parser
 import json
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 import urllib.error
@@ -28,7 +27,6 @@ import harness as h  # noqa: E402
 
 POLL_MS = 200
 CHROMIUM = "/usr/bin/chromium"
-PROMTOOL = "/usr/bin/promtool"
 
 
 class MeterRows(html.parser.HTMLParser):
@@ -190,12 +188,7 @@ class StatusPageTest(h.IntegrationTest):
         self.assertEqual(ctype, "text/plain; version=0.0.4; charset=utf-8")
         self.assertIn('kaa_gateway_meter_up{meter="heat",bus="plant-bus"} 1', metrics)
         self.assertIn('kaa_gateway_meter_up{meter="cellar",bus="dead-bus"} 0', metrics)
-        if os.path.exists(PROMTOOL):
-            check = subprocess.run([PROMTOOL, "check", "metrics"], input=metrics, text=True,
-                                   capture_output=True, timeout=30)
-            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
-        else:
-            self.fail("promtool (Debian package prometheus) is not installed")
+        self.assertEqual(h.promtool_problems(metrics), "")
 
         code, ctype, page = self.get("/")
         self.assertEqual(code, 200)
