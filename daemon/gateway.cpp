@@ -38,8 +38,6 @@ constexpr auto kRoundWindow = std::chrono::milliseconds(50);
 // Rows of delivered samples deleted per main-loop turn: about 10-20 ms of SQLite work.
 constexpr size_t kCompactRows = 5000;
 constexpr auto kStatusInterval = std::chrono::seconds(5);
-// How often the buffer file is checked for having been deleted or replaced.
-constexpr auto kFileCheckInterval = std::chrono::seconds(5);
 // Platform messages: a payload larger than this is not kept (a /status or /error is a few
 // hundred bytes), and while this many events, or this many bytes of messages, wait for the
 // main loop, messages are dropped (a dropped reply only means its batch is sent again after
@@ -343,20 +341,6 @@ void Gateway::feed_watchdog() {
     notifier_.watchdog();
 }
 
-void Gateway::watch_buffer_file() {
-    const auto now = clock_.now();
-    if (now < next_file_check_)
-        return;
-    next_file_check_ = now + kFileCheckInterval;
-    if (auto st = store_->check_file(); !st) {
-        int suppressed = 0;
-        if (log_limiter_.allow("buffer-file", suppressed))
-            spdlog::error(
-                "{}: {}; trying again in {} s", kComponent, st.error().message,
-                std::chrono::duration_cast<std::chrono::seconds>(kFileCheckInterval).count());
-    }
-}
-
 void Gateway::publish_status() {
     const auto now = clock_.now();
     if (now < next_status_)
@@ -435,19 +419,6 @@ int Gateway::run() {
     }
     shutdown();
     return 0;
-}
-
-void Gateway::persist_learned_cuts() {
-    // Every turn of the main loop asks: compare the generation before copying anything.
-    if (learned_cuts_path_.empty() || learned_cuts_.generation() == learned_cuts_saved_)
-        return;
-    uint64_t generation = 0;
-    auto table = learned_cuts_.snapshot(&generation);
-    learned_cuts_saved_ = generation;  // a failure is not retried before the next change
-    if (auto st = save_learned_cuts(learned_cuts_path_, table); !st) {
-        spdlog::warn("{}: {}; meters' refused reads are learnt again after a restart", kComponent,
-                     st.error().message);
-    }
 }
 
 void Gateway::shutdown() {
