@@ -166,14 +166,24 @@ def gatewayd():
     return binary("kaa-gatewayd")
 
 
-def sanitized_build():
-    """True when the binaries are the AddressSanitizer build (KAA_SANITIZE=ON), whose
-    memory figures include the sanitizer's shadow memory and quarantine."""
+def sanitizer():
+    """The sanitizer the binaries are built with: "address" (KAA_SANITIZE=ON, ASan+UBSan),
+    "thread" (KAA_SANITIZE_THREAD=ON, ThreadSanitizer), or None for a plain build."""
     try:
         cache = (build_dir() / "CMakeCache.txt").read_text()
     except FileNotFoundError:
-        return False
-    return re.search(r"^KAA_SANITIZE:BOOL=ON$", cache, re.MULTILINE) is not None
+        return None
+    for option, name in (("KAA_SANITIZE", "address"), ("KAA_SANITIZE_THREAD", "thread")):
+        if re.search(r"^%s:BOOL=ON$" % option, cache, re.MULTILINE):
+            return name
+    return None
+
+
+def sanitized_build():
+    """True when the binaries are a sanitizer build (see sanitizer()): their memory
+    figures include the sanitizer's shadow memory (and ASan's quarantine), and they run
+    several times slower."""
+    return sanitizer() is not None
 
 
 def gateway_tool():
