@@ -1,11 +1,8 @@
 // The composition root and main loop.
 #include "daemon/gateway.hpp"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <csignal>
-#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -448,25 +445,6 @@ void Gateway::shutdown() {
     }
     spdlog::info("{}: stopped; {} samples delivered in this run", kComponent,
                  uplink_->counters().samples_delivered);
-}
-
-void route_signals_to(Gateway& gateway) {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread([set, &gateway] {
-        while (true) {
-            int number = 0;
-            if (sigwait(&set, &number) != 0)
-                continue;
-            gateway.post_signal(number);
-            if (number != SIGHUP)
-                return;
-        }
-    }).detach();
 }
 
 }  // namespace kaa

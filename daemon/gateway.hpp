@@ -249,8 +249,4 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     BusSet buses_;  // last: its workers stop before anything they hand samples to goes
 };
 
-/// Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it starts
-/// later) and starts a thread that turns them into events on `gateway`.
-void route_signals_to(Gateway& gateway);
-
 }  // namespace kaa

@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/remote_config_file.hpp"
+#include "daemon/signal_route.hpp"
 #include "daemon/system_clock_probe.hpp"
 #include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
     options.remote_config_id = remote_id;
     static const kaa::SystemClock clock;  // the one real clock; everything waits through it
     kaa::Gateway gateway(std::move(config), clock, options);
-    kaa::route_signals_to(gateway);
+    // Declared after the gateway: its thread ends before the gateway goes.
+    const kaa::SignalRoute signals([&gateway](int number) { gateway.post_signal(number); });
     return gateway.run();
 }
