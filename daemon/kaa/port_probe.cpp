@@ -1,8 +1,6 @@
 // A one-packet MQTT probe of a broker port.
 #include "daemon/kaa/port_probe.hpp"
 
-#include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,10 +9,10 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "core/tcp_connect.hpp"
+
 namespace kaa::uplink {
 namespace {
-
-using ProbeClock = std::chrono::steady_clock;
 
 // CONNECT, MQTT 3.1.1, clean session, keepalive 10 s, empty client id: any MQTT broker
 // answers it with a CONNACK (accepting it or not), a TLS listener cannot parse it.
@@ -24,43 +22,6 @@ constexpr uint8_t kConnack = 0x20;
 constexpr uint8_t kTlsAlert = 0x15;
 constexpr uint8_t kTlsHandshake = 0x16;
 
-/// Milliseconds left until `deadline`, at least 0.
-int left_ms(ProbeClock::time_point deadline) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - ProbeClock::now());
-    return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-/// Waits for `events` on fd until the deadline; true when they came.
-bool wait_for(int fd, short events, ProbeClock::time_point deadline) {
-    pollfd p{fd, events, 0};
-    while (true) {
-        const int n = ::poll(&p, 1, left_ms(deadline));
-        if (n > 0)
-            return true;
-        if (n == 0 || errno != EINTR)
-            return false;
-    }
-}
-
-/// A non-blocking socket connected to the address, or -1.
-int connect_to(const addrinfo& ai, ProbeClock::time_point deadline) {
-    const int fd =
-        ::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol);
-    if (fd < 0)
-        return -1;
-    if (::connect(fd, ai.ai_addr, ai.ai_addrlen) == 0)
-        return fd;
-    int err = errno;
-    if (err == EINPROGRESS && wait_for(fd, POLLOUT, deadline)) {
-        socklen_t len = sizeof(err);
-        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0)
-            return fd;
-    }
-    ::close(fd);
-    return -1;
-}
-
 /// Sends the CONNECT and classifies the first bytes of the answer.
 PortAnswer ask(int fd, ProbeClock::time_point deadline) {
     if (::send(fd, kConnect.data(), kConnect.size(), MSG_NOSIGNAL) !=
@@ -69,7 +30,7 @@ PortAnswer ask(int fd, ProbeClock::time_point deadline) {
     }
     std::array<uint8_t, 2> head{};
     size_t got = 0;
-    while (got < head.size() && wait_for(fd, POLLIN, deadline)) {
+    while (got < head.size() && wait_for_fd(fd, POLLIN, deadline)) {
         const ssize_t n = ::recv(fd, head.data() + got, head.size() - got, 0);
         if (n > 0) {
             got += static_cast<size_t>(n);
@@ -91,22 +52,11 @@ PortAnswer ask(int fd, ProbeClock::time_point deadline) {
 
 PortAnswer probe_port(const std::string& host, int port, std::chrono::milliseconds timeout) {
     const auto deadline = ProbeClock::now() + timeout;
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
+    const int fd = connect_tcp(host, port, deadline);
+    if (fd < 0)
         return PortAnswer::kNoConnection;
-    PortAnswer answer = PortAnswer::kNoConnection;
-    for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
-        const int fd = connect_to(*ai, deadline);
-        if (fd < 0)
-            continue;
-        answer = ask(fd, deadline);
-        ::close(fd);
-        break;
-    }
-    ::freeaddrinfo(found);
+    const PortAnswer answer = ask(fd, deadline);
+    ::close(fd);
     return answer;
 }
 
