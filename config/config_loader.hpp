@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "config/config_error.hpp"
 #include "config/profiles.hpp"
+#include "core/tls_inspector.hpp"
 
 namespace kaa::config {
 
@@ -29,6 +30,15 @@ struct LoadOptions {
     bool missing_files_are_errors = true;
     /// Where meters' `profile:` ids are looked up, first match wins (config/profiles.hpp).
     std::vector<std::string> profile_dirs = default_profile_dirs();
+    /// Looks inside kaa.tls's files (PEM parses, key matches certificate, validity dates);
+    /// null: only their presence and form are checked. Must outlive the load.
+    const TlsInspector* tls_inspector = nullptr;
+    /// What the inspector finds that no connection can work with is an error (`--check`)
+    /// or a warning (starting the daemon: it polls and keeps every reading meanwhile).
+    bool tls_problems_are_errors = false;
+    /// The system user the service runs as: the files named are checked to be readable by
+    /// it (a warning when not; `--check` run as root). Empty: not checked.
+    std::string service_user;
 };
 
 /// Loads and validates the gateway configuration file at path. An unreadable file gives

@@ -45,8 +45,10 @@ constexpr size_t kMaxQueuedEvents = 20'000;
 constexpr size_t kMaxQueuedMessageBytes = 8 * 1024 * 1024;
 constexpr auto kStatusLogInterval = std::chrono::minutes(15);
 
-uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa) {
+uplink::MosquittoOptions mqtt_options(const config::KaaConfig& kaa,
+                                      const TlsInspector* tls_inspector) {
     uplink::MosquittoOptions o;
+    o.tls_inspector = tls_inspector;
     o.host = kaa.host;
     o.port = kaa.port;
     o.client_id = kaa.client_id;
@@ -125,7 +127,8 @@ bool Gateway::start() {
     std::vector<uplink::Endpoint> endpoints;
     for (const auto& m : config.meters)
         endpoints.push_back({m.name, m.token});
-    mqtt_ = std::make_unique<uplink::MosquittoClient>(mqtt_options(config.kaa), clock_);
+    mqtt_ = std::make_unique<uplink::MosquittoClient>(
+        mqtt_options(config.kaa, options_.tls_inspector), clock_);
     uplink_ = std::make_unique<uplink::Uplink>(uplink_settings(config), std::move(endpoints),
                                                *mqtt_, *store_, clock_);
     for (size_t m = 0; m < meter_count; ++m) {

@@ -21,6 +21,7 @@
 #include "core/event_queue.hpp"
 #include "core/rate_limiter.hpp"
 #include "core/sample_sink.hpp"
+#include "core/tls_inspector.hpp"
 #include "daemon/buffer/sample_store.hpp"
 #include "daemon/buffer/spill_store.hpp"
 #include "daemon/bus_set.hpp"
@@ -88,6 +89,8 @@ struct GatewayOptions {
     std::string remote_config_id;
     // Tells whether the system clock is synchronised; null: the machine's (adjtimex).
     ClockSyncProbe* clock_probe = nullptr;
+    // Explains TLS problems (kaa.tls's files, failed handshakes); null: OpenSSL's words only.
+    const TlsInspector* tls_inspector = nullptr;
 };
 
 /// The running gateway.

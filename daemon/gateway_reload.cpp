@@ -54,8 +54,10 @@ void Gateway::start_reload() {
     reload_thread_ = std::thread([this, path] {
         config::IsolationLimits limits;
         limits.cancel = &reload_cancel_;
+        config::LoadOptions options;
+        options.tls_inspector = options_.tls_inspector;
         auto loaded = std::make_shared<config::LoadResult>(
-            config::load_gateway_config_isolated(path, {}, limits));
+            config::load_gateway_config_isolated(path, options, limits));
         queue_.push_front(events::Reloaded{std::move(loaded)});
     });
 }

@@ -18,6 +18,7 @@
 #include "daemon/remote_config_file.hpp"
 #include "daemon/signal_route.hpp"
 #include "daemon/system_clock_probe.hpp"
+#include "daemon/tls/openssl_inspector.hpp"
 #include "drivers/modbus/plan_report.hpp"
 #include "version.hpp"
 
@@ -38,6 +39,11 @@ int main(int argc, char** argv) {
     app.add_option("--log-level", log_level, "debug, info, warning or error")
         ->capture_default_str();
     app.add_flag("--version", version, "print the version and exit");
+    std::string service_user = "kaa-gateway";
+    app.add_option("--service-user", service_user,
+                   "with --check: the user the service runs as, whom the files named must be "
+                   "readable by (\"\" to skip)")
+        ->capture_default_str();
     CLI11_PARSE(app, argc, argv);
 
     if (version) {
@@ -50,6 +56,14 @@ int main(int argc, char** argv) {
 
     kaa::config::LoadOptions load_options;
     load_options.missing_files_are_errors = !check;
+    static const kaa::tls::OpensslInspector tls_inspector;
+    load_options.tls_inspector = &tls_inspector;
+    if (check) {
+        // --check says everything that will stop the service from connecting; the daemon
+        // itself starts anyway (and keeps every reading) and says it at each attempt.
+        load_options.tls_problems_are_errors = true;
+        load_options.service_user = service_user;
+    }
     // Parsed in a child process: the YAML tree's memory never counts against a daemon that
     // runs for years, and a parser crash cannot take it down.
     auto loaded = kaa::config::load_gateway_config_isolated(config_path, load_options);
@@ -117,6 +131,7 @@ int main(int argc, char** argv) {
         test_clock_probe = std::make_unique<kaa::FlagFileClockProbe>(flag);
         options.clock_probe = test_clock_probe.get();
     }
+    options.tls_inspector = &tls_inspector;
     options.remote_config_path = remote_path;
     options.remote_config_id = remote_id;
     static const kaa::SystemClock clock;  // the one real clock; everything waits through it

@@ -43,8 +43,10 @@ Status check_tls_file(const char* key, const std::string& path) {
         return {};
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (f == nullptr) {
-        return make_error(ErrorKind::kUnavailable, std::string("cannot read kaa.tls.") + key +
-                                                       " '" + path + "': " + std::strerror(errno));
+        return make_error(ErrorKind::kUnavailable,
+                          std::string("cannot read kaa.tls.") + key + " '" + path +
+                              "': " + std::strerror(errno) +
+                              " (fix the path, or let the service user read the file)");
     }
     std::fclose(f);
     return {};
@@ -56,8 +58,37 @@ constexpr auto kProbeTimeout = std::chrono::milliseconds(1000);
 // the next failure report: the last few, each bounded.
 constexpr size_t kLibErrorsKept = 3;
 constexpr size_t kLibErrorBytes = 300;
+// The failure kind of a connection that broke off before the broker's CONNACK (a TLS
+// handshake refused, a TLS/plain port mix-up), whether libmosquitto saw it in its connect
+// or in its first loop turns: one kind, so one line, then rate-limited.
+constexpr const char* kHandshakeFailure = "handshake";
 
 }  // namespace
+
+std::string MosquittoClient::connack_fix(int rc) const {
+    const bool auth = !options_.username.empty();
+    switch (rc) {
+        case 1:
+            return "the broker does not speak MQTT 3.1.1";
+        case 2:
+            return "the broker rejected the client id '" + options_.client_id +
+                   "': set kaa.client_id to one it accepts";
+        case 3:
+            return "the broker is up but its MQTT service is not; try again later or check "
+                   "the broker";
+        case 4:
+        case 5:
+            if (!auth)
+                return "the broker wants a username and password: set kaa.auth (username, "
+                       "password_file)";
+            return "check kaa.auth.username '" + options_.username +
+                   "' and the password in kaa.auth.password_file '" + options_.password_file +
+                   "' against the broker's users" +
+                   (rc == 5 ? " (and that this user may connect)" : "");
+        default:
+            return "see the broker's log";
+    }
+}
 
 MosquittoClient::MosquittoClient(MosquittoOptions options, const Clock& clock)
     : options_(std::move(options)),
@@ -120,6 +151,8 @@ Status MosquittoClient::prepare() {
             if (auto st = check_tls_file(key, *path); !st)
                 return st;
         }
+        if (auto st = check_tls_contents(); !st)
+            return st;
         const int rc = mosquitto_tls_set(
             mosq_, options_.ca_file.c_str(), nullptr,
             options_.cert_file.empty() ? nullptr : options_.cert_file.c_str(),
@@ -132,6 +165,32 @@ Status MosquittoClient::prepare() {
         }
     }
     return {};
+}
+
+Status MosquittoClient::check_tls_contents() const {
+    if (options_.tls_inspector == nullptr)
+        return {};
+    const TlsFiles files{options_.ca_file, options_.cert_file, options_.key_file};
+    for (const auto& problem :
+         options_.tls_inspector->check_files(files, std::chrono::system_clock::now())) {
+        if (problem.fatal) {
+            return make_error(ErrorKind::kUnavailable,
+                              "kaa.tls." + problem.key + ": " + problem.text);
+        }
+    }
+    return {};
+}
+
+std::string MosquittoClient::failure_hint() const {
+    if (options_.tls && options_.tls_inspector != nullptr) {
+        const TlsFiles files{options_.ca_file, options_.cert_file, options_.key_file};
+        std::string why = options_.tls_inspector->diagnose_handshake(options_.host, options_.port,
+                                                                     files, kProbeTimeout);
+        if (!why.empty())
+            return why;
+    }
+    return port_hint(options_.host, options_.port, options_.tls,
+                     probe_port(options_.host, options_.port, kProbeTimeout));
 }
 
 void MosquittoClient::run() {
@@ -152,15 +211,16 @@ void MosquittoClient::run() {
             socket_up_ = false;
             if (connected_.exchange(false)) {
                 listener_->on_disconnected(describe_rc(rc));
-            } else if (!accepted_) {
+            } else if (!accepted_ && !refused_) {
                 // A TLS listener drops a plain CONNECT; a plain one drops a TLS handshake.
-                report_failure("closed:" + std::to_string(rc),
+                report_failure(kHandshakeFailure,
                                "connection to " + endpoint() +
                                    " closed before the broker accepted it: " + describe_rc(rc) +
                                    lib_errors(),
                                /*probe=*/true);
             }
             accepted_ = false;
+            refused_ = false;
             wait_before_retry();
         }
     }
@@ -209,7 +269,7 @@ bool MosquittoClient::connect_once() {
     } else if (rc == MOSQ_ERR_EAI) {
         why += " (the host name could not be resolved)";
     }
-    report_failure("connect:" + std::to_string(rc),
+    report_failure(rc == MOSQ_ERR_TLS ? kHandshakeFailure : "connect:" + std::to_string(rc),
                    "cannot connect to " + endpoint() + ": " + why + lib_errors(),
                    rc == MOSQ_ERR_TLS);
     return false;
@@ -225,10 +285,8 @@ void MosquittoClient::report_failure(const std::string& kind, const std::string&
         return;
     // Only when the line is written: the probe costs a connection and up to a second.
     std::string hint;
-    if (probe) {
-        hint = port_hint(options_.host, options_.port, options_.tls,
-                         probe_port(options_.host, options_.port, kProbeTimeout));
-    }
+    if (probe)
+        hint = failure_hint();
     if (!hint.empty())
         hint = "; " + hint;
     if (suppressed > 0) {
@@ -317,11 +375,12 @@ void MosquittoClient::stop() {
 
 void MosquittoClient::handle_connect(int rc) {
     if (rc != 0) {
-        report_failure(
-            "connack:" + std::to_string(rc),
-            "broker " + endpoint() + " refused the connection: " + mosquitto_connack_string(rc) +
-                (rc == 4 || rc == 5 ? " (check kaa.auth username and password_file)" : ""),
-            false);
+        refused_ = true;
+        report_failure("connack:" + std::to_string(rc),
+                       "broker " + endpoint() + " refused the connection with CONNACK code " +
+                           std::to_string(rc) + " (" + mosquitto_connack_string(rc) +
+                           "): " + connack_fix(rc),
+                       false);
         return;
     }
     accepted_ = true;
@@ -330,7 +389,11 @@ void MosquittoClient::handle_connect(int rc) {
         log_limiter_.reset(key);
     failure_keys_.clear();
     connected_ = true;
-    spdlog::info("{}: connected to {}", kMqttLog, endpoint());
+    std::string session;
+    if (options_.tls && options_.tls_inspector != nullptr)
+        session = options_.tls_inspector->describe_session(mosquitto_ssl_get(mosq_));
+    spdlog::info("{}: connected to {}{}", kMqttLog, endpoint(),
+                 session.empty() ? "" : " with " + session + ", broker certificate verified");
     listener_->on_connected();
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/clock.hpp"
 #include "core/rate_limiter.hpp"
+#include "core/tls_inspector.hpp"
 #include "daemon/kaa/mqtt_client.hpp"
 #include "daemon/kaa/reconnect_policy.hpp"
 
@@ -37,6 +38,9 @@ struct MosquittoOptions {
     std::string password_file;  // read at every connect attempt; the password is never logged
     std::chrono::milliseconds min_delay{1000};
     std::chrono::milliseconds max_delay{60000};
+    /// Explains TLS failures (files, handshake) in words; may be null (then libmosquitto's
+    /// and OpenSSL's own words are all there is). Must outlive the client.
+    const TlsInspector* tls_inspector = nullptr;
 };
 
 /// One MQTT 3.1.1 connection with clean session. Each reconnect starts from a fresh
@@ -58,6 +62,14 @@ class MosquittoClient final : public MqttClient {
     /// when a file they need cannot be read.
     bool set_up(bool fresh);
     Status prepare();
+    /// The first problem the TLS inspector finds in kaa.tls's files that no connection can
+    /// work with, as an error; success without an inspector.
+    Status check_tls_contents() const;
+    /// Why a connection that failed before the broker accepted it failed, from a TLS
+    /// handshake diagnosis or a probe of the port; "" when neither tells.
+    std::string failure_hint() const;
+    /// What to do about a CONNACK refusal code.
+    std::string connack_fix(int rc) const;
     bool connect_once();
     void wait_before_retry();
     /// Logs a failed attempt (rate-limited per kind of failure); with probe, adds a hint
@@ -91,6 +103,8 @@ class MosquittoClient final : public MqttClient {
     std::atomic<bool> finished_{false};
     bool left_behind_ = false;  // stop() detached a thread blocked in libmosquitto
     bool socket_up_ = false;
+    bool refused_ = false;   // the broker refused the current socket with a CONNACK code
+                             // (already reported: its closing is not reported again)
     bool accepted_ = false;  // the broker accepted the current socket (a later loss is no
                              // failed attempt: on_disconnected reports it)
     std::atomic<bool> connected_{false};

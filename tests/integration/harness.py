@@ -460,14 +460,15 @@ class Process:
             _live.discard(self)
 
 
-def run(argv, timeout=30.0, env=None):
+def run(argv, timeout=30.0, env=None, cwd=None):
     """Runs a command to completion; returns CompletedProcess with text stdout/stderr."""
     full_env = dict(os.environ)
     full_env.pop("JOURNAL_STREAM", None)
     if env:
         full_env.update(env)
     return subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout, env=full_env, start_new_session=True)
+                          text=True, timeout=timeout, env=full_env, start_new_session=True,
+                          cwd=cwd)
 
 
 # --------------------------------------------------------------------------------------
@@ -489,7 +490,8 @@ def make_tls_files(ws, name="tls"):
     Path(ext).write_text("subjectAltName=IP:127.0.0.1\n")
     steps = [
         [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-         "-subj", "/CN=kaa-it test CA", "-keyout", paths["ca_key"], "-out", paths["ca"]],
+         "-subj", "/CN=kaa-it %s CA" % ("test" if name == "tls" else name),
+         "-keyout", paths["ca_key"], "-out", paths["ca"]],
         [OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
          "-keyout", paths["key"], "-out", csr],
         [OPENSSL, "x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"],
@@ -501,6 +503,50 @@ def make_tls_files(ws, name="tls"):
             raise AssertionError("%s failed (rc %d)\n%s" % (" ".join(argv[:3]), done.returncode,
                                                              done.stdout + done.stderr))
     return paths
+
+
+_CA_CONFIG = """[ca]
+default_ca = test
+[test]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = any
+unique_subject = no
+copy_extensions = none
+[any]
+commonName = supplied
+[ext]
+subjectAltName = %s
+"""
+
+
+def make_certificate(ws, tls, name, cn, san="IP:127.0.0.1", start=None, end=None):
+    """A certificate (and its new key) for `cn` with subjectAltName `san` (None: none),
+    signed by the CA of `tls` (make_tls_files' paths), valid from `start` to `end`
+    (openssl's YYYYMMDDHHMMSSZ; default: from now for 2 days). Returns {"cert", "key"}."""
+    d = Path(tls["ca"]).parent / name
+    d.mkdir(exist_ok=True)
+    key, csr, cert = str(d / "key.pem"), str(d / "req.csr"), str(d / "cert.pem")
+    (d / "index.txt").write_text("")
+    (d / "serial").write_text("%02x\n" % (abs(hash(name)) % 250 + 2))
+    conf = d / "ca.cnf"
+    conf.write_text(_CA_CONFIG % (san or "email:none@invalid"))
+    dates = (["-startdate", start] if start else []) + (["-enddate", end] if end else
+                                                        ["-days", "2"])
+    steps = [
+        [OPENSSL, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+         "-keyout", key, "-out", csr],
+        [OPENSSL, "ca", "-batch", "-config", str(conf), "-cert", tls["ca"], "-keyfile",
+         tls["ca_key"], "-in", csr, "-out", cert, "-extensions", "ext", "-notext"] + dates,
+    ]
+    for argv in steps:
+        done = run(argv, timeout=60, cwd=str(d))
+        if done.returncode != 0:
+            raise AssertionError("%s failed (rc %d)\n%s" % (" ".join(argv[:3]), done.returncode,
+                                                             done.stdout + done.stderr))
+    return {"cert": cert, "key": key}
 
 
 def make_password_file(ws, username, password, name="mosquitto.passwd"):
@@ -516,10 +562,14 @@ class Mosquitto:
     """The real mosquitto broker on 127.0.0.1:<port>; can be stopped, killed and restarted.
 
     With tls (make_tls_files' paths) `port` is a TLS listener and `plain_port` a second,
-    plain one on the same broker (for the stand-ins); with password_file (see
-    make_password_file) clients must log in."""
+    plain one on the same broker (for the stand-ins); tls_version ("tlsv1.2", "tlsv1.3")
+    and require_certificate (clients must show a certificate signed by tls["ca"]) apply to
+    it; max_tls ("TLSv1.2") caps what it speaks, through an OpenSSL configuration of its own
+    (mosquitto's tls_version is a minimum). With password_file (see make_password_file)
+    clients must log in."""
 
-    def __init__(self, ws, port=None, tls=None, password_file=None):
+    def __init__(self, ws, port=None, tls=None, password_file=None, tls_version=None,
+                 require_certificate=False, max_tls=None):
         self.ws = ws
         self.port = port or free_port()
         self.plain_port = free_port() if tls else self.port
@@ -527,6 +577,10 @@ class Mosquitto:
         if tls:
             listeners += "cafile %s\ncertfile %s\nkeyfile %s\n" % (tls["ca"], tls["cert"],
                                                                     tls["key"])
+            if tls_version:
+                listeners += "tls_version %s\n" % tls_version
+            if require_certificate:
+                listeners += "require_certificate true\n"
             listeners += "listener %d %s\n" % (self.plain_port, HOST)
         auth = ("password_file %s\nallow_anonymous false\n" % password_file if password_file
                 else "allow_anonymous true\n")
@@ -537,13 +591,20 @@ class Mosquitto:
                              "log_dest stderr\nlog_type error\nlog_type warning\n"
                              "log_type notice\nlog_type information\n%s"
                              % (listeners, auth, "user root\n" if os.geteuid() == 0 else ""))
+        self.env = None
+        if max_tls:
+            ssl_conf = ws.write("openssl-%d.cnf" % self.port,
+                                "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\n"
+                                "system_default = defaults\n[defaults]\nMaxProtocol = %s\n"
+                                % max_tls)
+            self.env = {"OPENSSL_CONF": str(ssl_conf)}
         self.proc = None
         self.generation = 0
 
     def start(self, timeout=10.0):
         self.generation += 1
         self.proc = Process([MOSQUITTO, "-c", self.conf], self.ws,
-                            "mosquitto-%d" % self.generation).start()
+                            "mosquitto-%d" % self.generation, env=self.env).start()
 
         def listening():
             if not self.proc.alive():
@@ -652,8 +713,9 @@ class IntegrationTest(unittest.TestCase):
             self.addCleanup(thing.stop)
         return thing
 
-    def mosquitto(self, port=None, tls=None, password_file=None):
-        broker = self.track(Mosquitto(self.ws, port, tls=tls, password_file=password_file))
+    def mosquitto(self, port=None, tls=None, password_file=None, **tls_options):
+        broker = self.track(Mosquitto(self.ws, port, tls=tls, password_file=password_file,
+                                      **tls_options))
         if not hasattr(self, "_brokers"):
             self._brokers = []
         self._brokers.append(broker)

@@ -107,7 +107,8 @@ class TlsFaultsTest(h.IntegrationTest):
             broker, kpc, gw, spoil=lambda: os.unlink(ca),
             restore=lambda: shutil.copy(certs["ca"], ca),
             named=r"\[warning\] mqtt: cannot read kaa\.tls\.ca_file '%s': No such file or "
-                  r"directory; not connecting until it is fixed" % re.escape(ca))
+                  r"directory \(fix the path, or let the service user read the file\); not "
+                  r"connecting until it is fixed" % re.escape(ca))
         self.assertNotRegex(gw.stderr(), r"\[critical\]")
 
     def test_a_ca_file_replaced_by_garbage_is_named_and_delivery_resumes_once_it_is_back(self):
@@ -118,9 +119,10 @@ class TlsFaultsTest(h.IntegrationTest):
                 f.write("this is not a certificate\n" * 10)
         self.outage_then_recovery(
             broker, kpc, gw, spoil=spoil, restore=lambda: shutil.copy(certs["ca"], ca),
-            named=r"\[warning\] mqtt: cannot connect to 127\.0\.0\.1:%d \(TLS\): [^\n]*"
-                  r"Unable to load CA certificates, check cafile \"%s\""
-                  % (broker.port, re.escape(ca)))
+            named=r"\[warning\] mqtt: kaa\.tls\.ca_file: '%s' holds no PEM certificate \(a "
+                  r"'-----BEGIN CERTIFICATE-----' block\): ca_file must be the certificate of "
+                  r"the CA that signed the broker's certificate; not connecting until it is "
+                  r"fixed" % re.escape(ca))
 
     # ---- kaa.auth.password_file ------------------------------------------------------
 

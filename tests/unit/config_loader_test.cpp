@@ -406,7 +406,8 @@ TEST(ConfigKaa, WorldReadablePasswordFileIsAWarning) {
     EXPECT_THAT(messages(open.errors), IsEmpty());
     EXPECT_THAT(messages(open.warnings),
                 ElementsAre("t.yaml:4:38: kaa.auth: password_file '" + std::string(path) +
-                                "' is readable by every user; restrict it with chmod o-r",
+                                "' is readable by every user, and it is a secret; run chmod o-r '" +
+                                std::string(path) + "'",
                             "t.yaml:5:9: no meters configured"));
     EXPECT_THAT(messages(closed.warnings), ElementsAre("t.yaml:5:9: no meters configured"));
 }

@@ -105,7 +105,8 @@ TEST_F(MosquittoClientTest, AnUnreadableCaFileIsNamedAndRetriedNeverFatal) {
     o.ca_file = "/nonexistent/kaa-unit/ca.pem";
     run_for(o, milliseconds(200));  // about ten attempts, each on a re-initialised handle
     EXPECT_EQ(log.count("cannot read kaa.tls.ca_file '/nonexistent/kaa-unit/ca.pem': No such "
-                        "file or directory; not connecting until it is fixed"),
+                        "file or directory (fix the path, or let the service user read the "
+                        "file); not connecting until it is fixed"),
               1u)
         << log.text();
     EXPECT_GE(clock.waits(), 5u) << "it kept retrying";
