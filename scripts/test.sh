@@ -7,29 +7,34 @@
 #      -us -uc -b in a clean copy of the tree, scripts/build-deb.sh) with warnings as
 #      errors; its build runs the unit tests and compiles the benchmarks;
 #   3. an ASan+UBSan build with clang (build-asan/), the libFuzzer targets included;
-#   4. the arm64 package's build dependencies; then its cross build, with its unit
+#   4. a ThreadSanitizer build with clang (build-tsan/): the unit tests and the programs
+#      the integration tests run, no benchmarks or fuzz targets;
+#   5. the arm64 package's build dependencies; then its cross build, with its unit
 #      tests under qemu, starts in the background at nice 19 (CPU only, no apt) and
-#      runs while steps 5-8 mostly wait on brokers, meters and daemons;
-#   5. the integration suite against the package's build (real mosquitto, simulator,
+#      runs while steps 6-10 mostly wait on brokers, meters and daemons;
+#   6. the integration suite against the package's build (real mosquitto, simulator,
 #      pymodbus, socat ptys), and the systemd unit checks on its kaa-gatewayd;
-#   6. the package checked with lintian, installed, checked and purged
+#   7. the package checked with lintian, installed, checked and purged
 #      (tests/package/test_install.sh);
-#   7. the unit tests, 10 s of each fuzz target (scripts/fuzz.sh) and the integration
+#   8. the unit tests, 10 s of each fuzz target (scripts/fuzz.sh) and the integration
 #      suite in the ASan+UBSan build;
-#   8. the arm64 package's checks under qemu once its build is done
+#   9. the unit tests and the integration files that work the threads hardest in the
+#      TSan build; a data race or lock-order inversion in any process fails the run;
+#  10. the arm64 package's checks under qemu once its build is done
 #      (tests/package/test_cross.sh: control data, --check, install through multiarch,
 #      the native -dev packages put back).
 # One optimised build serves the package, the unit tests and the integration tests, so
-# the run compiles the project three times (package, ASan, arm64), not four.
+# the run compiles the project four times (package, ASan, TSan, arm64), not five.
 #
 #   KAA_TEST_ARM64=0 bash scripts/test.sh   # leaves out the arm64 step (on by default)
 #   KAA_TEST_ARMHF=1 bash scripts/test.sh   # adds the same step for armhf (off by default)
 #
 # The package steps need root (CI runs as root): without it the install test and the
 # arm64 step are skipped with a message. The arm64 step swaps libyaml-cpp-dev to its
-# arm64 twin from step 4 to step 8 (bookworm's is not Multi-Arch: same), which breaks
-# native builds running at the same time on the machine (none of steps 5-7 builds); it
-# puts the native one back before it ends, also after a failure.
+# arm64 twin from step 5 to step 10 (bookworm's is not Multi-Arch: same), which breaks
+# native builds running at the same time on the machine (none of steps 6-9 builds: the
+# TSan build is step 4 for that reason); it puts the native one back before it ends, also
+# after a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t_start="$(date +%s)"
@@ -62,6 +67,14 @@ CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE=ON 
     -DKAA_BUILD_FUZZ=ON -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 step_took "build-asan"
+
+# Built here, before the arm64 step swaps libyaml-cpp-dev; tested in step 9. -O1 whatever
+# the build type (CMakeLists.txt); Debug keeps the assertions.
+step_start "build with ThreadSanitizer (clang) into build-tsan/"
+CXX=clang++ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DKAA_SANITIZE_THREAD=ON \
+    -DKAA_BUILD_BENCH=OFF -DKAA_WERROR=ON >/dev/null
+cmake --build build-tsan -j"$jobs"
+step_took "build-tsan"
 
 # The arm64 cross build (CPU only, no apt once its dependencies are in) runs in the
 # background at the lowest priority while the steps below wait on brokers, meters and
@@ -125,6 +138,33 @@ KAA_FUZZ_PREBUILT=1 bash scripts/fuzz.sh 10 build-asan
 ctest --test-dir build-asan --output-on-failure --no-tests=error -j4 -L integration
 unset ASAN_OPTIONS UBSAN_OPTIONS
 step_took "tests (build-asan/)"
+
+# The integration files whose daemons run the most threads at once: buses, MQTT
+# reconnects, reloads, commands on the bus workers, the status socket and a flood of
+# platform messages. Each process writes its reports to a file of its own (log_path):
+# a report in a process no test checks the exit code of (a daemon or simulator killed at
+# a test's end) fails the run too.
+step_start "tests (build-tsan/): unit tests and the threads' integration files"
+tsan_reports="$PWD/build-tsan/tsan-reports"
+rm -rf "$tsan_reports"
+mkdir -p "$tsan_reports"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$tsan_reports/tsan"
+tsan_rc=0
+ctest --test-dir build-tsan --output-on-failure -j"$jobs" -LE integration || tsan_rc=$?
+ctest --test-dir build-tsan --output-on-failure --no-tests=error -j4 -L integration \
+    -R '^integration_(end_to_end|reload|broker_outage|commands|status|hostile_platform)$' ||
+    tsan_rc=$?
+unset TSAN_OPTIONS
+if [ -n "$(ls -A "$tsan_reports")" ]; then
+    cat "$tsan_reports"/*
+    echo "== FAILED: ThreadSanitizer reports (above; one file per process in $tsan_reports)"
+    exit 1
+fi
+if [ "$tsan_rc" -ne 0 ]; then
+    echo "== FAILED: tests in build-tsan/"
+    exit 1
+fi
+step_took "tests (build-tsan/)"
 
 if [ -n "$cross_pid" ]; then
     step_start "Debian package (arm64): the background cross build, then its checks under qemu (tests/package/test_cross.sh)"
