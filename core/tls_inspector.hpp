@@ -40,8 +40,7 @@ class TlsInspector {
     /// cause (broker certificate untrusted, expired, for another name; client certificate
     /// refused; no TLS version in common) and the fix; "" when the handshake succeeds or
     /// the port does not speak TLS at all. Blocks the caller for at most `timeout`.
-    virtual std::string diagnose_handshake(const std::string& host, int port,
-                                           const TlsFiles& files,
+    virtual std::string diagnose_handshake(const std::string& host, int port, const TlsFiles& files,
                                            std::chrono::milliseconds timeout) const = 0;
     /// A few words on an established TLS session ("TLSv1.3, TLS_AES_256_GCM_SHA384"),
     /// given the TLS library's session handle; "" for a null handle.

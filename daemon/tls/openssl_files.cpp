@@ -49,8 +49,7 @@ int no_passphrase(char*, int, int, void*) {
 /// Adds the problems of a certificate's validity period at `now`; `where` names the file
 /// and what it holds ("'ca.pem' holds the CA certificate").
 void check_validity(X509* cert, const std::string& key, const std::string& where,
-                    std::chrono::system_clock::time_point now,
-                    std::vector<TlsFileProblem>& out) {
+                    std::chrono::system_clock::time_point now, std::vector<TlsFileProblem>& out) {
     const std::string what = where + " '" + name_text(X509_get_subject_name(cert)) + "'";
     if (is_before(X509_get0_notAfter(cert), now)) {
         out.push_back({key,

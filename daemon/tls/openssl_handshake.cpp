@@ -43,8 +43,8 @@ int failure_slot() {
 /// Verification callback: notes the first failure and goes on, so that the handshake
 /// completes and later failures (a refused client certificate) are seen too.
 int note_failure(int ok, X509_STORE_CTX* store) {
-    auto* ssl = static_cast<SSL*>(
-        X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* ssl =
+        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     auto* failure = static_cast<VerifyFailure*>(SSL_get_ex_data(ssl, failure_slot()));
     if (failure == nullptr)
         return ok;
@@ -77,8 +77,9 @@ std::string joined(const std::vector<std::string>& names) {
 /// The sentence for a verification failure of the broker's certificate chain.
 std::string verify_text(const VerifyFailure& f, const std::string& host, const TlsFiles& files) {
     X509* cert = f.cert ? f.cert.get() : f.leaf.get();
-    const std::string which = f.depth == 0 ? "the broker's certificate" : "a CA certificate of "
-                                                                          "the broker's chain";
+    const std::string which = f.depth == 0 ? "the broker's certificate"
+                                           : "a CA certificate of "
+                                             "the broker's chain";
     const std::string subject =
         cert != nullptr ? " '" + name_text(X509_get_subject_name(cert)) + "'" : "";
     switch (f.error) {
@@ -117,8 +118,8 @@ std::string verify_text(const VerifyFailure& f, const std::string& host, const T
                    "' does not hold; set ca_file to that CA's certificate";
         }
         default:
-            return which + subject + " failed verification: " +
-                   X509_verify_cert_error_string(f.error);
+            return which + subject +
+                   " failed verification: " + X509_verify_cert_error_string(f.error);
     }
 }
 
@@ -191,9 +192,9 @@ CtxPtr make_context(const TlsFiles& files) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, &note_failure);
     bool loaded = SSL_CTX_load_verify_locations(ctx.get(), files.ca_file.c_str(), nullptr) == 1;
     if (loaded && !files.cert_file.empty()) {
-        loaded = SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str()) == 1 &&
-                 SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(),
-                                             SSL_FILETYPE_PEM) == 1;
+        loaded =
+            SSL_CTX_use_certificate_chain_file(ctx.get(), files.cert_file.c_str()) == 1 &&
+            SSL_CTX_use_PrivateKey_file(ctx.get(), files.key_file.c_str(), SSL_FILETYPE_PEM) == 1;
     }
     if (!loaded) {
         ERR_clear_error();

@@ -66,17 +66,17 @@ std::string time_text(const ASN1_TIME* t) {
 
 std::vector<std::string> certificate_names(X509* cert) {
     std::vector<std::string> names;
-    auto* sans = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    auto* sans =
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
     if (sans != nullptr) {
         for (int i = 0; i < sk_GENERAL_NAME_num(sans) && names.size() < kNamesListed; ++i) {
             const GENERAL_NAME* gn = sk_GENERAL_NAME_value(sans, i);
             if (gn->type == GEN_DNS) {
                 const auto* s = gn->d.dNSName;
                 names.push_back(
-                    "DNS:" + printable(std::string_view(reinterpret_cast<const char*>(
-                                                            ASN1_STRING_get0_data(s)),
-                                                        static_cast<size_t>(ASN1_STRING_length(s))),
+                    "DNS:" + printable(std::string_view(
+                                           reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                           static_cast<size_t>(ASN1_STRING_length(s))),
                                        kNameBytes));
             } else if (gn->type == GEN_IPADD) {
                 names.push_back("IP:" + ip_text(gn->d.iPAddress));
