@@ -230,6 +230,8 @@ std::optional<Clock::Monotonic> Gateway::next_wakeup() const {
         wake = next_health_;
     if (auto d = own_ ? own_->next_deadline() : std::nullopt; d && *d < wake)
         wake = *d;
+    if (auto due = store_->sync_due(); due && *due < wake)
+        wake = *due;
     if (compacting_)
         wake = clock_.now();  // more rows to delete: next step at once
     return wake;
@@ -415,6 +417,7 @@ int Gateway::run() {
         publish_status();
         serve_status();
         watch_buffer_file();
+        sync_buffer();
         persist_learned_cuts();
     }
     shutdown();

@@ -175,6 +175,9 @@ class Gateway final : public SampleSink, public uplink::MqttListener {
     nlohmann::json clock_status() const;
     /// Every few seconds: the buffer file deleted or replaced is written again.
     void watch_buffer_file();
+    /// fsyncs the buffer's log once its last commits are a sync interval old with no
+    /// append since (a quiet spell after a burst): the power-cut window stays bounded.
+    void sync_buffer();
     /// Writes the learnt cuts beside the buffer when a bus worker learnt new ones.
     void persist_learned_cuts();
     void shutdown();

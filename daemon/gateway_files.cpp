@@ -28,6 +28,20 @@ void Gateway::watch_buffer_file() {
     }
 }
 
+void Gateway::sync_buffer() {
+    const auto due = store_->sync_due();
+    if (!due || clock_.now() < *due)
+        return;
+    if (auto st = store_->sync(); !st) {
+        int suppressed = 0;
+        if (log_limiter_.allow("buffer-sync", suppressed))
+            spdlog::error(
+                "{}: {}; the last readings are at risk in a power cut until the next "
+                "commit",
+                kFilesLog, st.error().message);
+    }
+}
+
 void Gateway::persist_learned_cuts() {
     // Every turn of the main loop asks: compare the generation before copying anything.
     if (learned_cuts_path_.empty() || learned_cuts_.generation() == learned_cuts_saved_)

@@ -3,6 +3,7 @@
 // The uplink takes batches out, and either removes them (delivered, or rejected for
 // good) or releases them to be sent again.
 
+#include <chrono>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -101,6 +102,14 @@ class SampleStore {
     /// Checks that the store's file is still there (a file store); a file deleted or
     /// replaced meanwhile is written again from what the store holds.
     virtual Status check_file() { return {}; }
+    /// When the commits made since the last fsync must be made durable, so that a power
+    /// cut loses at most the readings of the last sync interval even when no append
+    /// follows; nullopt when every commit is durable (or the store keeps nothing on disk).
+    virtual std::optional<std::chrono::steady_clock::time_point> sync_due() const {
+        return std::nullopt;
+    }
+    /// Makes every commit so far durable (an fsync of the store's log).
+    virtual Status sync() { return {}; }
 };
 
 }  // namespace kaa

@@ -43,6 +43,10 @@ class SpillingSampleStore final : public SampleStore {
     Status shift_read_times(int64_t offset_ms) override;
     bool compact(size_t max_rows) override { return durable_->compact(max_rows); }
     Status check_file() override { return durable_->check_file(); }
+    std::optional<std::chrono::steady_clock::time_point> sync_due() const override {
+        return durable_->sync_due();
+    }
+    Status sync() override { return durable_->sync(); }
     /// Samples that wait in memory only (lost if the process stops now).
     uint64_t in_memory() const { return memory_.stats().samples; }
     /// At shutdown: one last attempt to write what waits in memory to the buffer; returns

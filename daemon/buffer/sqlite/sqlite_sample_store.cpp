@@ -146,6 +146,14 @@ Status SqliteSampleStore::check_file() {
     return st;
 }
 
+std::optional<std::chrono::steady_clock::time_point> SqliteSampleStore::sync_due() const {
+    return core_->sync_due();
+}
+
+Status SqliteSampleStore::sync() {
+    return core_->sync();
+}
+
 bool SqliteSampleStore::compact(size_t max_rows) {
     const bool more = core_->compact(max_rows);
     if (core_->take_disk_full()) {

@@ -67,6 +67,8 @@ class SqliteSampleStore final : public SampleStore {
     /// The buffer file deleted or replaced while running is written again (nothing lost);
     /// after a full disk, appends are accepted again once there is room.
     Status check_file() override;
+    std::optional<std::chrono::steady_clock::time_point> sync_due() const override;
+    Status sync() override;
     /// True while appends are refused because the disk is full.
     bool disk_full() const { return disk_full_; }
     /// Samples of meters no longer in the configuration: kept, not delivered.

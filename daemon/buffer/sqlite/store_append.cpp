@@ -126,6 +126,7 @@ Status SqliteStoreCore::append_transaction(const std::vector<BufferedSample>& sa
     }
     if (sync)
         last_sync_ = now;
+    unsynced_appends_ = !sync;
     compacted(runs, rows);
     for (const Gone& row : gone)
         forget(row);
@@ -259,6 +260,31 @@ void SqliteStoreCore::forget(const Gone& row) {
     stats_.bytes -= std::min(stats_.bytes, row.bytes);
     if (!ledger_.forget(row.id, row.meter) && row.meter == kOrphan && orphaned_ > 0)
         --orphaned_;
+}
+
+}  // namespace kaa
+
+namespace kaa {
+
+std::optional<std::chrono::steady_clock::time_point> SqliteStoreCore::sync_due() const {
+    if (!unsynced_appends_)
+        return std::nullopt;
+    return last_sync_ + kSyncInterval;
+}
+
+Status SqliteStoreCore::sync() {
+    if (!unsynced_appends_)
+        return {};
+    // The log's own file through SQLite's VFS: what a FULL commit would have synced.
+    sqlite3_file* wal = nullptr;
+    int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal);
+    if (rc == SQLITE_OK && wal != nullptr && wal->pMethods != nullptr)
+        rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK)
+        return fail(rc, "sync the write-ahead log");
+    last_sync_ = std::chrono::steady_clock::now();
+    unsynced_appends_ = false;
+    return {};
 }
 
 }  // namespace kaa

@@ -87,6 +87,11 @@ class SqliteStoreCore {
     /// When the file at the path is gone or another one, writes the open buffer to a new
     /// file there and continues on it (store_file_watch.cpp).
     Status check_file();
+    /// When the appends committed without an fsync since the last FULL commit become due
+    /// for one (kSyncInterval after it); nullopt when there are none.
+    std::optional<std::chrono::steady_clock::time_point> sync_due() const;
+    /// fsyncs the write-ahead log: every commit so far becomes durable.
+    Status sync();
     /// True once after a write failed because the disk (or the file system) is full.
     bool take_disk_full() { return std::exchange(disk_full_seen_, false); }
     /// Bytes of free pages inside the file: room for new rows without growing it.
@@ -212,6 +217,7 @@ class SqliteStoreCore {
     uint64_t first_id_of_run_ = 1;  // ids from here on were appended since the store opened
     std::chrono::steady_clock::time_point last_sync_{};  // last FULL (fsynced) commit
     bool full_sync_ = false;                             // synchronous=FULL is set now
+    bool unsynced_appends_ = false;  // appends committed since last_sync_ without an fsync
     bool checked_at_open_ = false;
     bool created_at_open_ = false;  // a new, empty file: nothing to check
     bool refusing_ = false;         // drop-newest: refusing new samples until rows leave
