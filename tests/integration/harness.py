@@ -460,15 +460,50 @@ class Process:
             _live.discard(self)
 
 
+# ---- secrets: every password and private key a test makes is registered, and every test's
+# logs and command outputs are searched for them when it ends (IntegrationTest).
+
+_secrets = set()
+_run_outputs = []  # (command, stdout + stderr) of run() since the current test started
+
+
+def register_secret(text):
+    """Marks `text` (a password, a line of a private key) as never to appear in output."""
+    text = text.strip()
+    if len(text) >= 6:
+        _secrets.add(text)
+
+
+def register_key_file(path):
+    """Registers the body lines of a PEM private key file as secrets."""
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("-----"):
+                register_secret(line)
+
+
+def find_secrets(text, secrets=None):
+    """The registered secrets (or `secrets`) that occur in text, each masked to its first
+    two characters."""
+    return sorted(s[:2] + "..." for s in (_secrets if secrets is None else secrets)
+                  if s in text)
+
+
 def run(argv, timeout=30.0, env=None, cwd=None):
     """Runs a command to completion; returns CompletedProcess with text stdout/stderr."""
     full_env = dict(os.environ)
     full_env.pop("JOURNAL_STREAM", None)
     if env:
         full_env.update(env)
-    return subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True,
+    done = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=timeout, env=full_env, start_new_session=True,
                           cwd=cwd)
+    # Named by the program and its options only: an argument may be a secret itself.
+    label = " ".join([os.path.basename(str(argv[0]))] +
+                     [str(a) for a in argv[1:] if str(a).startswith("-") or str(a) == "status"])
+    _run_outputs.append((label,
+                         (done.stdout or "") + (done.stderr or "")))
+    return done
 
 
 # --------------------------------------------------------------------------------------
@@ -502,6 +537,8 @@ def make_tls_files(ws, name="tls"):
         if done.returncode != 0:
             raise AssertionError("%s failed (rc %d)\n%s" % (" ".join(argv[:3]), done.returncode,
                                                              done.stdout + done.stderr))
+    register_key_file(paths["key"])
+    register_key_file(paths["ca_key"])
     return paths
 
 
@@ -546,12 +583,14 @@ def make_certificate(ws, tls, name, cn, san="IP:127.0.0.1", start=None, end=None
         if done.returncode != 0:
             raise AssertionError("%s failed (rc %d)\n%s" % (" ".join(argv[:3]), done.returncode,
                                                              done.stdout + done.stderr))
+    register_key_file(key)
     return {"cert": cert, "key": key}
 
 
 def make_password_file(ws, username, password, name="mosquitto.passwd"):
     """A mosquitto password file (hashed) for one user; returns its path."""
     path = str(ws.file(name))
+    register_secret(password)
     done = run([MOSQUITTO_PASSWD, "-b", "-c", path, username, password])
     if done.returncode != 0:
         raise AssertionError("mosquitto_passwd failed\n" + done.stdout + done.stderr)
@@ -700,7 +739,9 @@ class IntegrationTest(unittest.TestCase):
         self.ws = Workspace()
         self.addCleanup(self.ws.cleanup)
         self.addCleanup(self._dump_logs_on_failure)
+        self.addCleanup(self._audit_secrets)
         self._procs = []
+        del _run_outputs[:]
 
     def track(self, thing):
         """Registers a Process / Mosquitto / SocatPair / client for cleanup; returns it."""
@@ -758,6 +799,24 @@ class IntegrationTest(unittest.TestCase):
 
     def _failed(self):
         return getattr(self, "_it_failed", False)
+
+    def _audit_secrets(self):
+        """Fails the test when a registered secret (a password, a private key's line) is in
+        any process's log of this test, or in the output of a command it ran (--check,
+        status). Runs after the processes' own cleanups: their last lines are in."""
+        for proc in list(self._procs):
+            proc.kill()
+        found = []
+        for log in sorted(self.ws.path.glob("*.std*")):
+            hits = find_secrets(log.read_text(errors="replace"))
+            if hits:
+                found.append("%s: %s" % (log.name, ", ".join(hits)))
+        for command, output in _run_outputs:
+            hits = find_secrets(output)
+            if hits:
+                found.append("output of %s: %s" % (command, ", ".join(hits)))
+        if found:
+            self.fail("secrets in the output:\n" + "\n".join(found))
 
     def _dump_logs_on_failure(self):
         if self._failed():

@@ -71,6 +71,7 @@ class TlsTest(h.IntegrationTest):
         return path
 
     def secret(self, name, text):
+        h.register_secret(text)
         path = str(self.ws.file(name))
         with open(path, "w") as f:
             f.write(text + "\n")
