@@ -399,7 +399,8 @@ class Soak:
         elif action == "meter_down":
             meter = self.meters[k % len(self.meters)]
             # Alternate the kinds, and give each meter both in turn whatever their number.
-            how = "freeze" if (k + k // len(self.meters)) % 2 else "kill"
+            n = len(self.meters)
+            how = "freeze" if (k % n + k // n) % 2 else "kill"
             meter.go_down(how)
         elif action == "meter_up":
             self.meters[k % len(self.meters)].come_back()
