@@ -2,6 +2,7 @@
 #include "drivers/modbus/libmodbus_transport.hpp"
 
 #include <modbus.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -13,11 +14,43 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/tcp_connect.hpp"
 #include "drivers/modbus/tcp_adu.hpp"
 #include "drivers/modbus/tcp_write_adu.hpp"
 
 namespace kaa::modbus {
 namespace {
+
+// Bytes of a Modbus TCP reply before its function code (the MBAP header), and before the
+// byte count of a read reply.
+constexpr size_t kMbapBytes = 7;
+constexpr size_t kReadHeaderBytes = 9;
+
+/// The length a Modbus TCP reply must have, told by its function code (and the byte count
+/// of a read), not by its MBAP length field, which is checked against it afterwards;
+/// 0 while too little of it has come to tell.
+size_t reply_length(std::span<const uint8_t> got) {
+    if (got.size() <= kMbapBytes)
+        return 0;
+    const uint8_t function = got[kMbapBytes];
+    if ((function & 0x80) != 0)
+        return kReadHeaderBytes;  // an exception: function | 0x80, then its code
+    switch (function) {
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+            return got.size() < kReadHeaderBytes ? 0 : kReadHeaderBytes + got[8];
+        case 5:
+        case 6:
+        case 15:
+        case 16:
+            return kMbapBytes + 5;  // the echo of the address and the value or count
+        default:
+            // A function we never ask for: the MBAP length is all there is to go by.
+            return got.size() < 6 ? 0 : 6 + (size_t{got[4]} << 8 | got[5]);
+    }
+}
 
 /// Bytes already received on `fd` and not yet read (0 when it cannot tell).
 size_t pending_bytes(int fd) {
@@ -256,18 +289,39 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::Registe
 }
 
 Result<size_t> LibmodbusTransport::exchange_tcp(std::span<const uint8_t> adu, int unit,
-                                                std::array<uint8_t, 260>& reply) {
+                                                std::array<uint8_t, 260>& reply, size_t& trailing) {
     static_assert(MODBUS_TCP_MAX_ADU_LENGTH == 260, "the reply buffer is one TCP ADU");
-    if (!send_all(modbus_get_socket(ctx_), adu))
+    const int fd = modbus_get_socket(ctx_);
+    if (!send_all(fd, adu))
         return classify_failure(errno, unit);
-    const int received = modbus_receive_confirmation(ctx_, reply.data());
-    if (received < 0) {
-        const Error error = classify_failure(errno, unit);
-        if (error.kind == ErrorKind::kBadResponse)
-            resynchronise(error);
-        return error;
+    // The reply read here rather than by libmodbus (a select and a read for its header,
+    // then again for the rest): a reply comes in one segment, so one poll and one read
+    // take it whole, and check_*_reply judge it (length, transaction id, unit, values).
+    const auto deadline = ProbeClock::now() + bus_.timeout;
+    size_t got = 0;
+    trailing = 0;
+    while (true) {
+        if (!wait_for_fd(fd, POLLIN, deadline))
+            return classify_failure(ETIMEDOUT, unit);
+        const ssize_t n = ::recv(fd, reply.data() + got, reply.size() - got, MSG_DONTWAIT);
+        if (n == 0)
+            return classify_failure(ECONNRESET, unit);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            return classify_failure(errno, unit);
+        }
+        got += static_cast<size_t>(n);
+        const size_t whole = reply_length(std::span<const uint8_t>(reply.data(), got));
+        if (whole == 0)
+            continue;  // not enough of it yet to tell its length
+        if (whole > reply.size())
+            return got;  // a length no reply has: check_*_reply call it a lost frame
+        if (got >= whole) {
+            trailing = got - whole;
+            return whole;
+        }
     }
-    return static_cast<size_t>(received);
 }
 
 Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
@@ -287,12 +341,12 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
     // libmodbus 3.1.6's modbus_send_raw_request always sends transaction id 0, which
     // would make every reply, however late, match: the request is written here instead.
     std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
-    const auto received = exchange_tcp(build_read_request(request), unit, reply);
+    size_t trailing = 0;
+    const auto received = exchange_tcp(build_read_request(request), unit, reply, trailing);
     if (!received)
         return received.error();
-    const TcpReply checked =
-        check_read_reply(request, std::span<const uint8_t>(reply.data(), received.value()),
-                         pending_bytes(modbus_get_socket(ctx_)));
+    const TcpReply checked = check_read_reply(
+        request, std::span<const uint8_t>(reply.data(), received.value()), trailing);
     if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException)
         return checked.values;
     if (checked.wrong_id)
@@ -374,12 +428,12 @@ Status LibmodbusTransport::write_tcp(int unit, uint8_t function, uint16_t addres
     request.address = address;
     request.values = values;
     std::array<uint8_t, MODBUS_TCP_MAX_ADU_LENGTH> reply{};
-    const auto received = exchange_tcp(build_write_request(request), unit, reply);
+    size_t trailing = 0;
+    const auto received = exchange_tcp(build_write_request(request), unit, reply, trailing);
     if (!received)
         return received.error();
-    const TcpReply checked =
-        check_write_reply(request, std::span<const uint8_t>(reply.data(), received.value()),
-                          pending_bytes(modbus_get_socket(ctx_)));
+    const TcpReply checked = check_write_reply(
+        request, std::span<const uint8_t>(reply.data(), received.value()), trailing);
     if (checked.values.ok())
         return {};
     if (checked.wrong_id)

@@ -36,10 +36,11 @@ class LibmodbusTransport final : public MeterTransport {
 
   private:
     Error classify_failure(int err, int unit);
-    /// Modbus TCP: sends `adu` and receives one reply into `reply`; its length, or the
-    /// failure (a garbled reply resynchronises the link first).
+    /// Modbus TCP: sends `adu` and receives one reply into `reply`: its length, with
+    /// `trailing` set to the bytes that came after it in the same reads; or the failure (a
+    /// garbled reply resynchronises the link first).
     Result<size_t> exchange_tcp(std::span<const uint8_t> adu, int unit,
-                                std::array<uint8_t, 260>& reply);
+                                std::array<uint8_t, 260>& reply, size_t& trailing);
     void discard_stale_input(int unit);
     /// A read on Modbus TCP: the request sent and its reply checked here, not by libmodbus.
     Result<std::vector<uint16_t>> read_tcp(int unit, config::RegisterFunction function,
