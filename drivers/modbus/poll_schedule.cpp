@@ -27,8 +27,15 @@ void PollSchedule::completed(size_t i, Clock::Monotonic now) {
     Entry& e = entries_[i];
     e.last_run = now;
     e.due += e.interval;
-    if (e.due < now)
+    if (e.due <= now && e.interval.count() > 0) {
+        // The poll ran an interval or more late (its bus was down, or busy): the slots
+        // missed meanwhile are skipped, keeping the phase. Due at `now` instead would
+        // poll the meter again at once: two readings in the same millisecond.
+        const auto missed = (now - e.due) / e.interval + 1;
+        e.due += missed * e.interval;
+    } else if (e.due < now) {
         e.due = now;
+    }
 }
 
 void PollSchedule::defer(size_t i, Clock::Monotonic until) {
