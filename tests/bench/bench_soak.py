@@ -735,11 +735,7 @@ def main():
     finally:
         if args.keep and soak.kpc is not None:
             dump_requests(soak.kpc, ws.file("kpc-requests.jsonl"))
-        for fn in reversed(soak.cleanups):
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001 - clean up the rest regardless
-                print("bench: cleanup: %s" % e, file=sys.stderr)
+        harness.run_cleanups(soak.cleanups)
         ws.cleanup()
 
 

@@ -467,6 +467,16 @@ _secrets = set()
 _run_outputs = []  # (command, stdout + stderr) of run() since the current test started
 
 
+def run_cleanups(fns):
+    """Runs the clean-up functions last first, each whatever the others raise (a
+    benchmark's broker, daemon and simulators, stopped after a failure too)."""
+    for fn in reversed(fns):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - clean up the rest regardless
+            print("bench: cleanup: %s" % e, file=sys.stderr)
+
+
 def register_secret(text):
     """Marks `text` (a password, a line of a private key) as never to appear in output."""
     text = text.strip()
