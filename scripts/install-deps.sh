@@ -28,6 +28,8 @@ packages=(
   chromium
   # the integration tests' runner, and its plugin that runs a file's tests in parallel
   python3-pytest python3-pytest-xdist
+  # tests/bench/bench_peer_workload.py counts the daemon's system calls per Modbus transaction
+  strace
   # the FUSE file system that test_power_cut.py cuts the power of (tests/support/powercut_fs.c):
   # libfuse3 to build it, fusermount3 to mount and unmount it
   libfuse3-dev fuse3
