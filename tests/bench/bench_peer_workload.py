@@ -922,11 +922,7 @@ def main():
         print("bench: set-up or run failed: %s" % e, file=sys.stderr)
         return 1
     finally:
-        for fn in reversed(cleanups):
-            try:
-                fn()
-            except Exception as e:  # noqa: BLE001 - clean up the rest regardless
-                print("bench: cleanup: %s" % e, file=sys.stderr)
+        harness.run_cleanups(cleanups)
         ws.cleanup()
 
 
