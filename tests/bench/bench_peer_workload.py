@@ -4,7 +4,7 @@
     /usr/bin/python3 tests/bench/bench_peer_workload.py [--build-dir <repo>/build]
         [--seconds 20] [--strace-seconds 10] [--warmup 2] [--workloads peer,100x20]
         [--peer-buses 20] [--peer-units 1] [--peer-registers 10] [--peer-interval-ms 100]
-        [--strict] [--keep]
+        [--perf-seconds 0] [--strict] [--keep]
 
 In one run, on 127.0.0.1 only, with one mosquitto on a free port, the KPC stand-in
 (tests/support/kpc_standin.py, answers every request on <topic>/status) and a subscriber on
@@ -31,16 +31,20 @@ For each program and workload:
      round is due): utime+stime of the process from /proc/<pid>/stat (all threads, clock
      ticks) at both edges, divided by the transactions the simulator answered in between,
      and by the readings (samples timestamped inside the window, counted by the subscriber);
-     VmHWM (peak RSS) and VmRSS at the end, and a breakdown of the RSS from
-     /proc/<pid>/smaps_rollup and /proc/<pid>/smaps (heap, malloc arenas, thread stacks found
-     by each thread's stack pointer, the binary's and libraries' text/read-only/data);
+     the run time and context switches of each thread (/proc/<pid>/task/<tid>/schedstat and
+     status), summed by thread role (see 3.); VmHWM (peak RSS) and VmRSS at the end, and a
+     breakdown of the RSS from /proc/<pid>/smaps_rollup and /proc/<pid>/smaps (heap, malloc
+     arenas, thread stacks found by each thread's stack pointer, the binary's and libraries'
+     text/read-only/data);
   3. then, on the same process, `strace -f -C -yy -p <pid>` attached for --strace-seconds:
      system calls by name (its -c table) divided by the transactions answered while it was
      attached, and the same calls by thread role (main, bus, MQTT, other: told apart by
      the sockets a thread's calls act on) and by the kind of fd they act on (strace
      slows the process: its CPU is not what the CPU window measures, and the calls per
      transaction do not depend on how fast it runs as long as it keeps up);
-  4. SIGTERM.
+  4. with --perf-seconds, `perf record -p <pid>` (cpu-clock) for that long: the kernel/user
+     split and the top symbols, in us per transaction at the CPU window's rate;
+  5. SIGTERM.
 
 Targets of issue 16 are printed next to the figures with PASS/FAIL. Exit 0 when the
 measurement ran (a missed target is a result), 1 when the set-up or a run failed; with
@@ -75,6 +79,7 @@ FLOOR_APP = bench_polling.FLOOR_APP  # "bench_flr": same length, same topic byte
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 STRACE = "/usr/bin/strace"
+PERF = "/usr/bin/perf"
 
 # Issue 16's "done when", item 1.
 TARGET_PEER_CPU_US = 30.0
@@ -117,6 +122,25 @@ def threads_of(pid):
         except FileNotFoundError:
             continue
         out.append((tid, comm))
+    return out
+
+
+def thread_stats(pid):
+    """{tid: (CPU ns, voluntary, involuntary context switches)} of the process's threads, from
+    /proc/<pid>/task/<tid>/schedstat (the scheduler's exact run time) and .../status."""
+    out = {}
+    for tid, _comm in threads_of(pid):
+        try:
+            ns = int(Path("/proc/%d/task/%d/schedstat" % (pid, tid)).read_text().split()[0])
+            vol = invol = 0
+            for line in Path("/proc/%d/task/%d/status" % (pid, tid)).read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    vol = int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    invol = int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        out[tid] = (ns, vol, invol)
     return out
 
 
@@ -348,18 +372,50 @@ def parse_strace_log(text, pid, modbus_ports, broker_port):
         calls = per_tid.setdefault(tid, {})
         calls.setdefault(call, {})
         calls[call][kind] = calls[call].get(kind, 0) + 1
-    roles = {}
+    roles, tid_roles = {}, {}
     for tid, calls in per_tid.items():
         kinds = {k for by_kind in calls.values() for k in by_kind}
-        role = ("main thread" if tid == pid else "bus threads" if "modbus" in kinds
-                else "MQTT thread(s)" if "mqtt" in kinds else "other threads")
+        role = thread_role(tid, pid, kinds)
+        tid_roles[tid] = role
         r = roles.setdefault(role, {"threads": 0, "calls": {}})
         r["threads"] += 1
         for call, by_kind in calls.items():
             dst = r["calls"].setdefault(call, {})
             for k, n in by_kind.items():
                 dst[k] = dst.get(k, 0) + n
-    return roles
+    return roles, tid_roles
+
+
+def thread_role(tid, pid, kinds):
+    """A thread's role from the kinds of fd its calls act on."""
+    if tid == pid:
+        return "main thread"
+    if "modbus" in kinds:
+        return "bus threads"
+    if "mqtt" in kinds:
+        return "MQTT thread(s)"
+    return "other threads"
+
+
+def format_cpu_by_role(label, run):
+    """Lines: the CPU window's CPU time and context switches per transaction by thread role."""
+    per_role = {}
+    for tid, (ns1, vol1, inv1) in run.th1.items():
+        ns0, vol0, inv0 = run.th0.get(tid, (0, 0, 0))
+        role = run.tid_roles.get(tid, "main thread" if tid == run.pid else "other threads")
+        r = per_role.setdefault(role, [0, 0, 0, 0])
+        r[0] += 1
+        r[1] += ns1 - ns0
+        r[2] += vol1 - vol0
+        r[3] += inv1 - inv0
+    total_ns = sum(r[1] for r in per_role.values())
+    lines = ["   where %s's CPU goes (CPU window; schedstat run time of each thread, %.1f us per "
+             "transaction in all):" % (label, per(total_ns / 1000.0, run.tx))]
+    for role, (n, ns, vol, inv) in sorted(per_role.items(), key=lambda kv: -kv[1][1]):
+        lines.append("     %-16s (%2d): %6.1f us per transaction, %.2f context switches per "
+                     "transaction (%.2f voluntary)" % (role, n, per(ns / 1000.0, run.tx),
+                                                       per(vol + inv, run.tx), per(vol, run.tx)))
+    return lines
 
 
 def format_roles(label, roles, transactions):
@@ -587,9 +643,12 @@ def measure(run, proc, sim, collector, args, ws, breakdown=False):
     end = start + window_rounds * interval
 
     wait_wall(start, proc, run.label)
-    run.cpu0, run.tx0, run.t0 = cpu_ticks(pid), sim.counts(), time.time()
+    run.pid = pid
+    run.cpu0, run.tx0, run.t0, run.th0 = cpu_ticks(pid), sim.counts(), time.time(), \
+        thread_stats(pid)
     wait_wall(end, proc, run.label)
-    run.cpu1, run.tx1, run.t1 = cpu_ticks(pid), sim.counts(), time.time()
+    run.cpu1, run.tx1, run.t1, run.th1 = cpu_ticks(pid), sim.counts(), time.time(), \
+        thread_stats(pid)
     run.hwm_kib = status_kib(pid, "VmHWM")
     run.rss_kib = status_kib(pid, "VmRSS")
     run.threads = len(threads_of(pid))
@@ -604,6 +663,7 @@ def measure(run, proc, sim, collector, args, ws, breakdown=False):
 
     run.calls = {}
     run.roles = {}
+    run.tid_roles = {}
     run.strace_tx = 0
     run.strace_s = 0.0
     if args.strace_seconds > 0:
@@ -624,10 +684,56 @@ def measure(run, proc, sim, collector, args, ws, breakdown=False):
         run.strace_s = t_b - t_a
         text = Path(out).read_text(errors="replace")
         run.calls = parse_strace_summary(text)
-        run.roles = parse_strace_log(text, pid, set(sim.ports), run.broker_port)
+        run.roles, run.tid_roles = parse_strace_log(text, pid, set(sim.ports),
+                                                    run.broker_port)
         m = re.search(r"attached with (\d+) threads", st.stderr())
         run.strace_threads = int(m.group(1)) if m else 1
+    run.perf = []
+    if args.perf_seconds > 0:
+        run.perf = perf_profile(pid, ws, "%s-%s" % (wl.key, run.app), args.perf_seconds)
     run.exit_code = proc.terminate(timeout=15)
+
+
+PERF_LINE = re.compile(r"^\s+(\d+\.\d+)%\s+(\S+)\s+\[([.k])\]\s+(.*)$")
+
+
+def perf_profile(pid, ws, tag, seconds):
+    """[(percent, dso, kernel?, symbol)] of `perf record -F 1999 -p pid` for `seconds`,
+    self time, largest first."""
+    data = ws.file("perf-%s.data" % tag)
+    rec = harness.Process([PERF, "record", "-q", "-F", "1999", "-p", pid, "-o", data, "--",
+                           "sleep", seconds], ws, "perf-" + tag)
+    rec.start()
+    rec.popen.wait(seconds + 60)
+    res = harness.run([PERF, "report", "-i", data, "--stdio", "--no-children", "--sort",
+                       "dso,sym", "--percent-limit", "0"], timeout=120)
+    rows = []
+    for line in res.stdout.splitlines():
+        m = PERF_LINE.match(line)
+        if m:
+            rows.append((float(m.group(1)), m.group(2), m.group(3) == "k", m.group(4).strip()))
+    return sorted(rows, key=lambda r: -r[0])
+
+
+def format_perf(label, rows, cpu_us_tx, top=22):
+    """Lines: the profile's kernel/user split and its top symbols, in us per transaction at
+    the CPU window's rate."""
+    if not rows:
+        return []
+    kernel = sum(r[0] for r in rows if r[2])
+    by_dso = {}
+    for pct, dso, _k, _sym in rows:
+        by_dso[dso] = by_dso.get(dso, 0.0) + pct
+    lines = ["   perf profile of %s (cpu-clock, self time; us per transaction at the CPU "
+             "window's %.1f us): kernel %.0f%%, user %.0f%%" % (label, cpu_us_tx, kernel,
+                                                               100 - kernel),
+             "     by object: " + ", ".join("%s %.0f%%" % (d, p) for d, p in
+                                           sorted(by_dso.items(), key=lambda kv: -kv[1])[:8])]
+    for pct, dso, k, sym in rows[:top]:
+        lines.append("     %5.1f%% %6.1f us  %-22s %s %s" % (pct, pct / 100.0 * cpu_us_tx,
+                                                          dso[:22], "[k]" if k else "[.]",
+                                                          sym[:70]))
+    return lines
 
 
 def tally(collector, run):
@@ -748,6 +854,10 @@ def report(workloads, runs, args, env_lines):
             if r.roles:
                 lines += format_roles(r.label, r.roles, r.strace_tx)
         for r in (d, f):
+            lines += format_cpu_by_role(r.label, r)
+        for r in (d, f):
+            lines += format_perf(r.label, r.perf, r.cpu_us_tx)
+        for r in (d, f):
             if r.breakdown:
                 lines.append("")
                 lines += ["   " + x for x in format_breakdown(
@@ -808,6 +918,9 @@ def main():
                         help="seconds after the first sample before the CPU window")
     parser.add_argument("--strace-seconds", type=float, default=10.0,
                         help="strace attached after the CPU window (0: no strace)")
+    parser.add_argument("--perf-seconds", type=float, default=0.0,
+                        help="also profile each program with perf record for this long, after "
+                        "strace (0: no profile)")
     parser.add_argument("--workloads", default="peer,100x20")
     parser.add_argument("--peer-buses", type=int, default=20)
     parser.add_argument("--peer-units", type=int, default=1, help="units per peer bus")
@@ -826,6 +939,9 @@ def main():
     if args.strace_seconds > 0 and not os.access(STRACE, os.X_OK):
         raise SystemExit("bench: %s not found (apt-get install strace; or --strace-seconds 0)"
                          % STRACE)
+
+    if args.perf_seconds > 0 and not os.access(PERF, os.X_OK):
+        raise SystemExit("bench: %s not found (--perf-seconds needs perf)" % PERF)
 
     build = Path(args.build_dir).resolve()
     os.environ["KAA_BUILD_DIR"] = str(build)
