@@ -29,7 +29,8 @@ For each program and workload:
   1. start it; wait for its first published sample; wait --warmup seconds more;
   2. CPU window (--seconds, whole poll intervals, starting half an interval after a poll
      round is due): utime+stime of the process from /proc/<pid>/stat (all threads, clock
-     ticks) at both edges, divided by the transactions the simulator answered in between,
+     ticks) at both edges, divided by the transactions the simulator answered in between
+     (and the machine's /proc/stat: what every other process used meanwhile, and steal),
      and by the readings (samples timestamped inside the window, counted by the subscriber);
      the run time and context switches of each thread (/proc/<pid>/task/<tid>/schedstat and
      status), summed by thread role (see 3.); VmHWM (peak RSS) and VmRSS at the end, and a
@@ -102,6 +103,14 @@ def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # fields 14 and 15 of stat(5)
+
+
+def machine_ticks():
+    """(busy, idle, steal) clock ticks of all CPUs together, from /proc/stat's "cpu" line."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return user + nice + system + irq + softirq, idle + iowait, steal
 
 
 def status_kib(pid, key):
@@ -646,9 +655,11 @@ def measure(run, proc, sim, collector, args, ws, breakdown=False):
     run.pid = pid
     run.cpu0, run.tx0, run.t0, run.th0 = cpu_ticks(pid), sim.counts(), time.time(), \
         thread_stats(pid)
+    run.machine0 = machine_ticks()
     wait_wall(end, proc, run.label)
     run.cpu1, run.tx1, run.t1, run.th1 = cpu_ticks(pid), sim.counts(), time.time(), \
         thread_stats(pid)
+    run.machine1 = machine_ticks()
     run.hwm_kib = status_kib(pid, "VmHWM")
     run.rss_kib = status_kib(pid, "VmRSS")
     run.threads = len(threads_of(pid))
@@ -783,6 +794,10 @@ def report(workloads, runs, args, env_lines):
             r.ticks = r.cpu1 - r.cpu0
             r.elapsed = r.t1 - r.t0
             r.cpu_us_tx = per(r.ticks * 1e6 / CLK_TCK, r.tx)
+            busy, idle, steal = (b - a for a, b in zip(r.machine0, r.machine1))
+            every = busy + idle + steal
+            r.others_pct = per(100.0 * (busy - r.ticks), every)
+            r.steal_pct = per(100.0 * steal, every)
             r.cpu_us_reading = per(r.ticks * 1e6 / CLK_TCK, r.readings)
             r.total_calls = r.calls.get("total", sum(v for k, v in r.calls.items()
                                                      if k != "total"))
@@ -807,6 +822,9 @@ def report(workloads, runs, args, env_lines):
             ("CPU us per reading", "%.1f" % d.cpu_us_reading, "%.1f" % f.cpu_us_reading),
             ("CPU % of one core", "%.2f" % per(100.0 * d.ticks / CLK_TCK, d.elapsed),
              "%.2f" % per(100.0 * f.ticks / CLK_TCK, f.elapsed)),
+            ("machine: others' CPU %% of all %d CPUs" % os.cpu_count(),
+             "%.1f" % d.others_pct, "%.1f" % f.others_pct),
+            ("machine: steal %", "%.1f" % d.steal_pct, "%.1f" % f.steal_pct),
             ("peak RSS MiB (VmHWM)", "%.2f" % (d.hwm_kib / 1024.0), "%.2f" % (f.hwm_kib / 1024.0)),
             ("RSS MiB at the end (VmRSS)", "%.2f" % (d.rss_kib / 1024.0),
              "%.2f" % (f.rss_kib / 1024.0)),
