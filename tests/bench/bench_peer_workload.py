@@ -271,7 +271,7 @@ def memory_breakdown(pid):
 
 
 def format_breakdown(label, b, buffer_paths=()):
-    """The memory breakdown as text lines."""
+    """The memory breakdown as text lines; buffer_paths: [(path, bytes)] of the SQLite files."""
     roll = b["rollup"]
     lines = ["memory of %s: Rss %d kB = anonymous %d kB + file-backed %d kB; Pss %d kB; "
              "Private_Dirty %d kB; %d mappings"
@@ -307,15 +307,17 @@ def format_breakdown(label, b, buffer_paths=()):
         lines.append("    %-38s %8d %8d %10d     text %d, ro %d, data/bss %d"
                      % (name, v["text"] + v["ro"] + v["rw"], v["Pss"], v["Private_Dirty"],
                         v["text"], v["ro"], v["rw"]))
-    sizes = []
-    for p in buffer_paths:
-        try:
-            sizes.append("%s %d kB" % (os.path.basename(p), os.path.getsize(p) // 1024))
-        except OSError:
-            pass
+    rest = sorted(b["libs"].items(), key=lambda kv: -(kv[1]["text"] + kv[1]["ro"]
+                                                       + kv[1]["rw"]))[12:]
+    if rest:
+        lines.append("    %-38s %8d %8d %10d" % (
+            "(%d more)" % len(rest), sum(v["text"] + v["ro"] + v["rw"] for _n, v in rest),
+            sum(v["Pss"] for _n, v in rest), sum(v["Private_Dirty"] for _n, v in rest)))
+    sizes = ["%s %d kB" % (os.path.basename(p), size // 1024) for p, size in buffer_paths]
     if sizes:
-        lines.append("  SQLite: its page cache is malloc'd (in the heap rows above, not apart);"
-                     " it holds at most the pages of the files: %s (cache_size default: 2000 kB)"
+        lines.append("  SQLite: its page cache is malloc'd (in the heap rows above, not apart), "
+                     "at most one copy of each page of the database (the WAL holds newer "
+                     "versions of the same pages) and cache_size's 2000 kB: files now %s"
                      % ", ".join(sizes))
     return lines
 
@@ -667,7 +669,8 @@ def measure(run, proc, sim, collector, args, ws, breakdown=False):
     run.buffer_paths = []
     if run.is_daemon:
         db = wl.daemon_config["buffer"]["path"]
-        run.buffer_paths = [p for p in (db, db + "-wal", db + "-shm") if os.path.exists(p)]
+        run.buffer_paths = [(p, os.path.getsize(p)) for p in (db, db + "-wal", db + "-shm")
+                            if os.path.exists(p)]  # sizes now: the daemon removes -wal at exit
         run.own_count = daemon_requests(wl.daemon_config["status"]["socket"])
         run.sim_total_at_status = sim.counts()[0] - sim_before
     run.window_ms = (int(run.t0 * 1000), int(run.t1 * 1000))
