@@ -53,6 +53,10 @@ void Uplink::confirm(uint32_t rid) {
     Request& req = *found;
     if (req.extension == Extension::kDataCollection) {
         remove_batch(req, counters_.samples_delivered);
+        // For the power-cut test: when a batch stopped being in flight, by the wall clock.
+        spdlog::debug("{}: confirmed request {} of meter {}: {} samples read {}..{} ms, at {} ms",
+                      kRepliesLog, rid, endpoint(req.meter).meter, req.sample_ids.size(),
+                      req.first_read_ms, req.last_read_ms, clock_.wall_ms());
     } else {
         MetadataState& m = metadata_[req.meter];
         --m.parts_in_flight;
