@@ -81,6 +81,9 @@ struct KaaConfig {
     Delivery delivery = Delivery::kStatus;
     Millis response_timeout{30000};
     int max_in_flight = 16;  // sample batches awaiting confirmation at once (1..1000)
+    // How long a meter's newest readings may wait to go out together (0: each poll's
+    // readings at once). 1s with polls every 100 ms: one request per 10 readings.
+    Millis live_window{0};
     std::optional<TlsConfig> tls;
     std::optional<AuthConfig> auth;
     ReconnectConfig reconnect;

@@ -19,7 +19,7 @@ static_assert(sizeof(TlsConfig) == 96, "TlsConfig changed: update config_json.cp
 static_assert(sizeof(AuthConfig) == 64, "AuthConfig changed: update config_json.cpp");
 static_assert(sizeof(ReconnectConfig) == 16, "ReconnectConfig changed: update config_json.cpp");
 static_assert(sizeof(TimestampField) == 40, "TimestampField changed: update config_json.cpp");
-static_assert(sizeof(KaaConfig) == 376, "KaaConfig changed: update config_json.cpp");
+static_assert(sizeof(KaaConfig) == 384, "KaaConfig changed: update config_json.cpp");
 static_assert(sizeof(BufferConfig) == 56, "BufferConfig changed: update config_json.cpp");
 static_assert(sizeof(RtuLink) == 48, "RtuLink changed: update config_json.cpp");
 static_assert(sizeof(TcpLink) == 40, "TcpLink changed: update config_json.cpp");
@@ -29,9 +29,9 @@ static_assert(sizeof(WritableConfig) == 168, "WritableConfig changed: update con
 static_assert(sizeof(MeterConfig) == 304, "MeterConfig changed: update config_json.cpp");
 static_assert(sizeof(StatusConfig) == 72, "StatusConfig changed: update config_json.cpp");
 static_assert(sizeof(ClockConfig) == 8, "ClockConfig changed: update config_json.cpp");
-static_assert(sizeof(GatewayConfig) == 632, "GatewayConfig changed: update config_json.cpp");
+static_assert(sizeof(GatewayConfig) == 640, "GatewayConfig changed: update config_json.cpp");
 static_assert(sizeof(ConfigError) == 72, "ConfigError changed: update config_json.cpp");
-static_assert(sizeof(LoadResult) == 688, "LoadResult changed: update config_json.cpp");
+static_assert(sizeof(LoadResult) == 696, "LoadResult changed: update config_json.cpp");
 #endif
 
 namespace {
@@ -102,6 +102,7 @@ json kaa_json(const KaaConfig& k) {
          {"delivery", to_string(k.delivery)},
          {"response_timeout_ms", k.response_timeout.count()},
          {"max_in_flight", k.max_in_flight},
+         {"live_window_ms", k.live_window.count()},
          {"tls", std::move(tls)},
          {"auth", std::move(auth)},
          {"reconnect", json::object({{"min_delay_ms", k.reconnect.min_delay.count()},

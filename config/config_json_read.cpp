@@ -211,7 +211,8 @@ bool read(const json& obj, const char* key, KaaConfig& k) {
            read(*v, "keepalive_ms", k.keepalive) && read(*v, "qos", k.qos) &&
            read_enum(*v, "delivery", Delivery::kNone, k.delivery) &&
            read(*v, "response_timeout_ms", k.response_timeout) &&
-           read(*v, "max_in_flight", k.max_in_flight) && read(*v, "tls", k.tls) &&
+           read(*v, "max_in_flight", k.max_in_flight) &&
+           read(*v, "live_window_ms", k.live_window) && read(*v, "tls", k.tls) &&
            read(*v, "auth", k.auth) && read(*reconnect, "min_delay_ms", k.reconnect.min_delay) &&
            read(*reconnect, "max_delay_ms", k.reconnect.max_delay) &&
            read(*v, "remote_config", k.remote_config);

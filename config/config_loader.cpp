@@ -111,7 +111,7 @@ void read_kaa_connection(const MapReader& k, KaaConfig& kaa) {
     }
 }
 
-/// Reads qos, delivery, response_timeout and max_in_flight of the kaa: section.
+/// Reads qos, delivery, response_timeout, max_in_flight and live_window of the kaa: section.
 void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
     if (auto v = k.integer("qos", std::numeric_limits<int64_t>::min(),
                            std::numeric_limits<int64_t>::max())) {
@@ -132,6 +132,16 @@ void read_kaa_delivery(const MapReader& k, KaaConfig& kaa) {
     }
     if (auto v = k.integer("max_in_flight", 1, 1000)) {
         kaa.max_in_flight = static_cast<int>(*v);
+    }
+    if (auto v = k.duration("live_window")) {
+        if (*v > Millis(60000)) {
+            k.fail("live_window",
+                   "must be at most 1min (readings would wait longer than the "
+                   "dashboard's patience), got " +
+                       format_duration(*v));
+        } else {
+            kaa.live_window = *v;
+        }
     }
 }
 
@@ -173,8 +183,8 @@ KaaConfig read_kaa(const MapReader& top, const LoadOptions& options,
     KaaConfig kaa;
     MapReader k(top.diag(), top.get("kaa"), "kaa",
                 {"host", "port", "app_version", "client_id", "keepalive", "qos", "delivery",
-                 "response_timeout", "max_in_flight", "tls", "auth", "reconnect", "timestamp",
-                 "remote_config"},
+                 "response_timeout", "max_in_flight", "live_window", "tls", "auth", "reconnect",
+                 "timestamp", "remote_config"},
                 top.key_where("kaa"));
     read_kaa_connection(k, kaa);
     read_kaa_delivery(k, kaa);

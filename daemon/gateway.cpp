@@ -79,6 +79,7 @@ uplink::UplinkSettings uplink_settings(const config::GatewayConfig& config) {
     s.batch_bytes = static_cast<size_t>(config.buffer.batch_bytes);
     s.timestamp = config.kaa.timestamp;
     s.max_in_flight = static_cast<size_t>(config.kaa.max_in_flight);
+    s.live_window = config.kaa.live_window;
     return s;
 }
 

@@ -213,6 +213,7 @@ void Uplink::pump() {
     }
     if (samples_held_)
         return;  // the clock is not trusted yet: readings wait (metadata carries no time)
+    note_live_readings();
     // Live readings first, every meter in turn; the backlog drains behind them.
     for (Lane lane : {Lane::kLive, Lane::kBacklog}) {
         // A meter whose samples cannot be read now (a read error: the store logged it) is
@@ -225,6 +226,9 @@ void Uplink::pump() {
             const BatchOutcome outcome = publish_batch(*chosen, lane);
             if (outcome == BatchOutcome::kNotSent)
                 return;
+            // The next live reading starts a new window; what a full batch left goes now.
+            if (lane == Lane::kLive && !store_.has_pending(*chosen, Lane::kLive))
+                holds_[*chosen].live_since.reset();
             empty = outcome == BatchOutcome::kNothingTaken ? empty + 1 : 0;
         }
     }
@@ -245,12 +249,32 @@ std::optional<size_t> Uplink::next_meter_with(Lane lane) {
     const size_t meters = endpoints_.size();
     for (size_t step = 0; step < meters; ++step) {
         const size_t m = (cursor + step) % meters;
-        if (!held(m) && store_.has_pending(m, lane)) {
-            cursor = (m + 1) % meters;
-            return m;
-        }
+        if (held(m) || !store_.has_pending(m, lane))
+            continue;
+        if (lane == Lane::kLive && live_window_open(m))
+            continue;
+        cursor = (m + 1) % meters;
+        return m;
     }
     return std::nullopt;
+}
+
+bool Uplink::live_window_open(size_t m) const {
+    const std::optional<Clock::Monotonic>& since = holds_[m].live_since;
+    return since && clock_.now() < *since + settings_.live_window;
+}
+
+void Uplink::note_live_readings() {
+    if (settings_.live_window.count() <= 0)
+        return;
+    const Clock::Monotonic now = clock_.now();
+    for (size_t m = 0; m < holds_.size(); ++m) {
+        std::optional<Clock::Monotonic>& since = holds_[m].live_since;
+        if (!store_.has_pending(m, Lane::kLive))
+            since.reset();
+        else if (!since)
+            since = now;
+    }
 }
 
 void Uplink::forget(uint32_t rid) {
@@ -326,6 +350,17 @@ std::optional<Clock::Monotonic> Uplink::next_deadline() const {
     for (size_t m = 0; m < holds_.size(); ++m) {
         if (held(m) && (!earliest || *holds_[m].until < *earliest))
             earliest = holds_[m].until;
+    }
+    // Live readings waiting for company go when their window closes, if they can go then.
+    if (connected_ && !samples_held_ && batches_in_flight_ < settings_.max_in_flight) {
+        for (size_t m = 0; m < holds_.size(); ++m) {
+            const auto& since = holds_[m].live_since;
+            if (!since || held(m) || !store_.has_pending(m, Lane::kLive))
+                continue;
+            const Clock::Monotonic due = *since + settings_.live_window;
+            if (!earliest || due < *earliest)
+                earliest = due;
+        }
     }
     return earliest;
 }

@@ -34,6 +34,9 @@ struct UplinkSettings {
     size_t batch_bytes = 256 * 1024;   // bytes per DCX or EPMP publish at most
     config::TimestampField timestamp;  // the sample field with the read time, and its format
     size_t max_in_flight = 8;          // sample batches awaiting confirmation at once
+    // A meter's live readings wait this long after the first of them was seen, so that
+    // several go in one request (kaa.live_window; 0: each turn's readings at once).
+    std::chrono::milliseconds live_window{0};
     // After Kaa answers 5xx for a meter, its samples wait a capped full-jitter backoff
     // (core/backoff.hpp: between the minimum and a ceiling doubling per repeated failure, up
     // to the maximum) before they are sent again, so a failing platform is not hammered in a
@@ -136,11 +139,12 @@ class Uplink {
     };
     struct MeterHold {
         explicit MeterHold(Backoff b) : backoff(std::move(b)) {}
-        Backoff backoff;                        // the delay of the next hold
-        std::optional<Clock::Monotonic> until;  // no sending for this meter before then
-        std::optional<Clock::Monotonic> since;  // refused since (unset: not refused)
-        bool announced = false;                 // the long refusal was logged
-        size_t take = 0;                        // samples to take next: what fit last time
+        Backoff backoff;                             // the delay of the next hold
+        std::optional<Clock::Monotonic> until;       // no sending for this meter before then
+        std::optional<Clock::Monotonic> since;       // refused since (unset: not refused)
+        bool announced = false;                      // the long refusal was logged
+        size_t take = 0;                             // samples to take next: what fit last time
+        std::optional<Clock::Monotonic> live_since;  // its unsent live readings seen since
     };
     struct MetadataState {
         nlohmann::json keys = nlohmann::json::object();
@@ -172,6 +176,10 @@ class Uplink {
     void note_accepted(size_t meter);
     void drop_bad_times(size_t meter, const std::vector<uint64_t>& ids);
     void add_hold();
+    /// True while meter `m`'s live readings may still wait for more (kaa.live_window).
+    bool live_window_open(size_t m) const;
+    /// Notes when each meter's unsent live readings were first seen (kaa.live_window).
+    void note_live_readings();
     bool held(size_t meter) const;
     void log_error_reply(const ParsedReply& reply, size_t meter, int code,
                          const std::string& reason);

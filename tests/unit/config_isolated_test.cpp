@@ -275,6 +275,7 @@ TEST(ConfigJson, RoundTripsEveryFieldExactly) {
     GatewayConfig& c = *original.config;
     c.kaa.keepalive = Millis{1234567};
     c.kaa.max_in_flight = 977;
+    c.kaa.live_window = Millis{1500};
     c.buffer.max_size_bytes = 0xFFFF'FFFF'FFFF'FFFFull;
     ASSERT_FALSE(c.meters.empty());
     ASSERT_FALSE(c.meters[0].registers.empty());
@@ -297,6 +298,7 @@ TEST(ConfigJson, RoundTripsEveryFieldExactly) {
         EXPECT_EQ(back->config->buffer.max_size_bytes, 0xFFFF'FFFF'FFFF'FFFFull);
         EXPECT_EQ(back->config->kaa.keepalive, Millis{1234567});
         EXPECT_EQ(back->config->kaa.max_in_flight, 977);
+        EXPECT_EQ(back->config->kaa.live_window, Millis{1500});
         EXPECT_EQ(back->config->meters[0].metadata, c.meters[0].metadata);
         EXPECT_THAT(messages(back->errors), ElementsAre("x.yaml:3:4: an error"));
         expect_same(original, *back);

@@ -183,6 +183,7 @@ TEST(ConfigLoader, KaaDefaults) {
     EXPECT_EQ(k.delivery, Delivery::kStatus);
     EXPECT_EQ(k.response_timeout, Millis{30'000});
     EXPECT_EQ(k.max_in_flight, 16);
+    EXPECT_EQ(k.live_window, Millis{0});
     EXPECT_FALSE(k.tls);
     EXPECT_FALSE(k.auth);
     EXPECT_EQ(k.reconnect.min_delay, Millis{1000});
@@ -231,7 +232,7 @@ TEST(ConfigLoader, UnknownKeyListsAllowedKeys) {
     EXPECT_THAT(errors(kaa_with("  hots: x\n")),
                 ElementsAre("t.yaml:4:3: unknown key 'hots' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
-                            "max_in_flight, "
+                            "max_in_flight, live_window, "
                             "tls, auth, reconnect, timestamp, remote_config"));
     EXPECT_THAT(errors("kaa: {host: h, app_version: av}\nmeter: []\n"),
                 ElementsAre("t.yaml:2:1: unknown key 'meter' at the top level; allowed keys: kaa, "
@@ -298,8 +299,17 @@ TEST(ConfigLoader, ThreeErrorsAreAllReported) {
                             "t.yaml:5:8: kaa: qos must be 0 or 1, got 2",
                             "t.yaml:6:3: unknown key 'colour' in kaa; allowed keys: host, port, "
                             "app_version, client_id, keepalive, qos, delivery, response_timeout, "
-                            "max_in_flight, "
+                            "max_in_flight, live_window, "
                             "tls, auth, reconnect, timestamp, remote_config"));
+}
+
+TEST(ConfigKaa, LiveWindowIsADurationUpToAMinute) {
+    LoadResult r = load(kaa_with("  live_window: 1s\nmeters: []\n"));
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->kaa.live_window, Millis{1000});
+    EXPECT_THAT(errors(kaa_with("  live_window: 2min\n")),
+                ElementsAre("t.yaml:4:16: kaa: live_window must be at most 1min (readings would "
+                            "wait longer than the dashboard's patience), got 2min"));
 }
 
 TEST(ConfigKaa, AppVersionCharacters) {
