@@ -11,7 +11,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries the gateway links
   libmosquitto-dev libmodbus-dev libyaml-cpp-dev nlohmann-json3-dev
-  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libsystemd-dev libmicrohttpd-dev libssl-dev
+  libsqlite3-dev libspdlog-dev libfmt-dev libcli11-dev libmicrohttpd-dev libssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the demo and the tests
