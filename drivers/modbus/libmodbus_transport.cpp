@@ -179,6 +179,7 @@ std::string describe_link(const config::BusConfig& bus) {
 
 Status LibmodbusTransport::open() {
     close();
+    input_clean_ = false;
     const bool serial = std::holds_alternative<config::RtuLink>(bus_.link);
     if (serial) {
         const auto& rtu = std::get<config::RtuLink>(bus_.link);
@@ -283,7 +284,9 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read(int unit, config::Registe
         return make_error(ErrorKind::kNotConnected, describe() + " is not open");
     if (unit < 0 || unit > 0xFF)
         return make_error(ErrorKind::kInvalidArgument, fmt::format("invalid unit id {}", unit));
-    discard_stale_input(unit);
+    if (!input_clean_)
+        discard_stale_input(unit);
+    input_clean_ = false;
     return is_tcp() ? read_tcp(unit, function, address, count)
                     : read_rtu(unit, function, address, count);
 }
@@ -347,8 +350,10 @@ Result<std::vector<uint16_t>> LibmodbusTransport::read_tcp(int unit,
         return received.error();
     const TcpReply checked = check_read_reply(
         request, std::span<const uint8_t>(reply.data(), received.value()), trailing);
-    if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException)
+    if (checked.values.ok() || checked.values.error().kind == ErrorKind::kModbusException) {
+        input_clean_ = trailing == 0;
         return checked.values;
+    }
     if (checked.wrong_id)
         note_wrong_id(unit, checked.values.error().message);
     if (checked.framing_lost)
@@ -415,6 +420,7 @@ Status LibmodbusTransport::write(int unit, config::RegisterFunction table, uint1
             fmt::format("cannot write {} values to unit {} in one request", values.size(), unit));
     }
     discard_stale_input(unit);
+    input_clean_ = false;
     return is_tcp() ? write_tcp(unit, function, address, values)
                     : write_rtu(unit, function, address, values);
 }

@@ -64,6 +64,10 @@ class LibmodbusTransport final : public MeterTransport {
     config::BusConfig bus_;
     _modbus* ctx_ = nullptr;
     uint16_t next_transaction_id_ = 1;
+    // Modbus TCP: the last read's reply came whole, alone and in time, so no late reply can
+    // be waiting and the next request needs no FIONREAD first (one system call less per
+    // transaction). Any other outcome, a write or a reopen clears it.
+    bool input_clean_ = false;
     std::map<int, uint64_t> wrong_id_by_unit_;
     uint64_t wrong_id_total_ = 0;
     RateLimiter wrong_id_log_;
