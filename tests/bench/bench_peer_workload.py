@@ -4,7 +4,7 @@
     /usr/bin/python3 tests/bench/bench_peer_workload.py [--build-dir <repo>/build]
         [--seconds 20] [--strace-seconds 10] [--warmup 2] [--workloads peer,100x20]
         [--peer-buses 20] [--peer-units 1] [--peer-registers 10] [--peer-interval-ms 100]
-        [--perf-seconds 0] [--strict] [--keep]
+        [--perf-seconds 0] [--live-window 0s] [--strict] [--keep]
 
 In one run, on 127.0.0.1 only, with one mosquitto on a free port, the KPC stand-in
 (tests/support/kpc_standin.py, answers every request on <topic>/status) and a subscriber on
@@ -947,6 +947,8 @@ def main():
     parser.add_argument("--peer-units", type=int, default=1, help="units per peer bus")
     parser.add_argument("--peer-registers", type=int, default=10)
     parser.add_argument("--peer-interval-ms", type=int, default=100)
+    parser.add_argument("--live-window", default="0s",
+                        help="the daemon's kaa.live_window (0s: each poll's readings at once)")
     parser.add_argument("--strict", action="store_true", help="exit 3 when a target is missed")
     parser.add_argument("--keep", action="store_true", help="keep the workspace (configs, logs)")
     args = parser.parse_args()
@@ -976,6 +978,7 @@ def main():
     if args.keep:
         os.environ["KAA_IT_KEEP"] = "1"
     env_lines = machine_lines(build)
+    env_lines.append("daemon: kaa.live_window %s" % args.live_window)
 
     ws = harness.Workspace(prefix="kaa-bench-peer-")
     cleanups = []
@@ -1007,6 +1010,7 @@ def main():
             wl.daemon_config = own_files(peer_gateway_config(
                 ws, broker.port, sim.ports, args.peer_units, args.peer_registers,
                 args.peer_interval_ms, "peer"), ws, "peer")
+            wl.daemon_config["kaa"]["live_window"] = args.live_window
             path = ws.write_yaml("gatewayd-peer.yaml", wl.daemon_config)
             wl.plan = check_peer_plan(path, meters, args.peer_registers)
             wl.daemon_argv = [harness.gatewayd(), "--config", path]
@@ -1025,6 +1029,7 @@ def main():
                           "(2 requests) every 1 s", bench_polling.POLL_INTERVAL_S, meters, 2, sim)
             wl.daemon_config = own_files(bench_polling.gateway_config(
                 ws, broker.port, sim.ports[0], meters), ws, "100x20")
+            wl.daemon_config["kaa"]["live_window"] = args.live_window
             path = ws.write_yaml("gatewayd-100x20.yaml", wl.daemon_config)
             wl.plan = bench_polling.check_plan(path, meters)
             wl.daemon_argv = [harness.gatewayd(), "--config", path]
