@@ -132,7 +132,7 @@ depends="$(dpkg-deb -f "$deb" Depends)"
 check "Depends has no unsubstituted \${...} variable" test "${depends//\$\{/}" = "$depends"
 # Package names only: versions may differ between architectures (libgcc-s1 does).
 depend_names() { tr ',|' '\n' | sed 's/(.*)//; s/:any//; s/[[:space:]]//g' | grep . | sort -u; }
-for lib in libc6 libstdc++6 libmosquitto1 libmodbus5 libyaml-cpp0.7 libsqlite3-0 libssl3; do
+for lib in libc6 libstdc++6 libmosquitto1 libmodbus5 libyaml-cpp0.7 libsqlite3-0 libssl3 libmicrohttpd12; do
     check "Depends names $lib (from shlibs)" grep -qx "$lib" <<<"$(depend_names <<<"$depends")"
 done
 # sd_notify is spoken by daemon/service_notifier.cpp: libsystemd is not linked.

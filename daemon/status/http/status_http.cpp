@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "daemon/status/http/mhd_library.hpp"
+
 #include "daemon/status/status_page.hpp"
 #include "daemon/status/status_render.hpp"
 
@@ -23,11 +25,12 @@ constexpr unsigned kIdleTimeoutSeconds = 10;
 
 /// Adds the headers every answer carries: nothing cached, nothing sniffed, no scripts or
 /// outside resources (the page has only inline style).
-void add_common_headers(MHD_Response* response, const std::string& content_type) {
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type.c_str());
-    MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(response, "Content-Security-Policy",
+void add_common_headers(const MhdLibrary& mhd, MHD_Response* response,
+                        const std::string& content_type) {
+    mhd.add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type.c_str());
+    mhd.add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    mhd.add_response_header(response, "X-Content-Type-Options", "nosniff");
+    mhd.add_response_header(response, "Content-Security-Policy",
                             "default-src 'none'; style-src 'unsafe-inline'");
 }
 
@@ -47,15 +50,16 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* url, co
     auto* server = static_cast<StatusHttpServer*>(cls);
     const HttpAnswer answer =
         server->answer(method != nullptr ? method : "", url != nullptr ? url : "");
-    MHD_Response* response = MHD_create_response_from_buffer(
+    const MhdLibrary& mhd = server->mhd();
+    MHD_Response* response = mhd.create_response_from_buffer(
         answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
     if (response == nullptr)
         return MHD_NO;
-    add_common_headers(response, answer.content_type);
+    add_common_headers(mhd, response, answer.content_type);
     if (answer.code == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    const MHD_Result queued = MHD_queue_response(connection, answer.code, response);
-    MHD_destroy_response(response);
+        mhd.add_response_header(response, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    const MHD_Result queued = mhd.queue_response(connection, answer.code, response);
+    mhd.destroy_response(response);
     return queued;
 }
 
@@ -81,7 +85,11 @@ HttpAnswer answer_status_request(const std::string& method, const std::string& p
 
 Result<std::unique_ptr<StatusHttpServer>> StatusHttpServer::start(const std::string& host,
                                                                   uint16_t port) {
+    const Result<const MhdLibrary*> mhd = MhdLibrary::get();
+    if (!mhd)
+        return mhd.error();
     std::unique_ptr<StatusHttpServer> server(new StatusHttpServer());
+    server->mhd_ = mhd.value();
     sockaddr_in v4{};
     sockaddr_in6 v6{};
     const sockaddr* address = nullptr;
@@ -100,7 +108,7 @@ Result<std::unique_ptr<StatusHttpServer>> StatusHttpServer::start(const std::str
                           fmt::format("status.http: '{}' is not a numeric address", host));
     }
     errno = 0;
-    server->daemon_ = MHD_start_daemon(
+    server->daemon_ = server->mhd_->start_daemon(
         flags, port, nullptr, nullptr, &on_request, server.get(), MHD_OPTION_SOCK_ADDR, address,
         MHD_OPTION_CONNECTION_LIMIT, kMaxConnections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         kMaxPerAddress, MHD_OPTION_CONNECTION_TIMEOUT, kIdleTimeoutSeconds,
@@ -121,7 +129,7 @@ Result<std::unique_ptr<StatusHttpServer>> StatusHttpServer::start(const std::str
 
 StatusHttpServer::~StatusHttpServer() {
     if (daemon_ != nullptr)
-        MHD_stop_daemon(daemon_);
+        mhd_->stop_daemon(daemon_);
 }
 
 void StatusHttpServer::publish(std::shared_ptr<const nlohmann::json> doc) {

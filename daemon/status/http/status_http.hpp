@@ -3,7 +3,8 @@
 // `/` the page (status_page.hpp), `/status.json` the document, `/metrics` the Prometheus
 // text, from the document the main loop publishes every second. Read-only: GET and HEAD
 // only, a few connections at a time, nothing a client sends is kept. libmicrohttpd runs it
-// on a thread of its own; only this file knows it.
+// on a thread of its own, loaded when a server starts (mhd_library.hpp); only this
+// directory knows it.
 
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,8 @@
 struct MHD_Daemon;
 
 namespace kaa::status {
+
+struct MhdLibrary;
 
 /// One answer of the status server: HTTP code, content type and body.
 struct HttpAnswer {
@@ -45,10 +48,13 @@ class StatusHttpServer {
     uint64_t served() const;
     /// What a request gets now (counted); called on the server's thread.
     HttpAnswer answer(const std::string& method, const std::string& path);
+    /// The loaded libmicrohttpd this server runs on.
+    const MhdLibrary& mhd() const { return *mhd_; }
 
   private:
     StatusHttpServer() = default;
 
+    const MhdLibrary* mhd_ = nullptr;
     MHD_Daemon* daemon_ = nullptr;
     mutable std::mutex mutex_;
     std::shared_ptr<const nlohmann::json> doc_;  // guarded by mutex_
