@@ -5,10 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/clock.hpp"
-#include "daemon/buffer/memory_sample_store.hpp"
-#include "daemon/kaa/uplink.hpp"
-#include "tests/fakes/fake_clock.hpp"
-#include "tests/fakes/fake_mqtt.hpp"
+#include "tests/fakes/uplink_rig.hpp"
 
 namespace kaa::uplink {
 namespace {
@@ -23,7 +20,7 @@ std::vector<int64_t> read_times(const std::string& payload) {
     return out;
 }
 
-class LiveWindowTest : public ::testing::Test {
+class LiveWindowTest : public ::testing::Test, protected fakes::UplinkRig {
   protected:
     void make(milliseconds window, size_t batch = 500, size_t in_flight = 8) {
         UplinkSettings s;
@@ -31,20 +28,13 @@ class LiveWindowTest : public ::testing::Test {
         s.batch = batch;
         s.max_in_flight = in_flight;
         s.live_window = window;
-        uplink = std::make_unique<Uplink>(
-            s, std::vector<Endpoint>{{"heat", "tok-heat"}, {"water", "tok-water"}}, mqtt, store,
-            clock);
+        UplinkRig::make(std::move(s));
     }
     /// One poll's reading of `meter`, handed to the uplink as the main loop does.
     void poll(size_t meter, int64_t read_ms) {
         ASSERT_TRUE(store.append({BufferedSample{meter, read_ms, "{\"v\":1}"}}).ok());
         uplink->pump();
     }
-
-    fakes::FakeClock clock;
-    fakes::FakeMqtt mqtt;
-    MemorySampleStore store{2, 1 << 20, config::Overflow::kDropOldest};
-    std::unique_ptr<Uplink> uplink;
 };
 
 TEST_F(LiveWindowTest, ReadingsOfOneWindowGoInOneRequestWhenItCloses) {
