@@ -375,7 +375,11 @@ class HostilePlatformTest(h.IntegrationTest):
                          {t: self.counted(kpc, t) for t in TOKENS})
         per_meter = {t: sorted(self.distinct(kpc, t)) for t in TOKENS}
         for token, stamps in per_meter.items():
-            gaps = h.timestamp_gaps(stamps, int(2.5 * POLL_MS))
+            # A poll can come late while the flood keeps both cores busy: under the
+            # sanitizers (SLOW) one came 638 ms after the one before it in CI, with no bus
+            # error and every sample the daemon stored delivered (the exact count above);
+            # polls missing in numbers fail the count of readings below.
+            gaps = h.timestamp_gaps(stamps, int(2.5 * POLL_MS * SLOW))
             self.assertEqual(gaps, [], "%s: samples missing (timestamp, gap ms)" % token)
             expected = (stamps[-1] - stamps[0]) / POLL_MS
             self.assertGreaterEqual(len(stamps), int(0.8 * expected), token)
